@@ -1,0 +1,70 @@
+import path from 'node:path';
+import type { Config } from './config.ts';
+import { type Database, openDatabase } from './db/database.ts';
+import { FileStore } from './db/file-store.ts';
+import { ImageRepository } from './db/image.repository.ts';
+import { JobRepository } from './db/job.repository.ts';
+import { ModalityRepository } from './db/modality.repository.ts';
+import { SlideRepository } from './db/slide.repository.ts';
+import { ImageService } from './services/image.service.ts';
+import { JobService } from './services/job.service.ts';
+import { ModalityService } from './services/modality.service.ts';
+import { SlideService } from './services/slide.service.ts';
+
+/** The repositories: plain data access, one per table group (immich's rule: no cmir logic in them). */
+export interface Repositories {
+  images: ImageRepository;
+  slides: SlideRepository;
+  modalities: ModalityRepository;
+  jobs: JobRepository;
+}
+
+export interface Services {
+  images: ImageService;
+  slides: SlideService;
+  modalities: ModalityService;
+  jobs: JobService;
+}
+
+/** One running cmir: configuration, database, file store, repositories and services. Shared by server and CLI. */
+export interface App {
+  readonly config: Config;
+  readonly db: Database;
+  readonly repos: Repositories;
+  readonly services: Services;
+  close(): Promise<void>;
+}
+
+export async function createApp(config: Config, opts: { memory?: boolean } = {}): Promise<App> {
+  const db = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: opts.memory ? 'memory://' : path.join(config.home, 'db'),
+  });
+  const { prisma } = db;
+  const files = new FileStore(path.join(config.home, 'files'));
+  const repos: Repositories = {
+    images: new ImageRepository(prisma),
+    slides: new SlideRepository(prisma),
+    modalities: new ModalityRepository(prisma),
+    jobs: new JobRepository(prisma),
+  };
+  await repos.jobs.failInterrupted();
+  const modalities = new ModalityService(repos.modalities);
+  const jobs = new JobService(repos.jobs);
+  const services: Services = {
+    modalities,
+    slides: new SlideService(repos.slides),
+    images: new ImageService(config, prisma, repos.images, repos.slides, repos.modalities, modalities, files),
+    jobs,
+  };
+  return {
+    config,
+    db,
+    repos,
+    services,
+    async close() {
+      await jobs.drain();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { DuplicateImageError, isAppError } from '../../errors.ts';
+import { toGlobalId } from '../../ids.ts';
+import { withApp } from '../app.ts';
+import { progressBar } from '../output.ts';
+
+const IMAGE_EXTENSIONS = new Set(['.tif', '.tiff', '.png', '.jpg', '.jpeg']);
+
+/** Expands folders (recursively, image extensions only, sorted) and keeps files as given. */
+export async function expandPaths(paths: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) {
+    const s = await stat(p).catch(() => null);
+    if (s?.isDirectory()) {
+      const entries = await readdir(p, { recursive: true, withFileTypes: true });
+      out.push(
+        ...entries
+          .filter((e) => e.isFile() && IMAGE_EXTENSIONS.has(path.extname(e.name).toLowerCase()))
+          .map((e) => path.join(e.parentPath, e.name))
+          .sort(),
+      );
+    } else {
+      out.push(p);
+    }
+  }
+  return out;
+}
+
+type Outcome =
+  | { file: string; status: 'ingested'; id: string; name: string; width: number; height: number }
+  | { file: string; status: 'duplicate'; id: string }
+  | { file: string; status: 'failed'; code: string; message: string };
+
+export function registerIngest(program: Command): void {
+  program
+    .command('ingest')
+    .description('ingest image files or folders of them (TIFF, PNG, JPEG)')
+    .argument('<paths...>', 'files or folders')
+    .requiredOption('--modality <name>', 'modality of the images, e.g. SHG or BF')
+    .option('--slide <name>', 'slide they belong to (created if new)')
+    .option('--page <n>', 'page of multi-page TIFFs', '0')
+    .option('--json', 'print a JSON array instead of one line per image')
+    .option('--home <dir>', 'data folder (default ./.cmir, or CMIR_HOME)')
+    .action(async (paths: string[], opts: { modality: string; slide?: string; page: string; json?: boolean; home?: string }) => {
+      const files = await expandPaths(paths);
+      const outcomes: Outcome[] = [];
+      await withApp(opts, async (app) => {
+        const bar = progressBar(files.length, 'ingest', !opts.json && files.length > 1);
+        for (const file of files) {
+          try {
+            const data = await readFile(file);
+            const image = await app.services.images.ingest({
+              data,
+              fileName: file,
+              modality: opts.modality,
+              slide: opts.slide,
+              page: Number(opts.page),
+            });
+            outcomes.push({ file, status: 'ingested', id: toGlobalId('Image', image.id), name: image.name, width: image.width, height: image.height });
+          } catch (e) {
+            if (e instanceof DuplicateImageError) outcomes.push({ file, status: 'duplicate', id: toGlobalId('Image', e.existingId) });
+            else if (isAppError(e)) outcomes.push({ file, status: 'failed', code: e.code, message: e.message });
+            else if ((e as NodeJS.ErrnoException).code === 'ENOENT') outcomes.push({ file, status: 'failed', code: 'BAD_USER_INPUT', message: 'no such file' });
+            else throw e;
+          }
+          bar.tick();
+        }
+        bar.stop();
+      });
+      if (opts.json) console.log(JSON.stringify(outcomes, null, 2));
+      else {
+        for (const o of outcomes) {
+          if (o.status === 'ingested') console.log(`${o.file}: ingested ${o.id} ${o.name} ${o.width}x${o.height}`);
+          else if (o.status === 'duplicate') console.log(`${o.file}: skipped, already stored as ${o.id}`);
+          else console.error(`error [${o.code}]: ${o.file}: ${o.message}`);
+        }
+      }
+      if (outcomes.some((o) => o.status === 'failed')) process.exitCode = 1;
+    });
+}

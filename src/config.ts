@@ -1,0 +1,63 @@
+import path from 'node:path';
+import { invalidParameter } from './errors.ts';
+
+/** Runtime configuration, from flags first, then environment, then defaults. Validated once, up front. */
+export interface Config {
+  /** Folder holding the embedded database, the file store and caches (CMIR_HOME, --home; default ./.cmir). */
+  readonly home: string;
+  /** External Postgres with pgvector; when unset the embedded PGlite database in `home/db` is used. */
+  readonly databaseUrl: string | undefined;
+  readonly port: number;
+  /** Largest accepted image, in pixels (width x height); larger files get PAYLOAD_TOO_LARGE. */
+  readonly maxPixels: number;
+  /** Largest accepted upload, in bytes. */
+  readonly maxUploadBytes: number;
+  /** Where the shipped CoMIR models live. */
+  readonly modelsDir: string;
+  /**
+   * Folders whose files `ingestImage(path:)` may read (CMIR_INGEST_ROOTS, ':'-separated). Empty: server-side paths
+   * are refused, since a GraphQL client must not read arbitrary files of the server.
+   */
+  readonly ingestRoots: readonly string[];
+}
+
+/**
+ * 2^28 px: 16384 x 16384. sharp's own default `limitInputPixels` is 0x3FFF x 0x3FFF (sharp docs, constructor); whole
+ * slides larger than that must be tiled before ingestion.
+ */
+export const DEFAULT_MAX_PIXELS = 16_384 * 16_384;
+/** 1 GiB: a 16-bit RGB 16k x 16k TIFF is 1.5 GiB uncompressed, but real ones are compressed. */
+export const DEFAULT_MAX_UPLOAD_BYTES = 1 << 30;
+
+export interface ConfigOverrides {
+  home?: string;
+  databaseUrl?: string;
+  port?: number | string;
+  maxPixels?: number | string;
+}
+
+function positiveInt(name: string, value: unknown, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw invalidParameter(name, 'a positive integer', value);
+  return n;
+}
+
+export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const home = path.resolve(overrides.home ?? env.CMIR_HOME ?? '.cmir');
+  const databaseUrl = overrides.databaseUrl ?? (env.DATABASE_URL || undefined);
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw invalidParameter('DATABASE_URL', 'a postgresql:// URL', databaseUrl);
+  }
+  const port = positiveInt('port', overrides.port ?? env.PORT, 4000);
+  if (port > 65535) throw invalidParameter('port', 'a TCP port (1-65535)', port);
+  return {
+    home,
+    databaseUrl,
+    port,
+    maxPixels: positiveInt('maxPixels', overrides.maxPixels ?? env.CMIR_MAX_PIXELS, DEFAULT_MAX_PIXELS),
+    maxUploadBytes: positiveInt('maxUploadBytes', env.CMIR_MAX_UPLOAD_BYTES, DEFAULT_MAX_UPLOAD_BYTES),
+    modelsDir: path.resolve(env.CMIR_MODELS_DIR ?? path.join(import.meta.dirname, '..', 'models')),
+    ingestRoots: (env.CMIR_INGEST_ROOTS ?? '').split(':').filter(Boolean).map((p) => path.resolve(p)),
+  };
+}

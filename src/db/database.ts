@@ -1,0 +1,89 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { PrismaClient } from './generated/client.ts';
+import { acquireLock, type Lock } from './lock.ts';
+import { applyMigrations, type SqlRunner } from './migrate.ts';
+
+export type Prisma = PrismaClient;
+
+/** An open database: the Prisma client plus what is needed to close it. Embedded PGlite or a Postgres server. */
+export interface Database {
+  readonly prisma: PrismaClient;
+  readonly kind: 'pglite' | 'postgres';
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Postgres server URL; when absent the embedded database is used. */
+  databaseUrl?: string;
+  /** Folder for the embedded database; `memory://` keeps it in memory (tests). */
+  dataDir?: string;
+}
+
+/**
+ * Opens the database and brings its schema up to date. The embedded database holds an exclusive lock on its folder,
+ * since PGlite is a single in-process Postgres and two processes writing one folder would corrupt it.
+ */
+export async function openDatabase(opts: OpenOptions): Promise<Database> {
+  if (opts.databaseUrl) return openPostgres(opts.databaseUrl);
+  return openPGlite(opts.dataDir ?? 'memory://');
+}
+
+async function openPGlite(dataDir: string): Promise<Database> {
+  let lock: Lock | undefined;
+  if (!dataDir.startsWith('memory://')) {
+    await mkdir(dataDir, { recursive: true });
+    lock = await acquireLock(path.join(dataDir, '..', 'cmir.lock'));
+  }
+  try {
+    const db = await PGlite.create(dataDir, { extensions: { vector } });
+    const runner: SqlRunner = {
+      exec: async (sql) => void (await db.exec(sql)),
+      query: async <T>(sql: string, params?: unknown[]) => (await db.query<T>(sql, params)).rows,
+    };
+    await applyMigrations(runner);
+    // pglite-prisma-adapter 0.6.1 bundles its own copy of @prisma/driver-adapter-utils whose types differ only
+    // nominally from Prisma 6.19.3's; the runtime protocol is the same (used as documented by the adapter).
+    const adapter = new PrismaPGlite(db) as unknown as PrismaPg;
+    const prisma = new PrismaClient({ adapter });
+    return {
+      prisma,
+      kind: 'pglite',
+      async close() {
+        await prisma.$disconnect();
+        await db.close();
+        await lock?.release();
+      },
+    };
+  } catch (e) {
+    await lock?.release();
+    throw e;
+  }
+}
+
+async function openPostgres(url: string): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: 8 });
+  const client = await pool.connect();
+  try {
+    await applyMigrations({
+      exec: async (sql) => void (await client.query(sql)),
+      query: async <T>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as T[],
+    });
+  } finally {
+    client.release();
+  }
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    prisma,
+    kind: 'postgres',
+    async close() {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}

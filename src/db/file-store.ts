@@ -1,0 +1,47 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+export function sha256Hex(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * Content-addressed file store: a file lives at `root/ab/abcdef...` named by its sha256. Writes go to a temporary
+ * name first and are renamed into place, so a reader never sees half a file.
+ */
+export class FileStore {
+  constructor(readonly root: string) {}
+
+  pathOf(sha256: string): string {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
+    return path.join(this.root, sha256.slice(0, 2), sha256);
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    return stat(this.pathOf(sha256)).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** Stores the bytes; `created` is false when the same content was already there (then nothing is written). */
+  async put(data: Buffer): Promise<{ sha256: string; created: boolean }> {
+    const sha256 = sha256Hex(data);
+    const target = this.pathOf(sha256);
+    if (await this.has(sha256)) return { sha256, created: false };
+    await mkdir(path.dirname(target), { recursive: true });
+    const tmp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+    await writeFile(tmp, data);
+    await rename(tmp, target);
+    return { sha256, created: true };
+  }
+
+  read(sha256: string): Promise<Buffer> {
+    return readFile(this.pathOf(sha256));
+  }
+
+  async remove(sha256: string): Promise<void> {
+    await rm(this.pathOf(sha256), { force: true });
+  }
+}

@@ -1,0 +1,57 @@
+import type { Image, Prisma as P } from './generated/client.ts';
+import type { Prisma } from './database.ts';
+
+export type Tx = Omit<Prisma, '$connect' | '$disconnect' | '$on' | '$transaction' | '$extends'>;
+
+export interface ImageFilterRow {
+  modalityId?: number;
+  slideId?: number;
+}
+
+/** Plain data access for images: no cmir logic here. */
+export class ImageRepository {
+  constructor(private readonly prisma: Prisma) {}
+
+  findById(id: number): Promise<Image | null> {
+    return this.prisma.image.findUnique({ where: { id } });
+  }
+
+  findManyByIds(ids: readonly number[]): Promise<Image[]> {
+    return this.prisma.image.findMany({ where: { id: { in: [...ids] } } });
+  }
+
+  findBySha256(sha256: string): Promise<Image | null> {
+    return this.prisma.image.findUnique({ where: { sha256 } });
+  }
+
+  private where(filter: ImageFilterRow): P.ImageWhereInput {
+    return { modalityId: filter.modalityId, slideId: filter.slideId };
+  }
+
+  /** Keyset page by ascending id: `limit` rows after `afterId`. */
+  page(filter: ImageFilterRow, limit: number, afterId?: number): Promise<Image[]> {
+    return this.prisma.image.findMany({
+      where: { ...this.where(filter), ...(afterId !== undefined ? { id: { gt: afterId } } : {}) },
+      orderBy: { id: 'asc' },
+      take: limit,
+    });
+  }
+
+  count(filter: ImageFilterRow): Promise<number> {
+    return this.prisma.image.count({ where: this.where(filter) });
+  }
+
+  create(tx: Tx, data: P.ImageUncheckedCreateInput): Promise<Image> {
+    return tx.image.create({ data });
+  }
+
+  delete(tx: Tx, id: number): Promise<Image> {
+    return tx.image.delete({ where: { id } });
+  }
+
+  countByModality(modalityIds: readonly number[]): Promise<Map<number, number>> {
+    return this.prisma.image
+      .groupBy({ by: ['modalityId'], where: { modalityId: { in: [...modalityIds] } }, _count: { _all: true } })
+      .then((rows) => new Map(rows.map((r) => [r.modalityId, r._count._all])));
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Typed application errors. Every expected failure carries a stable `code`, which the GraphQL layer copies to
+ * `extensions.code` and the CLI prints; anything else is masked as INTERNAL_SERVER_ERROR (src/server/format-error.ts).
+ * Plain classes, no Apollo import, so services and the pure pipeline can throw them.
+ */
+export type ErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
+  | 'UNSUPPORTED_IMAGE'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'DUPLICATE_IMAGE'
+  | 'CONFLICT'
+  | 'DATABASE_LOCKED'
+  | 'INDEX_NOT_READY'
+  | 'MODEL_INVALID'
+  | 'MODEL_UNAVAILABLE';
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class BadUserInputError extends AppError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('BAD_USER_INPUT', message, details);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(kind: string, id: string | number) {
+    super('NOT_FOUND', `${kind} ${JSON.stringify(String(id))} does not exist`, { kind, id: String(id) });
+  }
+}
+
+export class UnsupportedImageError extends AppError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('UNSUPPORTED_IMAGE', message, details);
+  }
+}
+
+export class PayloadTooLargeError extends AppError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('PAYLOAD_TOO_LARGE', message, details);
+  }
+}
+
+export class DuplicateImageError extends AppError {
+  constructor(readonly existingId: number, sha256: string) {
+    super('DUPLICATE_IMAGE', `this file is already stored as image ${existingId}`, { existingId, sha256 });
+  }
+}
+
+/**
+ * One message format for parameter errors (after sharp's `invalidParameterError`):
+ * "Expected {expected} for {name} but received {actual} of type {typeof}".
+ */
+export function invalidParameter(name: string, expected: string, actual: unknown): BadUserInputError {
+  const shown = typeof actual === 'string' ? JSON.stringify(actual) : String(actual);
+  return new BadUserInputError(`Expected ${expected} for ${name} but received ${shown} of type ${typeof actual}`, {
+    parameter: name,
+  });
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof AppError;
+}

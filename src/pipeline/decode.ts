@@ -1,0 +1,140 @@
+/**
+ * Image decoding with sharp: one pipeline for every consumer (after immich's media repository), validated up front.
+ * Bad files never crash the process: they become UNSUPPORTED_IMAGE or PAYLOAD_TOO_LARGE.
+ */
+import sharp, { type Metadata } from 'sharp';
+import { PayloadTooLargeError, UnsupportedImageError } from '../errors.ts';
+import type { GreyImage, PlanarImage } from './types.ts';
+
+// Our own concurrency comes from Node's event loop; no sharp cache of files (immich media.repository.ts).
+sharp.cache({ files: 0 });
+
+export const SUPPORTED_FORMATS = ['tiff', 'png', 'jpeg'] as const;
+export type ImageFormat = (typeof SUPPORTED_FORMATS)[number];
+
+/** What an image file holds, read from its header (and checked by a full decode at ingest). */
+export interface ImageInfo {
+  format: ImageFormat;
+  width: number;
+  height: number;
+  /** Colour channels without alpha: 1 (grey) or 3 (RGB). */
+  channels: 1 | 3;
+  bitDepth: 8 | 16;
+  pages: number;
+}
+
+export interface DecodeOptions {
+  /** Largest accepted width x height. */
+  maxPixels: number;
+  /** Page of a multi-page TIFF (0-based); default 0. */
+  page?: number;
+}
+
+/** How a modality's pixel values become [0,1] floats before CoMIR. */
+export type Normalization = 'linear' | 'log1p';
+export const NORMALIZATIONS: readonly Normalization[] = ['linear', 'log1p'];
+
+function decodeFailure(e: unknown): UnsupportedImageError {
+  const msg = e instanceof Error ? e.message : String(e);
+  return new UnsupportedImageError(`not a readable TIFF, PNG or JPEG image: ${msg.split('\n')[0]}`);
+}
+
+/** Reads the header: format, size, channels, bit depth, page count. Throws typed errors for bad or huge files. */
+export async function probeImage(data: Buffer, opts: DecodeOptions): Promise<ImageInfo> {
+  if (data.length === 0) throw new UnsupportedImageError('the file is empty (0 bytes)');
+  const page = opts.page ?? 0;
+  let meta: Metadata;
+  try {
+    meta = await sharp(data, { limitInputPixels: false, page }).metadata();
+  } catch (e) {
+    throw decodeFailure(e);
+  }
+  const format = meta.format as string;
+  if (!(SUPPORTED_FORMATS as readonly string[]).includes(format)) {
+    throw new UnsupportedImageError(`format ${JSON.stringify(format)} is not supported (TIFF, PNG or JPEG)`, { format });
+  }
+  const pages = meta.pages ?? 1;
+  if (page >= pages) throw new UnsupportedImageError(`page ${page} requested but the file has ${pages} page(s)`);
+  const width = meta.width ?? 0;
+  const height = meta.height ?? 0;
+  if (width <= 0 || height <= 0) throw new UnsupportedImageError('the image has no pixels');
+  if (width * height > opts.maxPixels) {
+    throw new PayloadTooLargeError(`${width}x${height} exceeds the limit of ${opts.maxPixels} pixels`, {
+      width,
+      height,
+      maxPixels: opts.maxPixels,
+    });
+  }
+  const colour = (meta.channels ?? 1) - (meta.hasAlpha ? 1 : 0);
+  const bitDepth = ['ushort', 'short', 'uint', 'int', 'float', 'double'].includes(meta.depth ?? '') ? 16 : 8;
+  if (meta.depth && !['uchar', 'char', 'ushort'].includes(meta.depth)) {
+    throw new UnsupportedImageError(`sample format ${meta.depth} is not supported (8- or 16-bit integers)`);
+  }
+  return { format: format as ImageFormat, width, height, channels: colour >= 3 ? 3 : 1, bitDepth, pages };
+}
+
+/**
+ * Decodes every pixel to interleaved floats in [0,1] (value / (2^bitDepth - 1)); alpha is dropped. A truncated file
+ * fails here (sharp `failOn: 'truncated'`), not later.
+ */
+export async function decodeImage(data: Buffer, opts: DecodeOptions): Promise<{ info: ImageInfo; image: PlanarImage }> {
+  const info = await probeImage(data, opts);
+  try {
+    let pipeline = sharp(data, { limitInputPixels: opts.maxPixels, page: opts.page ?? 0, failOn: 'truncated' });
+    if (info.channels === 1) pipeline = pipeline.toColourspace(info.bitDepth === 16 ? 'grey16' : 'b-w');
+    else pipeline = pipeline.removeAlpha().toColourspace(info.bitDepth === 16 ? 'rgb16' : 'srgb');
+    const { data: raw, info: out } = await pipeline
+      .raw({ depth: info.bitDepth === 16 ? 'ushort' : 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    const samples =
+      info.bitDepth === 16 ? new Uint16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2) : new Uint8Array(raw);
+    const scale = 1 / (info.bitDepth === 16 ? 65535 : 255);
+    const channels = out.channels;
+    const floats = new Float32Array(samples.length);
+    for (let i = 0; i < samples.length; i++) floats[i] = samples[i] * scale;
+    return { info, image: { width: out.width, height: out.height, channels, data: floats } };
+  } catch (e) {
+    throw decodeFailure(e);
+  }
+}
+
+/** Applies a modality's rule in place-free fashion. log1p maps [0,1] to [0, ln 2] (reference-pipeline.md section 2). */
+export function normalize(image: PlanarImage, rule: Normalization): PlanarImage {
+  if (rule === 'linear') return image;
+  const out = new Float32Array(image.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = Math.log1p(image.data[i]);
+  return { ...image, data: out };
+}
+
+/** Luminance as MATLAB's rgb2gray (0.2989 R + 0.5870 G + 0.1140 B), which the reference applies before SURF. */
+export function toGrey(image: PlanarImage): GreyImage {
+  const { width, height, channels, data } = image;
+  if (channels === 1) return { width, height, data };
+  const out = new Float32Array(width * height);
+  for (let i = 0, j = 0; i < out.length; i++, j += channels) {
+    out[i] = 0.2989 * data[j] + 0.587 * data[j + 1] + 0.114 * data[j + 2];
+  }
+  return { width, height, data: out };
+}
+
+/** Encodes a [0,1] grey image as an 8-bit PNG (how representations are stored). */
+export async function encodeGreyPng(image: GreyImage): Promise<Buffer> {
+  const bytes = new Uint8Array(image.width * image.height);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Math.round(Math.min(1, Math.max(0, image.data[i])) * 255);
+  return sharp(bytes, { raw: { width: image.width, height: image.height, channels: 1 } }).png().toBuffer();
+}
+
+/** A thumbnail PNG whose longer side is `size` px (8-bit, RGB or grey as the source). */
+export async function thumbnailPng(data: Buffer, size: number, opts: DecodeOptions): Promise<Buffer> {
+  await probeImage(data, opts);
+  try {
+    return await sharp(data, { limitInputPixels: opts.maxPixels, page: opts.page ?? 0 })
+      .resize(size, size, { fit: 'inside', withoutEnlargement: true })
+      .normalise() // 16-bit and dim SHG images are unreadable without a stretch
+      .toColourspace('srgb')
+      .png()
+      .toBuffer();
+  } catch (e) {
+    throw decodeFailure(e);
+  }
+}

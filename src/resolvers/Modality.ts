@@ -1,0 +1,9 @@
+import { toGlobalId } from '../ids.ts';
+import type { ModalityResolvers } from './__generated__/resolvers-types.ts';
+
+export const Modality: ModalityResolvers = {
+  id: (m) => toGlobalId('Modality', m.id),
+  normalization: (m) => (m.normalization === 'log1p' ? 'LOG1P' : 'LINEAR'),
+  comirModel: (m, _, { loaders }) => loaders.modelName.load(m.id),
+  imageCount: (m, _, { loaders }) => loaders.imageCount.load(m.id),
+};

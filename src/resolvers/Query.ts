@@ -1,0 +1,37 @@
+import { NotFoundError } from '../errors.ts';
+import { fromGlobalId, type NodeType, parseGlobalId } from '../ids.ts';
+import type { QueryResolvers } from './__generated__/resolvers-types.ts';
+
+/** Returns null for a well-formed id that names nothing (Relay's `node` contract). */
+async function orNull<T>(p: Promise<T>): Promise<T | null> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof NotFoundError) return null;
+    throw e;
+  }
+}
+
+export const Query: QueryResolvers = {
+  node: async (_, { id }, { services, loaders }) => {
+    const ref = parseGlobalId(id);
+    const load: Partial<Record<NodeType, (id: number) => Promise<object | null>>> = {
+      Image: (n) => loaders.image.load(n),
+      Slide: (n) => loaders.slide.load(n),
+      Modality: (n) => loaders.modality.load(n),
+      Job: (n) => orNull(services.jobs.get(n)),
+    };
+    const row = await load[ref.type]?.(ref.id);
+    return row ? ({ __typename: ref.type, ...row } as never) : null;
+  },
+  slides: (_, args, { services }) => services.slides.list(args),
+  slide: (_, { id }, { loaders }) => loaders.slide.load(fromGlobalId('Slide', id)),
+  modalities: (_, __, { services }) => services.modalities.list(),
+  images: (_, { first, after, filter }, { services }) =>
+    services.images.list(
+      { modality: filter?.modality, slideId: filter?.slide ? fromGlobalId('Slide', filter.slide) : undefined },
+      { first, after },
+    ),
+  image: (_, { id }, { loaders }) => loaders.image.load(fromGlobalId('Image', id)),
+  job: (_, { id }, { services }) => orNull(services.jobs.get(fromGlobalId('Job', id))),
+};

@@ -1,0 +1,12 @@
+import type { Resolvers } from './__generated__/resolvers-types.ts';
+import { Image } from './Image.ts';
+import { Job } from './Job.ts';
+import { Modality } from './Modality.ts';
+import { Mutation } from './Mutation.ts';
+import { Node } from './Node.ts';
+import { Query } from './Query.ts';
+import { scalars } from './scalars.ts';
+import { Slide } from './Slide.ts';
+
+/** One file per GraphQL type (Apollo spotify-showcase layout), merged here. */
+export const resolvers: Resolvers = { ...scalars, Query, Mutation, Node, Image, Slide, Modality, Job };

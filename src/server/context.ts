@@ -1,0 +1,50 @@
+import DataLoader from 'dataloader';
+import type { App, Services } from '../app.ts';
+import type { Image, Modality, Slide } from '../db/generated/client.ts';
+
+/** Per-request loaders: batch the N+1 reads of a result list into one query each (Apollo's advice: new per request). */
+export interface Loaders {
+  image: DataLoader<number, Image | null>;
+  slide: DataLoader<number, Slide | null>;
+  modality: DataLoader<number, Modality | null>;
+  /** Images per modality id. */
+  imageCount: DataLoader<number, number>;
+  /** CoMIR model name per modality id. */
+  modelName: DataLoader<number, string | null>;
+}
+
+export interface Context {
+  services: Services;
+  loaders: Loaders;
+  /** Base URL of this server (for absolute thumbnail URLs), e.g. http://localhost:4000. */
+  baseUrl: string;
+}
+
+/** Loads rows by id and returns them in key order; a missing id gives null (never a misplaced row). */
+function byId<T extends { id: number }>(load: (ids: readonly number[]) => Promise<T[]>): DataLoader<number, T | null> {
+  return new DataLoader(async (ids) => {
+    const rows = new Map((await load(ids)).map((r) => [r.id, r]));
+    return ids.map((id) => rows.get(id) ?? null);
+  });
+}
+
+export function createContext(app: App, baseUrl: string): Context {
+  const { repos } = app;
+  return {
+    services: app.services,
+    baseUrl,
+    loaders: {
+      image: byId((ids) => repos.images.findManyByIds(ids)),
+      slide: byId((ids) => repos.slides.findManyByIds(ids)),
+      modality: byId((ids) => repos.modalities.findManyByIds(ids)),
+      imageCount: new DataLoader(async (ids) => {
+        const counts = await repos.images.countByModality(ids);
+        return ids.map((id) => counts.get(id) ?? 0);
+      }),
+      modelName: new DataLoader(async (ids) => {
+        const names = await repos.modalities.modelNames(ids);
+        return ids.map((id) => names.get(id) ?? null);
+      }),
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import { graphqlUploadExpress } from 'graphql-upload-minimal';
+import type { App } from '../app.ts';
+import { isAppError } from '../errors.ts';
+import { fromGlobalId } from '../ids.ts';
+import { resolvers } from '../resolvers/index.ts';
+import { type Context, createContext } from './context.ts';
+import { formatError } from './format-error.ts';
+
+const SCHEMA_DIR = path.join(import.meta.dirname, '..', 'schema');
+const SCHEMA_FILES = ['base', 'slide', 'modality', 'image', 'job'];
+
+export async function loadTypeDefs(): Promise<string> {
+  return (await Promise.all(SCHEMA_FILES.map((f) => readFile(path.join(SCHEMA_DIR, `${f}.graphql`), 'utf8')))).join('\n');
+}
+
+/** The Apollo server alone (no HTTP): what `executeOperation` tests use. */
+export async function createApolloServer(httpServer?: http.Server): Promise<ApolloServer<Context>> {
+  return new ApolloServer<Context>({
+    typeDefs: await loadTypeDefs(),
+    resolvers,
+    formatError,
+    includeStacktraceInErrorResponses: false,
+    // On by default in Apollo Server 5; stated here because multipart uploads depend on it: a browser form cannot
+    // send the `apollo-require-preflight` header, so cross-site upload forgery is refused.
+    csrfPrevention: true,
+    plugins: httpServer ? [ApolloServerPluginDrainHttpServer({ httpServer })] : [],
+  });
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Serves GraphQL at /graphql (with multipart uploads) and thumbnails at /thumbnails/<image id>.png?size=N. */
+export async function startServer(app: App, port: number, host = '0.0.0.0'): Promise<RunningServer> {
+  const web = express();
+  const httpServer = http.createServer(web);
+  const apollo = await createApolloServer(httpServer);
+  await apollo.start();
+
+  web.get('/healthz', (_req, res) => {
+    res.json({ ok: true, database: app.db.kind });
+  });
+  web.get('/thumbnails/:file', async (req, res) => {
+    try {
+      const id = fromGlobalId('Image', req.params.file.replace(/\.png$/, ''));
+      const png = await app.services.images.thumbnail(id, Number(req.query.size ?? 256));
+      res.type('png').set('Cache-Control', 'public, max-age=86400, immutable').send(png);
+    } catch (e) {
+      if (isAppError(e)) {
+        res.status(e.code === 'NOT_FOUND' ? 404 : 400).json({ error: { code: e.code, message: e.message } });
+      } else {
+        console.error('[cmir] thumbnail failed:', e);
+        res.status(500).json({ error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' } });
+      }
+    }
+  });
+  web.use(
+    '/graphql',
+    express.json({ limit: '1mb' }),
+    graphqlUploadExpress({ maxFileSize: app.config.maxUploadBytes, maxFiles: 1 }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => createContext(app, `${req.protocol}://${req.get('host') ?? `localhost:${port}`}`),
+    }),
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(port, host, resolve);
+  });
+  const actual = (httpServer.address() as { port: number }).port;
+  return {
+    url: `http://localhost:${actual}/graphql`,
+    port: actual,
+    async stop() {
+      await apollo.stop();
+    },
+  };
+}

@@ -1,0 +1,181 @@
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../config.ts';
+import type { Prisma } from '../db/database.ts';
+import type { FileStore } from '../db/file-store.ts';
+import { sha256Hex } from '../db/file-store.ts';
+import type { Image } from '../db/generated/client.ts';
+import type { ImageRepository } from '../db/image.repository.ts';
+import type { ModalityRepository } from '../db/modality.repository.ts';
+import type { SlideRepository } from '../db/slide.repository.ts';
+import { BadUserInputError, DuplicateImageError, invalidParameter, NotFoundError, PayloadTooLargeError } from '../errors.ts';
+import { decodeImage, thumbnailPng } from '../pipeline/decode.ts';
+import type { ModalityService } from './modality.service.ts';
+import { validateModalityName } from './modality.service.ts';
+import { type Page, pageOf, validatePageArgs } from './pagination.ts';
+import { validateSlideName } from './slide.service.ts';
+
+export interface IngestInput {
+  /** The file's bytes (an upload, or read by the CLI). */
+  data: Buffer;
+  /** The file's name, for the default image name. */
+  fileName: string;
+  modality: string;
+  slide?: string | null;
+  name?: string | null;
+  page?: number | null;
+}
+
+/** A validated ingestion plan: everything checked before anything is written. */
+interface IngestPlan {
+  data: Buffer;
+  name: string;
+  modality: string;
+  slide: string | null;
+  page: number;
+}
+
+export interface ImageFilter {
+  modality?: string | null;
+  slideId?: number | null;
+}
+
+/** Thumbnail sizes allowed: bounded so a client cannot make the server render huge PNGs. */
+export const THUMBNAIL_SIZES = { min: 16, max: 1024 } as const;
+
+function isUniqueViolation(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: string }).code === 'P2002';
+}
+
+export class ImageService {
+  constructor(
+    private readonly config: Config,
+    private readonly prisma: Prisma,
+    private readonly images: ImageRepository,
+    private readonly slides: SlideRepository,
+    private readonly modalityRepo: ModalityRepository,
+    private readonly modalities: ModalityService,
+    private readonly files: FileStore,
+  ) {}
+
+  get maxUploadBytes(): number {
+    return this.config.maxUploadBytes;
+  }
+
+  private plan(input: IngestInput): IngestPlan {
+    const modality = validateModalityName(input.modality);
+    const slide = input.slide == null ? null : validateSlideName(input.slide);
+    const page = input.page ?? 0;
+    if (!Number.isInteger(page) || page < 0) throw invalidParameter('page', 'a non-negative integer', page);
+    const name = (input.name ?? path.parse(input.fileName).name).trim();
+    if (name === '' || name.length > 200) throw invalidParameter('name', 'a non-empty name of at most 200 characters', name);
+    if (input.data.length > this.config.maxUploadBytes) {
+      throw new PayloadTooLargeError(`the file has ${input.data.length} bytes; the limit is ${this.config.maxUploadBytes}`);
+    }
+    return { data: input.data, name, modality, slide, page };
+  }
+
+  /**
+   * Ingests one image: validate, decode fully (a bad file is rejected before anything is written), store the file by
+   * checksum, then create the rows in one transaction. If the transaction fails, a file this call created is removed,
+   * so files and rows appear together or not at all.
+   */
+  async ingest(input: IngestInput): Promise<Image> {
+    const plan = this.plan(input);
+    const { info } = await decodeImage(plan.data, { maxPixels: this.config.maxPixels, page: plan.page });
+    const sha256 = sha256Hex(plan.data);
+    const existing = await this.images.findBySha256(sha256);
+    if (existing) throw new DuplicateImageError(existing.id, sha256);
+
+    const stored = await this.files.put(plan.data);
+    try {
+      return await this.prisma.$transaction(async (tx) => {
+        const modality = await this.modalities.ensure(tx, plan.modality, info.channels);
+        const slide = plan.slide === null ? null : await this.slides.upsertByName(tx, plan.slide);
+        return this.images.create(tx, {
+          name: plan.name,
+          modalityId: modality.id,
+          slideId: slide?.id ?? null,
+          width: info.width,
+          height: info.height,
+          channels: info.channels,
+          bitDepth: info.bitDepth,
+          format: info.format,
+          page: plan.page,
+          byteSize: plan.data.length,
+          sha256,
+        });
+      });
+    } catch (e) {
+      if (stored.created) await this.files.remove(sha256);
+      if (isUniqueViolation(e)) {
+        const winner = await this.images.findBySha256(sha256);
+        if (winner) throw new DuplicateImageError(winner.id, sha256);
+      }
+      throw e;
+    }
+  }
+
+  /** Reads a server-side file for ingestion, only inside the configured roots. */
+  async readServerFile(filePath: string): Promise<Buffer> {
+    const resolved = path.resolve(filePath);
+    const allowed = this.config.ingestRoots.some((root) => resolved === root || resolved.startsWith(root + path.sep));
+    if (!allowed) {
+      throw new BadUserInputError(
+        this.config.ingestRoots.length === 0
+          ? 'ingesting server-side paths is disabled; set CMIR_INGEST_ROOTS to the folders it may read'
+          : `${resolved} is outside the folders in CMIR_INGEST_ROOTS`,
+        { path: filePath },
+      );
+    }
+    try {
+      return await readFile(resolved);
+    } catch (e) {
+      throw new BadUserInputError(`cannot read ${resolved}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, {
+        path: filePath,
+      });
+    }
+  }
+
+  async get(id: number): Promise<Image> {
+    const image = await this.images.findById(id);
+    if (!image) throw new NotFoundError('Image', id);
+    return image;
+  }
+
+  async list(filter: ImageFilter, args: { first?: number | null; after?: string | null }): Promise<Page<Image>> {
+    const { first, afterId } = validatePageArgs(args);
+    const where = {
+      modalityId: filter.modality ? ((await this.modalityRepo.findByName(filter.modality))?.id ?? -1) : undefined,
+      slideId: filter.slideId ?? undefined,
+    };
+    const [rows, totalCount] = await Promise.all([this.images.page(where, first + 1, afterId), this.images.count(where)]);
+    return pageOf(rows, first, totalCount, afterId !== undefined);
+  }
+
+  /** Deletes the rows (histograms, representations and links cascade), then the stored file. */
+  async delete(id: number): Promise<Image> {
+    const image = await this.get(id);
+    await this.prisma.$transaction((tx) => this.images.delete(tx, id));
+    await this.files.remove(image.sha256);
+    return image;
+  }
+
+  /** A PNG thumbnail, rendered once per (file, size) and cached under `home/cache/thumbnails`. */
+  async thumbnail(id: number, size: number): Promise<Buffer> {
+    if (!Number.isInteger(size) || size < THUMBNAIL_SIZES.min || size > THUMBNAIL_SIZES.max) {
+      throw invalidParameter('size', `an integer between ${THUMBNAIL_SIZES.min} and ${THUMBNAIL_SIZES.max}`, size);
+    }
+    const image = await this.get(id);
+    const cached = path.join(this.config.home, 'cache', 'thumbnails', `${image.sha256}-${image.page}-${size}.png`);
+    if (await stat(cached).then(() => true, () => false)) return readFile(cached);
+    const png = await thumbnailPng(await this.files.read(image.sha256), size, {
+      maxPixels: this.config.maxPixels,
+      page: image.page,
+    });
+    await mkdir(path.dirname(cached), { recursive: true });
+    await writeFile(`${cached}.tmp`, png);
+    await rename(`${cached}.tmp`, cached);
+    return png;
+  }
+}
