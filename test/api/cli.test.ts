@@ -1,0 +1,53 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { corrupt, makeImage } from '../helpers/images.ts';
+
+const run = promisify(execFile);
+const CMIR = path.join(import.meta.dirname, '..', '..', 'bin', 'cmir.js');
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'cmir-cli-'));
+  await writeFile(path.join(dir, 'a.png'), await makeImage({ seed: 1 }));
+  await writeFile(path.join(dir, 'b.tif'), await makeImage({ seed: 2, format: 'tiff', bitDepth: 16 }));
+  await writeFile(path.join(dir, 'c.jpg'), await makeImage({ seed: 3, format: 'jpeg', channels: 3 }));
+  await writeFile(path.join(dir, 'corrupt.tif'), corrupt.garbage());
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+/** Runs the real CLI (as `npx cmir` would) on the embedded database in a temporary home. */
+async function cmir(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CMIR, ...args, '--home', path.join(dir, 'home')], {
+      env: { ...process.env, DATABASE_URL: '' },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+test('cmir ingest three images, list them, refuse a corrupt one', { timeout: 120_000 }, async () => {
+  const ingest = await cmir('ingest', path.join(dir, 'a.png'), path.join(dir, 'b.tif'), path.join(dir, 'c.jpg'), '--modality', 'SHG', '--slide', 'S1', '--json');
+  expect(ingest.code).toBe(0);
+  const outcomes = JSON.parse(ingest.stdout);
+  expect(outcomes.map((o: { status: string; name: string }) => [o.status, o.name])).toEqual([
+    ['ingested', 'a'],
+    ['ingested', 'b'],
+    ['ingested', 'c'],
+  ]);
+
+  const listed = JSON.parse((await cmir('images', '--json')).stdout);
+  expect(listed).toHaveLength(3);
+  expect(listed.map((i: { name: string; modality: string }) => `${i.modality}/${i.name}`)).toEqual(['SHG/a', 'SHG/b', 'SHG/c']);
+
+  const bad = await cmir('ingest', path.join(dir, 'corrupt.tif'), '--modality', 'SHG');
+  expect(bad.code).not.toBe(0);
+  expect(bad.stderr).toContain('UNSUPPORTED_IMAGE');
+  expect(JSON.parse((await cmir('images', '--json')).stdout)).toHaveLength(3);
+});

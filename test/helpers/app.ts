@@ -1,0 +1,54 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { type App, createApp } from '../../src/app.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
+
+/** Which database the medium tests run on: embedded PGlite (default) or the server in CMIR_TEST_DATABASE_URL. */
+export const TEST_BACKEND: 'postgres' | 'pglite' =
+  process.env.CMIR_TEST_BACKEND === 'postgres' && process.env.CMIR_TEST_DATABASE_URL ? 'postgres' : 'pglite';
+
+async function freshServerDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `cmir_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: serverUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export interface TestApp extends App {
+  home: string;
+}
+
+/**
+ * A fresh cmir for one test file: a new temporary home (file store, caches) and a new, empty, migrated database
+ * (in-memory PGlite, or a new database on the Postgres server).
+ */
+export async function createTestApp(overrides: Partial<Config> = {}): Promise<TestApp> {
+  const home = await mkdtemp(path.join(os.tmpdir(), 'cmir-test-'));
+  const server = TEST_BACKEND === 'postgres' ? await freshServerDatabase(process.env.CMIR_TEST_DATABASE_URL!) : undefined;
+  const config: Config = { ...loadConfig({ home }, {}), databaseUrl: server?.url, ...overrides };
+  const app = await createApp(config, { memory: !server });
+  return {
+    ...app,
+    home,
+    async close() {
+      await app.close();
+      await server?.drop();
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import { describe, expect, test } from 'vitest';
+import { decodeImage, normalize, probeImage, toGrey } from '../../src/pipeline/decode.ts';
+import { corrupt, makeImage, makeMultiPageTiff, pattern } from '../helpers/images.ts';
+
+const LIMIT = { maxPixels: 10_000_000 };
+
+describe('decodeImage', () => {
+  test.each([
+    { format: 'png', bitDepth: 8, channels: 1 },
+    { format: 'png', bitDepth: 16, channels: 1 },
+    { format: 'png', bitDepth: 8, channels: 3 },
+    { format: 'tiff', bitDepth: 8, channels: 1 },
+    { format: 'tiff', bitDepth: 16, channels: 1 },
+    { format: 'tiff', bitDepth: 16, channels: 3 },
+    { format: 'tiff', bitDepth: 8, channels: 3 },
+  ] as const)('$format $bitDepth-bit $channels-channel round-trips to [0,1] floats', async (o) => {
+    const file = await makeImage({ width: 40, height: 30, ...o, seed: 3 });
+    const { info, image } = await decodeImage(file, LIMIT);
+    expect(info).toMatchObject({ format: o.format, width: 40, height: 30, channels: o.channels, bitDepth: o.bitDepth });
+    expect(image.channels).toBe(o.channels);
+    expect(image.data.length).toBe(40 * 30 * o.channels);
+    const expected = pattern(40, 30, o.channels, 3);
+    // Quantisation error: half a step of the file's depth.
+    const tol = (o.bitDepth === 16 ? 0.5 / 65535 : 0.5 / 255) + 1e-6;
+    let worst = 0;
+    for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(expected[i] - image.data[i]));
+    expect(worst).toBeLessThanOrEqual(tol);
+  });
+
+  test('JPEG decodes (lossy, so only approximately)', async () => {
+    const { info, image } = await decodeImage(await makeImage({ format: 'jpeg', channels: 3 }), LIMIT);
+    expect(info.format).toBe('jpeg');
+    const expected = pattern(64, 48, 3, 0);
+    let sum = 0;
+    for (let i = 0; i < expected.length; i++) sum += Math.abs(expected[i] - image.data[i]);
+    expect(sum / expected.length).toBeLessThan(0.02);
+  });
+
+  test('multi-page TIFF: first page by default, another when asked', async () => {
+    const file = await makeMultiPageTiff(32, 24);
+    const p0 = await decodeImage(file, LIMIT);
+    const p1 = await decodeImage(file, { ...LIMIT, page: 1 });
+    expect(p0.info.pages).toBe(2);
+    expect(p0.image.width).toBe(32);
+    expect(p0.image.height).toBe(24);
+    expect(p1.image.data).not.toEqual(p0.image.data);
+    await expect(decodeImage(file, { ...LIMIT, page: 2 })).rejects.toMatchObject({ code: 'UNSUPPORTED_IMAGE' });
+  });
+
+  test.each([
+    ['empty', corrupt.empty],
+    ['garbage with a TIFF magic', corrupt.garbage],
+    ['text', corrupt.text],
+    ['truncated PNG', corrupt.truncated],
+  ])('%s file is UNSUPPORTED_IMAGE', async (_, make) => {
+    await expect(decodeImage(await make(), LIMIT)).rejects.toMatchObject({ code: 'UNSUPPORTED_IMAGE' });
+  });
+
+  test('an image over the pixel limit is PAYLOAD_TOO_LARGE, from the header alone', async () => {
+    const file = await makeImage({ width: 100, height: 100 });
+    await expect(probeImage(file, { maxPixels: 9_999 })).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    await expect(probeImage(file, { maxPixels: 10_000 })).resolves.toMatchObject({ width: 100 });
+  });
+});
+
+describe('normalisation rules', () => {
+  test('log1p maps [0,1] to [0, ln 2] monotonically; linear is the identity', () => {
+    const img = { width: 3, height: 1, channels: 1, data: new Float32Array([0, 0.5, 1]) };
+    expect(normalize(img, 'linear').data).toBe(img.data);
+    const out = normalize(img, 'log1p').data;
+    expect(out[0]).toBe(0);
+    expect(out[1]).toBeCloseTo(Math.log(1.5), 6);
+    expect(out[2]).toBeCloseTo(Math.LN2, 6);
+  });
+
+  test('toGrey uses rgb2gray weights', () => {
+    const g = toGrey({ width: 2, height: 1, channels: 3, data: new Float32Array([1, 0, 0, 0, 0, 1]) });
+    expect(g.data[0]).toBeCloseTo(0.2989, 4);
+    expect(g.data[1]).toBeCloseTo(0.114, 4);
+  });
+});
