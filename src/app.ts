@@ -4,12 +4,20 @@ import { type Database, openDatabase } from './db/database.ts';
 import { FileStore } from './db/file-store.ts';
 import { ImageRepository } from './db/image.repository.ts';
 import { JobRepository } from './db/job.repository.ts';
+import { LinkRepository } from './db/link.repository.ts';
 import { ModalityRepository } from './db/modality.repository.ts';
 import { SlideRepository } from './db/slide.repository.ts';
+import { VectorRepository } from './db/vector.repository.ts';
+import { VocabularyRepository } from './db/vocabulary.repository.ts';
 import { ImageService } from './services/image.service.ts';
+import { IndexCache } from './services/index-cache.ts';
 import { JobService } from './services/job.service.ts';
+import { LinkService } from './services/link.service.ts';
 import { ModalityService } from './services/modality.service.ts';
+import { RepresentationService } from './services/representation.service.ts';
+import { SearchService } from './services/search.service.ts';
 import { SlideService } from './services/slide.service.ts';
+import { VocabularyService } from './services/vocabulary.service.ts';
 
 /** The repositories: plain data access, one per table group (immich's rule: no cmir logic in them). */
 export interface Repositories {
@@ -17,6 +25,9 @@ export interface Repositories {
   slides: SlideRepository;
   modalities: ModalityRepository;
   jobs: JobRepository;
+  links: LinkRepository;
+  vocabularies: VocabularyRepository;
+  vectors: VectorRepository;
 }
 
 export interface Services {
@@ -24,6 +35,10 @@ export interface Services {
   slides: SlideService;
   modalities: ModalityService;
   jobs: JobService;
+  links: LinkService;
+  representations: RepresentationService;
+  vocabularies: VocabularyService;
+  search: SearchService;
 }
 
 /** One running cmir: configuration, database, file store, repositories and services. Shared by server and CLI. */
@@ -47,15 +62,25 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     slides: new SlideRepository(prisma),
     modalities: new ModalityRepository(prisma),
     jobs: new JobRepository(prisma),
+    links: new LinkRepository(prisma),
+    vocabularies: new VocabularyRepository(prisma),
+    vectors: new VectorRepository(prisma),
   };
   await repos.jobs.failInterrupted();
   const modalities = new ModalityService(repos.modalities);
   const jobs = new JobService(repos.jobs);
+  const cache = new IndexCache(repos.vectors);
+  const representations = new RepresentationService(config, prisma, files);
+  const vocabularies = new VocabularyService(prisma, repos.vocabularies, repos.vectors, representations, modalities, jobs, cache);
   const services: Services = {
     modalities,
     slides: new SlideService(repos.slides),
-    images: new ImageService(config, prisma, repos.images, repos.slides, repos.modalities, modalities, files),
+    images: new ImageService(config, prisma, repos.images, repos.slides, repos.modalities, modalities, files, representations, vocabularies, cache),
     jobs,
+    links: new LinkService(repos.links, repos.images),
+    representations,
+    vocabularies,
+    search: new SearchService(config, files, repos.images, repos.vectors, representations, vocabularies, cache),
   };
   return {
     config,

@@ -1,7 +1,11 @@
 import { Command } from 'commander';
 import { registerImages } from './commands/images.ts';
 import { registerIngest } from './commands/ingest.ts';
+import { registerLink } from './commands/link.ts';
+import { registerSearch } from './commands/search.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerTrain } from './commands/train.ts';
+import { registerVocabulary } from './commands/vocabulary.ts';
 import { printError } from './output.ts';
 
 const program = new Command('cmir')
@@ -10,6 +14,10 @@ const program = new Command('cmir')
 registerServe(program);
 registerIngest(program);
 registerImages(program);
+registerVocabulary(program);
+registerSearch(program);
+registerLink(program);
+registerTrain(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -49,7 +49,7 @@ async function openPGlite(dataDir: string): Promise<Database> {
     await applyMigrations(runner);
     // pglite-prisma-adapter 0.6.1 bundles its own copy of @prisma/driver-adapter-utils whose types differ only
     // nominally from Prisma 6.19.3's; the runtime protocol is the same (used as documented by the adapter).
-    const adapter = new PrismaPGlite(db) as unknown as PrismaPg;
+    const adapter = withBytesArgs(new PrismaPGlite(db)) as unknown as PrismaPg;
     const prisma = new PrismaClient({ adapter });
     return {
       prisma,
@@ -86,4 +86,37 @@ async function openPostgres(url: string): Promise<Database> {
       await pool.end();
     },
   };
+}
+
+type Query = { args: unknown[]; argTypes?: ({ scalarType?: string } | undefined)[] };
+type Queryable = { queryRaw(q: Query): Promise<unknown>; executeRaw(q: Query): Promise<unknown> };
+
+/**
+ * Prisma 6.19's query compiler sends `Bytes` arguments base64-encoded (argType scalarType "bytes"); adapter-pg
+ * decodes them (its `mapArg`), pglite-prisma-adapter 0.6.1 does not and PGlite rejects them ("Invalid input for
+ * bytea type", seen here). This wraps the adapter so both databases get Buffers.
+ */
+function withBytesArgs<F extends { connect(): Promise<unknown> }>(factory: F): F {
+  const mapQuery = (q: Query): Query => ({
+    ...q,
+    args: q.args.map((a, i) => {
+      if (q.argTypes?.[i]?.scalarType !== 'bytes') return a;
+      if (typeof a === 'string') return Buffer.from(a, 'base64');
+      if (Array.isArray(a)) return Buffer.from(a as number[]);
+      return a;
+    }),
+  });
+  const wrap = <T extends object>(target: T): T =>
+    new Proxy(target, {
+      get(t, prop, receiver) {
+        const value = Reflect.get(t, prop, receiver);
+        if (typeof value !== 'function') return value;
+        if (prop === 'queryRaw' || prop === 'executeRaw') return (q: Query) => (value as Queryable['queryRaw']).call(t, mapQuery(q));
+        if (prop === 'startTransaction' || prop === 'connect') {
+          return async (...args: unknown[]) => wrap((await (value as (...a: unknown[]) => Promise<object>).apply(t, args)) as object);
+        }
+        return value.bind(t);
+      },
+    });
+  return wrap(factory);
 }

@@ -1,25 +1,7 @@
-import type { FileUpload } from 'graphql-upload-minimal';
-import { BadUserInputError, PayloadTooLargeError } from '../errors.ts';
+import { BadUserInputError } from '../errors.ts';
+import { readUpload } from './upload.ts';
 import { fromGlobalId, toGlobalId } from '../ids.ts';
 import type { MutationResolvers } from './__generated__/resolvers-types.ts';
-
-/** Reads an upload into memory, failing with PAYLOAD_TOO_LARGE past `limit` bytes. */
-async function readUpload(upload: FileUpload, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of upload.createReadStream()) {
-      size += (chunk as Buffer).length;
-      if (size > limit) throw new PayloadTooLargeError(`the upload exceeds the limit of ${limit} bytes`);
-      chunks.push(chunk as Buffer);
-    }
-  } catch (e) {
-    if (e instanceof PayloadTooLargeError) throw e;
-    if ((e as { status?: number }).status === 413) throw new PayloadTooLargeError((e as Error).message);
-    throw new BadUserInputError(`the upload could not be read: ${(e as Error).message}`);
-  }
-  return Buffer.concat(chunks);
-}
 
 export const Mutation: MutationResolvers = {
   createSlide: (_, { input }, { services }) => services.slides.create(input),
@@ -54,6 +36,24 @@ export const Mutation: MutationResolvers = {
       page: input.page,
     });
   },
+  buildVocabulary: (_, { input }, { services }) =>
+    services.vocabularies.build(input.modality, {
+      size: input.size ?? undefined,
+      seed: input.seed ?? undefined,
+      oriented: input.oriented ?? undefined,
+    }),
+  linkAcquisition: (_, { input }, { services }) =>
+    services.links.link({
+      sourceId: fromGlobalId('Image', input.source),
+      targetId: fromGlobalId('Image', input.target),
+      region: input.region,
+      transform: input.transform,
+      score: input.score,
+      method: input.method,
+      createdBy: input.createdBy,
+    }),
+  setLinkStatus: (_, { input }, { services }) =>
+    services.links.setStatus(fromGlobalId('Link', input.id), input.status, input.decidedBy),
   deleteImage: async (_, { id }, { services }) => {
     const image = await services.images.delete(fromGlobalId('Image', id));
     return { deletedId: toGlobalId('Image', image.id) };

@@ -1,5 +1,5 @@
 import type { NodeResolvers } from './__generated__/resolvers-types.ts';
 
 export const Node: NodeResolvers = {
-  __resolveType: (node) => (node as unknown as { __typename: 'Image' | 'Slide' | 'Modality' | 'Job' }).__typename,
+  __resolveType: (node) => (node as unknown as { __typename: "Image" | "Slide" | "Modality" | "Job" | "Vocabulary" | "Link" }).__typename,
 };

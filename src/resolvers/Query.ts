@@ -1,4 +1,5 @@
-import { NotFoundError } from '../errors.ts';
+import { BadUserInputError, NotFoundError } from '../errors.ts';
+import { readUpload } from './upload.ts';
 import { fromGlobalId, type NodeType, parseGlobalId } from '../ids.ts';
 import type { QueryResolvers } from './__generated__/resolvers-types.ts';
 
@@ -20,6 +21,8 @@ export const Query: QueryResolvers = {
       Slide: (n) => loaders.slide.load(n),
       Modality: (n) => loaders.modality.load(n),
       Job: (n) => orNull(services.jobs.get(n)),
+      Vocabulary: (n) => loaders.vocabulary.load(n),
+      Link: (n) => orNull(services.links.get(n)),
     };
     const row = await load[ref.type]?.(ref.id);
     return row ? ({ __typename: ref.type, ...row } as never) : null;
@@ -34,4 +37,22 @@ export const Query: QueryResolvers = {
     ),
   image: (_, { id }, { loaders }) => loaders.image.load(fromGlobalId('Image', id)),
   job: (_, { id }, { services }) => orNull(services.jobs.get(fromGlobalId('Job', id))),
+  vocabularies: (_, { modality }, { services }) => services.vocabularies.list(modality ?? undefined),
+  search: async (_, { input }, { services }) => {
+    if ((input.file == null) === (input.imageId == null)) {
+      throw new BadUserInputError('give exactly one query: file (an upload) or imageId (a stored image)');
+    }
+    const data = input.file != null ? await readUpload(await input.file, services.images.maxUploadBytes) : null;
+    return services.search.search({
+      data,
+      imageId: input.imageId != null ? fromGlobalId('Image', input.imageId) : null,
+      modality: input.modality,
+      target: input.target,
+      first: input.first,
+      rerank: input.rerank && {
+        mode: input.rerank.mode ? (input.rerank.mode.toLowerCase() as 'none' | 'fast' | 'paper') : null,
+        topK: input.rerank.topK,
+      },
+    });
+  },
 };

@@ -1,12 +1,29 @@
 import type { Resolvers } from './__generated__/resolvers-types.ts';
 import { Image } from './Image.ts';
 import { Job } from './Job.ts';
+import { Link } from './Link.ts';
+import { Match } from './Match.ts';
 import { Modality } from './Modality.ts';
 import { Mutation } from './Mutation.ts';
 import { Node } from './Node.ts';
 import { Query } from './Query.ts';
 import { scalars } from './scalars.ts';
+import { SearchResult } from './SearchResult.ts';
 import { Slide } from './Slide.ts';
+import { Vocabulary } from './Vocabulary.ts';
 
 /** One file per GraphQL type (Apollo spotify-showcase layout), merged here. */
-export const resolvers: Resolvers = { ...scalars, Query, Mutation, Node, Image, Slide, Modality, Job };
+export const resolvers: Resolvers = {
+  ...scalars,
+  Query,
+  Mutation,
+  Node,
+  Image,
+  Slide,
+  Modality,
+  Job,
+  Link,
+  Vocabulary,
+  Match,
+  SearchResult,
+};

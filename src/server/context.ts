@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type { App, Services } from '../app.ts';
-import type { Image, Modality, Slide } from '../db/generated/client.ts';
+import type { Image, Link, Modality, Slide } from '../db/generated/client.ts';
+import type { VocabularyInfo } from '../db/vocabulary.repository.ts';
 
 /** Per-request loaders: batch the N+1 reads of a result list into one query each (Apollo's advice: new per request). */
 export interface Loaders {
@@ -11,6 +12,11 @@ export interface Loaders {
   imageCount: DataLoader<number, number>;
   /** CoMIR model name per modality id. */
   modelName: DataLoader<number, string | null>;
+  vocabulary: DataLoader<number, VocabularyInfo | null>;
+  /** Links from or to an image, newest first. */
+  imageLinks: DataLoader<number, Link[]>;
+  /** Links onto a slide, newest first. */
+  slideLinks: DataLoader<number, Link[]>;
 }
 
 export interface Context {
@@ -44,6 +50,15 @@ export function createContext(app: App, baseUrl: string): Context {
       modelName: new DataLoader(async (ids) => {
         const names = await repos.modalities.modelNames(ids);
         return ids.map((id) => names.get(id) ?? null);
+      }),
+      vocabulary: byId((ids) => repos.vocabularies.findManyByIds(ids)),
+      imageLinks: new DataLoader(async (ids) => {
+        const links = await repos.links.forImages(ids);
+        return ids.map((id) => links.filter((l) => l.sourceId === id || l.targetImageId === id));
+      }),
+      slideLinks: new DataLoader(async (ids) => {
+        const links = await repos.links.forSlides(ids);
+        return ids.map((id) => links.filter((l) => l.targetSlideId === id));
       }),
     },
   };

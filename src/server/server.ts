@@ -14,7 +14,7 @@ import { type Context, createContext } from './context.ts';
 import { formatError } from './format-error.ts';
 
 const SCHEMA_DIR = path.join(import.meta.dirname, '..', 'schema');
-const SCHEMA_FILES = ['base', 'slide', 'modality', 'image', 'job'];
+const SCHEMA_FILES = ['base', 'slide', 'modality', 'image', 'job', 'search', 'link'];
 
 export async function loadTypeDefs(): Promise<string> {
   return (await Promise.all(SCHEMA_FILES.map((f) => readFile(path.join(SCHEMA_DIR, `${f}.graphql`), 'utf8')))).join('\n');

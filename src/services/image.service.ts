@@ -9,7 +9,11 @@ import type { ImageRepository } from '../db/image.repository.ts';
 import type { ModalityRepository } from '../db/modality.repository.ts';
 import type { SlideRepository } from '../db/slide.repository.ts';
 import { BadUserInputError, DuplicateImageError, invalidParameter, NotFoundError, PayloadTooLargeError } from '../errors.ts';
-import { decodeImage, thumbnailPng } from '../pipeline/decode.ts';
+import { decodeImage, encodeGreyPng, thumbnailPng } from '../pipeline/decode.ts';
+import type { GreyImage, PlanarImage } from '../pipeline/types.ts';
+import type { IndexCache } from './index-cache.ts';
+import type { RepresentationService } from './representation.service.ts';
+import type { VocabularyService } from './vocabulary.service.ts';
 import type { ModalityService } from './modality.service.ts';
 import { validateModalityName } from './modality.service.ts';
 import { type Page, pageOf, validatePageArgs } from './pagination.ts';
@@ -56,6 +60,9 @@ export class ImageService {
     private readonly modalityRepo: ModalityRepository,
     private readonly modalities: ModalityService,
     private readonly files: FileStore,
+    private readonly representations?: RepresentationService,
+    private readonly vocabularies?: VocabularyService,
+    private readonly cache?: IndexCache,
   ) {}
 
   get maxUploadBytes(): number {
@@ -82,17 +89,28 @@ export class ImageService {
    */
   async ingest(input: IngestInput): Promise<Image> {
     const plan = this.plan(input);
-    const { info } = await decodeImage(plan.data, { maxPixels: this.config.maxPixels, page: plan.page });
+    const { info, image: pixels } = await decodeImage(plan.data, { maxPixels: this.config.maxPixels, page: plan.page });
     const sha256 = sha256Hex(plan.data);
     const existing = await this.images.findBySha256(sha256);
     if (existing) throw new DuplicateImageError(existing.id, sha256);
 
-    const stored = await this.files.put(plan.data);
+    // Derived data, computed before anything is written: the CoMIR (when the modality has a model) and the
+    // histogram under the modality's active vocabulary (when it has one).
+    const derived = await this.derive(plan.modality, pixels);
+    const written: string[] = [];
     try {
-      return await this.prisma.$transaction(async (tx) => {
+      const stored = await this.files.put(plan.data);
+      if (stored.created) written.push(sha256);
+      let reprSha: string | null = null;
+      if (derived.representation) {
+        const r = await this.files.put(derived.representation.png);
+        if (r.created) written.push(r.sha256);
+        reprSha = r.sha256;
+      }
+      const image = await this.prisma.$transaction(async (tx) => {
         const modality = await this.modalities.ensure(tx, plan.modality, info.channels);
         const slide = plan.slide === null ? null : await this.slides.upsertByName(tx, plan.slide);
-        return this.images.create(tx, {
+        const row = await this.images.create(tx, {
           name: plan.name,
           modalityId: modality.id,
           slideId: slide?.id ?? null,
@@ -105,15 +123,40 @@ export class ImageService {
           byteSize: plan.data.length,
           sha256,
         });
+        if (derived.representation && reprSha) {
+          await tx.representation.create({
+            data: { imageId: row.id, ...derived.representation.model, width: info.width, height: info.height, sha256: reprSha },
+          });
+        }
+        await derived.indexing?.write(tx, row.id);
+        return row;
       });
+      await derived.indexing?.committed(image.id);
+      return image;
     } catch (e) {
-      if (stored.created) await this.files.remove(sha256);
+      for (const sha of written) await this.files.remove(sha);
       if (isUniqueViolation(e)) {
         const winner = await this.images.findBySha256(sha256);
         if (winner) throw new DuplicateImageError(winner.id, sha256);
       }
       throw e;
     }
+  }
+
+  private async derive(modalityName: string, pixels: PlanarImage) {
+    const modality = await this.representations?.modalityByName(modalityName);
+    if (!modality || !this.representations || !this.vocabularies) return {};
+    const representations = this.representations;
+    let grey: Promise<GreyImage> | undefined;
+    const compute = () => (grey ??= representations.compute(modality, pixels));
+    const representation = modality.comirModel
+      ? {
+          png: await encodeGreyPng(await compute()),
+          model: { modelName: modality.comirModel.name, modelVersion: modality.comirModel.version },
+        }
+      : undefined;
+    const indexing = await this.vocabularies.prepareIndexing(modality, compute);
+    return { representation, indexing: indexing ?? undefined };
   }
 
   /** Reads a server-side file for ingestion, only inside the configured roots. */
@@ -156,8 +199,11 @@ export class ImageService {
   /** Deletes the rows (histograms, representations and links cascade), then the stored file. */
   async delete(id: number): Promise<Image> {
     const image = await this.get(id);
+    const reprs = await this.prisma.representation.findMany({ where: { imageId: id }, select: { sha256: true } });
     await this.prisma.$transaction((tx) => this.images.delete(tx, id));
+    await this.cache?.remove(id);
     await this.files.remove(image.sha256);
+    for (const r of reprs) await this.files.remove(r.sha256);
     return image;
   }
 

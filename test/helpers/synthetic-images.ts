@@ -16,23 +16,41 @@ export function rng(seed: number): () => number {
 }
 
 /**
- * A textured image: `blobs` random anisotropic Gaussian blobs (sigma 1.5-14 px, random sign) on a smooth ramp,
- * rescaled to [0, 1]. Different seeds give unrelated images.
+ * A textured image: random oriented Gaussian blobs on a smooth ramp, rescaled to [0, 1]. Each seed also draws the
+ * image's "style" (blob density, size range, anisotropy and a preferred orientation), so that different seeds give
+ * textures with different statistics, as different tissue cores have (a bag of words cannot tell apart two samples
+ * of one stationary texture).
  */
-export function texturedImage(width: number, height: number, seed: number, blobs = Math.round((width * height) / 180)): GreyImage {
+export function texturedImage(width: number, height: number, seed: number, blobs?: number): GreyImage {
   const r = rng(seed);
+  const density = 0.4 + 1.6 * r();
+  const sMin = 1.2 + 2 * r(), sRange = 2 + 12 * r();
+  const aniso = 1 + 3 * r() * r();
+  const theta0 = r() * Math.PI, thetaJitter = r() * Math.PI;
+  const positive = 0.2 + 0.6 * r();
+  const nBlobs = blobs ?? Math.round((density * width * height) / 180);
+  // low-frequency field modulating blob size and polarity over the image (non-stationary, like tissue)
+  const waves = Array.from({ length: 3 }, () => ({ fx: (r() - 0.5) * 12 / width, fy: (r() - 0.5) * 12 / height, ph: r() * 6.283 }));
+  const field = (x: number, y: number): number => waves.reduce((a, w) => a + Math.cos(6.283 * (w.fx * x + w.fy * y) + w.ph), 0) / 3;
   const acc = new Float64Array(width * height);
   const gx = r() - 0.5, gy = r() - 0.5;
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) acc[y * width + x] = (gx * x + gy * y) / (width + height);
-  for (let b = 0; b < blobs; b++) {
+  for (let b = 0; b < nBlobs; b++) {
     const cx = r() * width, cy = r() * height;
-    const sx = 1.5 + r() * r() * 12, sy = 1.5 + r() * r() * 12;
-    const amp = (r() < 0.5 ? -1 : 1) * (0.3 + r());
-    const x0 = Math.max(0, Math.floor(cx - 3 * sx)), x1 = Math.min(width - 1, Math.ceil(cx + 3 * sx));
-    const y0 = Math.max(0, Math.floor(cy - 3 * sy)), y1 = Math.min(height - 1, Math.ceil(cy + 3 * sy));
+    const fl = field(cx, cy);
+    const sa = (sMin + r() * r() * sRange) * (1 + 0.6 * fl), sb = sa / (1 + (aniso - 1) * r());
+    const th = theta0 + (r() - 0.5) * thetaJitter, c = Math.cos(th), s = Math.sin(th);
+    const amp = (r() < positive + 0.3 * fl ? 1 : -1) * (0.3 + r());
+    const ext = 3 * sa;
+    const x0 = Math.max(0, Math.floor(cx - ext)), x1 = Math.min(width - 1, Math.ceil(cx + ext));
+    const y0 = Math.max(0, Math.floor(cy - ext)), y1 = Math.min(height - 1, Math.ceil(cy + ext));
+    const ia = 1 / (2 * sa * sa), ib = 1 / (2 * sb * sb);
     for (let y = y0; y <= y1; y++) {
-      const ey = ((y - cy) * (y - cy)) / (2 * sy * sy);
-      for (let x = x0; x <= x1; x++) acc[y * width + x] += amp * Math.exp(-ey - ((x - cx) * (x - cx)) / (2 * sx * sx));
+      for (let x = x0; x <= x1; x++) {
+        const dx = x - cx, dy = y - cy;
+        const u = c * dx + s * dy, v = -s * dx + c * dy;
+        acc[y * width + x] += amp * Math.exp(-u * u * ia - v * v * ib);
+      }
     }
   }
   let mn = Infinity, mx = -Infinity;

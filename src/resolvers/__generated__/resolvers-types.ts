@@ -1,5 +1,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { Image as ImageRow, Slide as SlideRow, Modality as ModalityRow, Job as JobRow } from '../../db/generated/client.ts';
+import type { Image as ImageRow, Slide as SlideRow, Modality as ModalityRow, Job as JobRow, Link as LinkRow } from '../../db/generated/client.ts';
+import type { VocabularyInfo } from '../../db/vocabulary.repository.ts';
+import type { SearchMatch, SearchResult as SearchResultData } from '../../services/search.service.ts';
 import type { Context } from '../../server/context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -18,6 +20,15 @@ export type Scalars = {
   JSON: { input: unknown; output: unknown; }
   /** A file per the GraphQL multipart request spec. */
   Upload: { input: Promise<import("graphql-upload-minimal").FileUpload>; output: Promise<import("graphql-upload-minimal").FileUpload>; }
+};
+
+export type BuildVocabularyInput = {
+  modality: Scalars['String']['input'];
+  /** Rotation-invariant (oriented) SURF instead of the reference's upright SURF. */
+  oriented?: InputMaybe<Scalars['Boolean']['input']>;
+  seed?: InputMaybe<Scalars['Int']['input']>;
+  /** Words (default 20,000, the reference's size; capped at the descriptor count). */
+  size?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type CreateModalityInput = {
@@ -46,6 +57,8 @@ export type Image = Node & {
   format: Scalars['String']['output'];
   height: Scalars['Int']['output'];
   id: Scalars['ID']['output'];
+  /** Links from or to this image, newest first. */
+  links: Array<Link>;
   modality: Modality;
   name: Scalars['String']['output'];
   sha256: Scalars['String']['output'];
@@ -116,6 +129,57 @@ export type JobState =
   | 'RUNNING'
   | 'SUCCEEDED';
 
+/** A correspondence: the source acquisition was taken from the target image (and its slide), there. */
+export type Link = Node & {
+  __typename?: 'Link';
+  createdAt: Scalars['DateTime']['output'];
+  createdBy?: Maybe<Scalars['String']['output']>;
+  decidedAt?: Maybe<Scalars['DateTime']['output']>;
+  decidedBy?: Maybe<Scalars['String']['output']>;
+  id: Scalars['ID']['output'];
+  method: Scalars['String']['output'];
+  /** The source's footprint in target pixels, as a polygon [[x, y], ...]. */
+  region?: Maybe<Scalars['JSON']['output']>;
+  score?: Maybe<Scalars['Float']['output']>;
+  source: Image;
+  status: LinkStatus;
+  target?: Maybe<Image>;
+  targetSlide?: Maybe<Slide>;
+  /** 2x3 affine, row-major, mapping source pixels to target pixels. */
+  transform: Array<Scalars['Float']['output']>;
+};
+
+export type LinkAcquisitionInput = {
+  createdBy?: InputMaybe<Scalars['String']['input']>;
+  /** How the link was found, e.g. "search:fast" or "manual". */
+  method?: InputMaybe<Scalars['String']['input']>;
+  /** Where the source lies in the target (e.g. a match's region). */
+  region?: InputMaybe<RegionInput>;
+  score?: InputMaybe<Scalars['Float']['input']>;
+  source: Scalars['ID']['input'];
+  target: Scalars['ID']['input'];
+  /** 2x3 affine source -> target; derived from the region when absent. */
+  transform?: InputMaybe<Array<Scalars['Float']['input']>>;
+};
+
+export type LinkStatus =
+  | 'CONFIRMED'
+  | 'PROPOSED'
+  | 'REJECTED';
+
+/** One ranked answer: which image, how well, and where in it. */
+export type Match = {
+  __typename?: 'Match';
+  image: Image;
+  /** Valid query words the match shares. */
+  nWords: Scalars['Int']['output'];
+  rank: Scalars['Int']['output'];
+  /** Where the query lies in the image (re-ranked matches only). */
+  region?: Maybe<Region>;
+  /** tf-idf cosine of the first stage, or of the best window after re-ranking. */
+  score: Scalars['Float']['output'];
+};
+
 /** An imaging modality (SHG, BF, NIR, ...). */
 export type Modality = Node & {
   __typename?: 'Modality';
@@ -131,11 +195,20 @@ export type Modality = Node & {
 export type Mutation = {
   __typename?: 'Mutation';
   _empty?: Maybe<Scalars['Boolean']['output']>;
+  /** Builds a vocabulary and re-quantises the modality's images in a Job (poll `job(id)`). */
+  buildVocabulary: Job;
   createModality: Modality;
   createSlide: Slide;
   deleteImage: DeleteImagePayload;
   ingestImage: Image;
+  linkAcquisition: Link;
+  setLinkStatus: Link;
   updateSlideMetadata: Slide;
+};
+
+
+export type MutationBuildVocabularyArgs = {
+  input: BuildVocabularyInput;
 };
 
 
@@ -156,6 +229,16 @@ export type MutationDeleteImageArgs = {
 
 export type MutationIngestImageArgs = {
   input: IngestImageInput;
+};
+
+
+export type MutationLinkAcquisitionArgs = {
+  input: LinkAcquisitionInput;
+};
+
+
+export type MutationSetLinkStatusArgs = {
+  input: SetLinkStatusInput;
 };
 
 
@@ -190,8 +273,11 @@ export type Query = {
   modalities: Array<Modality>;
   /** Fetches any object by its global id. */
   node?: Maybe<Node>;
+  /** Where did this image come from? Ranks the target modality's images, best first. */
+  search: SearchResult;
   slide?: Maybe<Slide>;
   slides: SlideConnection;
+  vocabularies: Array<Vocabulary>;
 };
 
 
@@ -217,6 +303,11 @@ export type QueryNodeArgs = {
 };
 
 
+export type QuerySearchArgs = {
+  input: SearchInput;
+};
+
+
 export type QuerySlideArgs = {
   id: Scalars['ID']['input'];
 };
@@ -227,12 +318,87 @@ export type QuerySlidesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+
+export type QueryVocabulariesArgs = {
+  modality?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** Axis-aligned rectangle in image pixels (x, y = top-left corner). */
+export type Region = {
+  __typename?: 'Region';
+  height: Scalars['Int']['output'];
+  width: Scalars['Int']['output'];
+  x: Scalars['Int']['output'];
+  y: Scalars['Int']['output'];
+};
+
+export type RegionInput = {
+  height: Scalars['Int']['input'];
+  width: Scalars['Int']['input'];
+  x: Scalars['Int']['input'];
+  y: Scalars['Int']['input'];
+};
+
+export type RerankInput = {
+  mode?: InputMaybe<RerankMode>;
+  /** How many first-stage candidates are re-ranked (the reference re-ranks 15 or 30). */
+  topK?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type RerankMode =
+  /** Re-score query-sized windows of the top-K candidates from their stored word maps; returns where it matched. */
+  | 'FAST'
+  /** First-stage ranking only (tf-idf cosine, reference scoring). */
+  | 'NONE'
+  /** The reference's re-ranking: a new vocabulary on query-sized patches of the top-K per query. Slow by design. */
+  | 'PAPER';
+
+export type SearchInput = {
+  /** The query image as an upload. Exactly one of file and imageId. */
+  file?: InputMaybe<Scalars['Upload']['input']>;
+  /** Number of matches (k). */
+  first?: InputMaybe<Scalars['Int']['input']>;
+  /** A stored image as the query. */
+  imageId?: InputMaybe<Scalars['ID']['input']>;
+  /** Modality of the query (taken from the stored image when imageId is given). */
+  modality?: InputMaybe<Scalars['String']['input']>;
+  rerank?: InputMaybe<RerankInput>;
+  /** Modality of the repository to search. */
+  target: Scalars['String']['input'];
+};
+
+export type SearchResult = {
+  __typename?: 'SearchResult';
+  matches: Array<Match>;
+  timings: SearchTimings;
+  vocabulary: Vocabulary;
+};
+
+/** Milliseconds per stage. */
+export type SearchTimings = {
+  __typename?: 'SearchTimings';
+  decode: Scalars['Float']['output'];
+  features: Scalars['Float']['output'];
+  firstStage: Scalars['Float']['output'];
+  representation: Scalars['Float']['output'];
+  rerank: Scalars['Float']['output'];
+  total: Scalars['Float']['output'];
+};
+
+export type SetLinkStatusInput = {
+  decidedBy?: InputMaybe<Scalars['String']['input']>;
+  id: Scalars['ID']['input'];
+  status: LinkStatus;
+};
+
 /** A physical specimen or tissue section; acquisitions of several modalities belong to it. */
 export type Slide = Node & {
   __typename?: 'Slide';
   createdAt: Scalars['DateTime']['output'];
   id: Scalars['ID']['output'];
   images: ImageConnection;
+  /** Links whose target lies on this slide, newest first. */
+  links: Array<Link>;
   metadata: Scalars['JSON']['output'];
   name: Scalars['String']['output'];
 };
@@ -263,6 +429,19 @@ export type UpdateSlideMetadataInput = {
   /** true: merge keys into the existing metadata (null deletes a key); false: replace it. */
   merge?: InputMaybe<Scalars['Boolean']['input']>;
   metadata: Scalars['JSON']['input'];
+};
+
+/** A visual vocabulary of a modality's representation space; its id is its version. */
+export type Vocabulary = Node & {
+  __typename?: 'Vocabulary';
+  createdAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  modality: Scalars['String']['output'];
+  params: Scalars['JSON']['output'];
+  representation: Scalars['String']['output'];
+  size: Scalars['Int']['output'];
+  /** building, indexing, ready or failed. */
+  state: Scalars['String']['output'];
 };
 
 export type WithIndex<TObject> = TObject & Record<string, any>;
@@ -341,14 +520,17 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
   Node:
     | ( ImageRow )
     | ( JobRow )
+    | ( LinkRow )
     | ( ModalityRow )
     | ( SlideRow )
+    | ( VocabularyInfo )
   ;
 }>;
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  BuildVocabularyInput: BuildVocabularyInput;
   CreateModalityInput: CreateModalityInput;
   CreateSlideInput: CreateSlideInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
@@ -364,23 +546,37 @@ export type ResolversTypes = ResolversObject<{
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   Job: ResolverTypeWrapper<JobRow>;
   JobState: JobState;
+  Link: ResolverTypeWrapper<LinkRow>;
+  LinkAcquisitionInput: LinkAcquisitionInput;
+  LinkStatus: LinkStatus;
+  Match: ResolverTypeWrapper<SearchMatch>;
   Modality: ResolverTypeWrapper<ModalityRow>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   Normalization: Normalization;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Region: ResolverTypeWrapper<Region>;
+  RegionInput: RegionInput;
+  RerankInput: RerankInput;
+  RerankMode: RerankMode;
+  SearchInput: SearchInput;
+  SearchResult: ResolverTypeWrapper<SearchResultData>;
+  SearchTimings: ResolverTypeWrapper<SearchTimings>;
+  SetLinkStatusInput: SetLinkStatusInput;
   Slide: ResolverTypeWrapper<SlideRow>;
   SlideConnection: ResolverTypeWrapper<Omit<SlideConnection, 'edges'> & { edges: Array<ResolversTypes['SlideEdge']> }>;
   SlideEdge: ResolverTypeWrapper<Omit<SlideEdge, 'node'> & { node: ResolversTypes['Slide'] }>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   UpdateSlideMetadataInput: UpdateSlideMetadataInput;
   Upload: ResolverTypeWrapper<Scalars['Upload']['output']>;
+  Vocabulary: ResolverTypeWrapper<VocabularyInfo>;
 }>;
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
   Boolean: Scalars['Boolean']['output'];
+  BuildVocabularyInput: BuildVocabularyInput;
   CreateModalityInput: CreateModalityInput;
   CreateSlideInput: CreateSlideInput;
   DateTime: Scalars['DateTime']['output'];
@@ -395,17 +591,28 @@ export type ResolversParentTypes = ResolversObject<{
   Int: Scalars['Int']['output'];
   JSON: Scalars['JSON']['output'];
   Job: JobRow;
+  Link: LinkRow;
+  LinkAcquisitionInput: LinkAcquisitionInput;
+  Match: SearchMatch;
   Modality: ModalityRow;
   Mutation: Record<PropertyKey, never>;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
+  Region: Region;
+  RegionInput: RegionInput;
+  RerankInput: RerankInput;
+  SearchInput: SearchInput;
+  SearchResult: SearchResultData;
+  SearchTimings: SearchTimings;
+  SetLinkStatusInput: SetLinkStatusInput;
   Slide: SlideRow;
   SlideConnection: Omit<SlideConnection, 'edges'> & { edges: Array<ResolversParentTypes['SlideEdge']> };
   SlideEdge: Omit<SlideEdge, 'node'> & { node: ResolversParentTypes['Slide'] };
   String: Scalars['String']['output'];
   UpdateSlideMetadataInput: UpdateSlideMetadataInput;
   Upload: Scalars['Upload']['output'];
+  Vocabulary: VocabularyInfo;
 }>;
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -424,6 +631,7 @@ export type ImageResolvers<ContextType = Context, ParentType extends ResolversPa
   format?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   height?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  links?: Resolver<Array<ResolversTypes['Link']>, ParentType, ContextType>;
   modality?: Resolver<ResolversTypes['Modality'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   sha256?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -463,6 +671,31 @@ export type JobResolvers<ContextType = Context, ParentType extends ResolversPare
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 }>;
 
+export type LinkResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Link'] = ResolversParentTypes['Link']> = ResolversObject<{
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  decidedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  decidedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  method?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  region?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+  score?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['Image'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['LinkStatus'], ParentType, ContextType>;
+  target?: Resolver<Maybe<ResolversTypes['Image']>, ParentType, ContextType>;
+  targetSlide?: Resolver<Maybe<ResolversTypes['Slide']>, ParentType, ContextType>;
+  transform?: Resolver<Array<ResolversTypes['Float']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+}>;
+
+export type MatchResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Match'] = ResolversParentTypes['Match']> = ResolversObject<{
+  image?: Resolver<ResolversTypes['Image'], ParentType, ContextType>;
+  nWords?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rank?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  region?: Resolver<Maybe<ResolversTypes['Region']>, ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+}>;
+
 export type ModalityResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Modality'] = ResolversParentTypes['Modality']> = ResolversObject<{
   channels?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   comirModel?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -475,15 +708,18 @@ export type ModalityResolvers<ContextType = Context, ParentType extends Resolver
 
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
   _empty?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
+  buildVocabulary?: Resolver<ResolversTypes['Job'], ParentType, ContextType, RequireFields<MutationBuildVocabularyArgs, 'input'>>;
   createModality?: Resolver<ResolversTypes['Modality'], ParentType, ContextType, RequireFields<MutationCreateModalityArgs, 'input'>>;
   createSlide?: Resolver<ResolversTypes['Slide'], ParentType, ContextType, RequireFields<MutationCreateSlideArgs, 'input'>>;
   deleteImage?: Resolver<ResolversTypes['DeleteImagePayload'], ParentType, ContextType, RequireFields<MutationDeleteImageArgs, 'id'>>;
   ingestImage?: Resolver<ResolversTypes['Image'], ParentType, ContextType, RequireFields<MutationIngestImageArgs, 'input'>>;
+  linkAcquisition?: Resolver<ResolversTypes['Link'], ParentType, ContextType, RequireFields<MutationLinkAcquisitionArgs, 'input'>>;
+  setLinkStatus?: Resolver<ResolversTypes['Link'], ParentType, ContextType, RequireFields<MutationSetLinkStatusArgs, 'input'>>;
   updateSlideMetadata?: Resolver<ResolversTypes['Slide'], ParentType, ContextType, RequireFields<MutationUpdateSlideMetadataArgs, 'input'>>;
 }>;
 
 export type NodeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = ResolversObject<{
-  __resolveType: TypeResolveFn<'Image' | 'Job' | 'Modality' | 'Slide', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'Image' | 'Job' | 'Link' | 'Modality' | 'Slide' | 'Vocabulary', ParentType, ContextType>;
 }>;
 
 export type PageInfoResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
@@ -499,14 +735,39 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   job?: Resolver<Maybe<ResolversTypes['Job']>, ParentType, ContextType, RequireFields<QueryJobArgs, 'id'>>;
   modalities?: Resolver<Array<ResolversTypes['Modality']>, ParentType, ContextType>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
+  search?: Resolver<ResolversTypes['SearchResult'], ParentType, ContextType, RequireFields<QuerySearchArgs, 'input'>>;
   slide?: Resolver<Maybe<ResolversTypes['Slide']>, ParentType, ContextType, RequireFields<QuerySlideArgs, 'id'>>;
   slides?: Resolver<ResolversTypes['SlideConnection'], ParentType, ContextType, RequireFields<QuerySlidesArgs, 'first'>>;
+  vocabularies?: Resolver<Array<ResolversTypes['Vocabulary']>, ParentType, ContextType, Partial<QueryVocabulariesArgs>>;
+}>;
+
+export type RegionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Region'] = ResolversParentTypes['Region']> = ResolversObject<{
+  height?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  width?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  x?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  y?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SearchResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SearchResult'] = ResolversParentTypes['SearchResult']> = ResolversObject<{
+  matches?: Resolver<Array<ResolversTypes['Match']>, ParentType, ContextType>;
+  timings?: Resolver<ResolversTypes['SearchTimings'], ParentType, ContextType>;
+  vocabulary?: Resolver<ResolversTypes['Vocabulary'], ParentType, ContextType>;
+}>;
+
+export type SearchTimingsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SearchTimings'] = ResolversParentTypes['SearchTimings']> = ResolversObject<{
+  decode?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  features?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  firstStage?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  representation?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  rerank?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  total?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 }>;
 
 export type SlideResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Slide'] = ResolversParentTypes['Slide']> = ResolversObject<{
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   images?: Resolver<ResolversTypes['ImageConnection'], ParentType, ContextType, RequireFields<SlideImagesArgs, 'first'>>;
+  links?: Resolver<Array<ResolversTypes['Link']>, ParentType, ContextType>;
   metadata?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
@@ -527,6 +788,17 @@ export interface UploadScalarConfig extends GraphQLScalarTypeConfig<ResolversTyp
   name: 'Upload';
 }
 
+export type VocabularyResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Vocabulary'] = ResolversParentTypes['Vocabulary']> = ResolversObject<{
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  modality?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  params?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
+  representation?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  size?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+}>;
+
 export type Resolvers<ContextType = Context> = ResolversObject<{
   DateTime?: GraphQLScalarType;
   DeleteImagePayload?: DeleteImagePayloadResolvers<ContextType>;
@@ -535,14 +807,20 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   ImageEdge?: ImageEdgeResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   Job?: JobResolvers<ContextType>;
+  Link?: LinkResolvers<ContextType>;
+  Match?: MatchResolvers<ContextType>;
   Modality?: ModalityResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Node?: NodeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Region?: RegionResolvers<ContextType>;
+  SearchResult?: SearchResultResolvers<ContextType>;
+  SearchTimings?: SearchTimingsResolvers<ContextType>;
   Slide?: SlideResolvers<ContextType>;
   SlideConnection?: SlideConnectionResolvers<ContextType>;
   SlideEdge?: SlideEdgeResolvers<ContextType>;
   Upload?: GraphQLScalarType;
+  Vocabulary?: VocabularyResolvers<ContextType>;
 }>;
 

@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { fromGlobalId, toGlobalId } from '../../ids.ts';
+import { withApp } from '../app.ts';
+
+function linkJson(l: { id: number; sourceId: number; targetImageId: number | null; status: string; score: number | null; transform: number[]; region: unknown; method: string }) {
+  return {
+    id: toGlobalId('Link', l.id),
+    source: toGlobalId('Image', l.sourceId),
+    target: l.targetImageId === null ? null : toGlobalId('Image', l.targetImageId),
+    status: l.status,
+    score: l.score,
+    method: l.method,
+    transform: l.transform,
+    region: l.region,
+  };
+}
+
+export function registerLink(program: Command): void {
+  const link = program.command('link').description('link acquisitions to where they came from');
+  link
+    .command('add')
+    .description('propose a link from a source image to a target image')
+    .argument('<source>', 'source image id')
+    .argument('<target>', 'target image id')
+    .option('--region <x,y,w,h>', 'where the source lies in the target (pixels)')
+    .option('--score <s>', 'match score')
+    .option('--method <m>', 'how it was found', 'manual')
+    .option('--by <who>', 'who proposes it')
+    .option('--home <dir>')
+    .action(async (source: string, target: string, opts: { region?: string; score?: string; method: string; by?: string; home?: string }) => {
+      const r = opts.region?.split(',').map(Number);
+      await withApp(opts, async (app) => {
+        const created = await app.services.links.link({
+          sourceId: fromGlobalId('Image', source),
+          targetId: fromGlobalId('Image', target),
+          region: r ? { x: r[0], y: r[1], width: r[2], height: r[3] } : null,
+          score: opts.score === undefined ? null : Number(opts.score),
+          method: opts.method,
+          createdBy: opts.by ?? null,
+        });
+        console.log(JSON.stringify(linkJson(created), null, 2));
+      });
+    });
+  for (const [name, status] of [['confirm', 'CONFIRMED'], ['reject', 'REJECTED']] as const) {
+    link
+      .command(name)
+      .argument('<id>', 'link id')
+      .option('--by <who>')
+      .option('--home <dir>')
+      .action(async (id: string, opts: { by?: string; home?: string }) => {
+        await withApp(opts, async (app) => {
+          console.log(JSON.stringify(linkJson(await app.services.links.setStatus(fromGlobalId('Link', id), status, opts.by)), null, 2));
+        });
+      });
+  }
+}

@@ -1,0 +1,51 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { invalidParameter } from '../../errors.ts';
+import { toGlobalId } from '../../ids.ts';
+import type { RerankMode } from '../../services/search.service.ts';
+import { withApp } from '../app.ts';
+
+export function registerSearch(program: Command): void {
+  program
+    .command('search')
+    .description('find where an image came from: rank the target modality\'s images and locate the query in them')
+    .argument('<file>', 'query image')
+    .requiredOption('--modality <name>', 'modality of the query')
+    .requiredOption('--target <name>', 'modality of the repository to search')
+    .option('--top <k>', 'number of matches', '10')
+    .option('--rerank <mode>', 'fast, paper or none', 'fast')
+    .option('--rerank-top <k>', 'candidates to re-rank', '30')
+    .option('--json', 'print JSON: { matches: [{ imageId, name, rank, score, region }], timings }')
+    .option('--home <dir>', 'data folder (default ./.cmir, or CMIR_HOME)')
+    .action(async (file: string, opts: { modality: string; target: string; top: string; rerank: string; rerankTop: string; json?: boolean; home?: string }) => {
+      if (!['fast', 'paper', 'none'].includes(opts.rerank)) throw invalidParameter('--rerank', 'fast, paper or none', opts.rerank);
+      const data = await readFile(file);
+      await withApp(opts, async (app) => {
+        const result = await app.services.search.search({
+          data,
+          modality: opts.modality,
+          target: opts.target,
+          first: Number(opts.top),
+          rerank: { mode: opts.rerank as RerankMode, topK: Number(opts.rerankTop) },
+        });
+        const names = new Map((await app.repos.images.findManyByIds(result.matches.map((m) => m.imageId))).map((i) => [i.id, i.name]));
+        const matches = result.matches.map((m) => ({
+          imageId: toGlobalId('Image', m.imageId),
+          name: names.get(m.imageId) ?? null,
+          rank: m.rank,
+          score: m.score,
+          nWords: m.nWords,
+          region: m.region,
+        }));
+        if (opts.json) {
+          console.log(JSON.stringify({ matches, timings: result.timings }, null, 2));
+          return;
+        }
+        for (const m of matches) {
+          const where = m.region ? ` at x=${m.region.x} y=${m.region.y} ${m.region.width}x${m.region.height}` : '';
+          console.log(`${m.rank}\t${m.score.toFixed(4)}\t${m.name}\t${m.imageId}${where}`);
+        }
+        console.log(`(${result.timings.total.toFixed(0)} ms)`);
+      });
+    });
+}

@@ -1,0 +1,78 @@
+/**
+ * `cmir train`: trains a CoMIR pair with the Python trainer (training/train_comir.py, PyTorch from Debian) and writes
+ * two ONNX files + manifest.json. The Python output (progress bar, per-epoch loss and validation) streams through.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { invalidParameter } from '../../errors.ts';
+
+/** Debian's interpreter: the pyenv python3 first on PATH has no torch (../shared/guide/stack.md). */
+export const DEFAULT_PYTHON = '/usr/bin/python3';
+export const TRAIN_PAIRS = ['shg-bf', 'vis-nir'] as const;
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export interface TrainOptions {
+  pair: string;
+  data?: string;
+  steps?: number;
+  out?: string;
+  smoke?: boolean;
+  python?: string;
+  threads?: number;
+}
+
+/** The argv of the trainer for the given options (exported for tests). */
+export function trainArgs(o: TrainOptions): string[] {
+  const args = [path.join(REPO_ROOT, 'training', 'train_comir.py'), '--pair', o.pair];
+  if (o.data) args.push('--data', o.data);
+  if (o.steps !== undefined) args.push('--steps', String(o.steps));
+  if (o.out) args.push('--out', o.out);
+  if (o.smoke) args.push('--smoke');
+  if (o.threads !== undefined) args.push('--threads', String(o.threads));
+  return args;
+}
+
+/** Runs the trainer with inherited stdio; resolves with its exit code (signals give 128 + n style 1). */
+export function runTrain(o: TrainOptions): Promise<number> {
+  const python = o.python ?? process.env.CMIR_PYTHON ?? DEFAULT_PYTHON;
+  if (!existsSync(python)) return Promise.reject(new Error(`python interpreter ${python} not found (apt-get install python3-torch)`));
+  return new Promise((resolve, reject) => {
+    const child = spawn(python, trainArgs(o), { stdio: 'inherit', env: { ...process.env, PYTHONUNBUFFERED: '1' } });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+function parsePositiveInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw invalidParameter(name, 'a positive integer', v);
+    return n;
+  };
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('train a CoMIR network pair (PyTorch) and export two ONNX files + manifest.json')
+    .requiredOption('--pair <name>', `modality pair: ${TRAIN_PAIRS.join(', ')}`)
+    .option('--data <dir>', 'data folder in the pairs.csv layout (the pair folder or the shared data root)')
+    .option('--steps <n>', 'training steps (default 700; --smoke 4)', parsePositiveInt('--steps'))
+    .option('--out <dir>', 'output model folder (default models/<pair>)')
+    .option('--threads <n>', 'torch threads (default 1)', parsePositiveInt('--threads'))
+    .option('--python <path>', `Python interpreter with torch (default $CMIR_PYTHON or ${DEFAULT_PYTHON})`)
+    .option('--smoke', 'a few steps on tiny generated pairs (no data needed)')
+    .action(async (opts: TrainOptions) => {
+      if (!(TRAIN_PAIRS as readonly string[]).includes(opts.pair)) throw invalidParameter('--pair', TRAIN_PAIRS.join(' or '), opts.pair);
+      if (!opts.smoke && !opts.data) throw invalidParameter('--data', 'a data folder (or --smoke)', opts.data);
+      const code = await runTrain(opts);
+      if (code !== 0) {
+        console.error(`error [TRAINING_FAILED]: train_comir.py exited with code ${code}`);
+        process.exitCode = code;
+      }
+    });
+}

@@ -1,0 +1,90 @@
+/**
+ * Small plane geometry for rigid query transforms and their ground truth: affine maps, footprints and IoU of a
+ * found rectangle with a true (rotated) region.
+ */
+import type { Region } from './types.ts';
+
+export type Point = readonly [number, number];
+/** 2x3 affine, row-major [a, b, c, d, e, f]: (x, y) -> (a x + b y + c, d x + e y + f). */
+export type Affine = readonly [number, number, number, number, number, number];
+
+export function applyAffine(m: Affine, [x, y]: Point): [number, number] {
+  return [m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]];
+}
+
+export function invertAffine(m: Affine): Affine {
+  const [a, b, c, d, e, f] = m;
+  const det = a * e - b * d;
+  if (Math.abs(det) < 1e-12) throw new RangeError('singular affine');
+  const ia = e / det, ib = -b / det, id = -d / det, ie = a / det;
+  return [ia, ib, -(ia * c + ib * f), id, ie, -(id * c + ie * f)];
+}
+
+/**
+ * The rigid transform of the benchmark protocol: rotate by `degrees` about the image centre (cx, cy), then translate
+ * by (tx, ty). Maps original pixel coordinates to transformed ones.
+ */
+export function rigidAbout(degrees: number, cx: number, cy: number, tx: number, ty: number): Affine {
+  const t = (degrees * Math.PI) / 180;
+  const cos = Math.cos(t), sin = Math.sin(t);
+  return [cos, -sin, cx - cos * cx + sin * cy + tx, sin, cos, cy - sin * cx - cos * cy + ty];
+}
+
+export function rectPolygon(r: Region): Point[] {
+  return [
+    [r.x, r.y],
+    [r.x + r.width, r.y],
+    [r.x + r.width, r.y + r.height],
+    [r.x, r.y + r.height],
+  ];
+}
+
+/** Signed area (shoelace); positive for counter-clockwise in a y-up frame. */
+export function polygonArea(p: readonly Point[]): number {
+  let s = 0;
+  for (let i = 0; i < p.length; i++) {
+    const [x1, y1] = p[i], [x2, y2] = p[(i + 1) % p.length];
+    s += x1 * y2 - x2 * y1;
+  }
+  return s / 2;
+}
+
+/** Sutherland-Hodgman: the part of a polygon inside an axis-aligned rectangle. */
+export function clipToRect(poly: readonly Point[], r: Region): Point[] {
+  const edges: [(p: Point) => boolean, (a: Point, b: Point) => Point][] = [
+    [(p) => p[0] >= r.x, (a, b) => lerpAtX(a, b, r.x)],
+    [(p) => p[0] <= r.x + r.width, (a, b) => lerpAtX(a, b, r.x + r.width)],
+    [(p) => p[1] >= r.y, (a, b) => lerpAtY(a, b, r.y)],
+    [(p) => p[1] <= r.y + r.height, (a, b) => lerpAtY(a, b, r.y + r.height)],
+  ];
+  let out: Point[] = [...poly];
+  for (const [inside, cut] of edges) {
+    const input = out;
+    out = [];
+    for (let i = 0; i < input.length; i++) {
+      const cur = input[i], prev = input[(i + input.length - 1) % input.length];
+      if (inside(cur)) {
+        if (!inside(prev)) out.push(cut(prev, cur));
+        out.push(cur);
+      } else if (inside(prev)) out.push(cut(prev, cur));
+    }
+    if (out.length === 0) break;
+  }
+  return out;
+}
+
+function lerpAtX(a: Point, b: Point, x: number): Point {
+  const t = (x - a[0]) / (b[0] - a[0]);
+  return [x, a[1] + t * (b[1] - a[1])];
+}
+function lerpAtY(a: Point, b: Point, y: number): Point {
+  const t = (y - a[1]) / (b[1] - a[1]);
+  return [a[0] + t * (b[0] - a[0]), y];
+}
+
+/** Intersection over union of a rectangle and a convex polygon (e.g. a rotated crop's footprint). */
+export function iouRectPolygon(r: Region, poly: readonly Point[]): number {
+  const inter = Math.abs(polygonArea(clipToRect(poly, r)));
+  const union = r.width * r.height + Math.abs(polygonArea(poly)) - inter;
+  return union > 0 ? inter / union : 0;
+}

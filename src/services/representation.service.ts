@@ -1,0 +1,71 @@
+import type { ComirModel as ComirModelRow, Image, Modality } from '../db/generated/client.ts';
+import type { Prisma } from '../db/database.ts';
+import { type ComirModel, loadComirModel } from '../pipeline/comir.ts';
+import { decodeImage, normalize, type Normalization, toGrey } from '../pipeline/decode.ts';
+import type { GreyImage, PlanarImage } from '../pipeline/types.ts';
+import type { Config } from '../config.ts';
+import type { FileStore } from '../db/file-store.ts';
+
+/** A modality with its CoMIR model row, if it has one. */
+export type ModalityWithModel = Modality & { comirModel: ComirModelRow | null };
+
+/**
+ * Where retrieval happens for a modality: its CoMIR space ("comir:<model>@<version>"), where images of both modalities
+ * of the model pair meet, or raw grey pixels ("raw") when it has no model.
+ */
+export function representationSpace(modality: ModalityWithModel): string {
+  return modality.comirModel ? `comir:${modality.comirModel.name}@${modality.comirModel.version.slice(0, 12)}` : 'raw';
+}
+
+/**
+ * Turns pixels into the single-channel image that features are computed on: the modality's CoMIR when it has a model
+ * (sigmoid output in [0,1]), otherwise its normalised grey pixels. One ONNX model instance per model directory,
+ * created lazily (immich's lazy `InferenceModel.load()`).
+ */
+export class RepresentationService {
+  private readonly models = new Map<string, Promise<ComirModel>>();
+
+  constructor(
+    private readonly config: Config,
+    private readonly prisma: Prisma,
+    private readonly files: FileStore,
+  ) {}
+
+  async modality(id: number): Promise<ModalityWithModel> {
+    return this.prisma.modality.findUniqueOrThrow({ where: { id }, include: { comirModel: true } });
+  }
+
+  async modalityByName(name: string): Promise<ModalityWithModel | null> {
+    return this.prisma.modality.findUnique({ where: { name }, include: { comirModel: true } });
+  }
+
+  private model(row: ComirModelRow): Promise<ComirModel> {
+    let m = this.models.get(row.dir);
+    if (!m) {
+      m = loadComirModel(row.dir);
+      this.models.set(row.dir, m);
+      m.catch(() => this.models.delete(row.dir));
+    }
+    return m;
+  }
+
+  /** The grey image retrieval works on, from decoded pixels of this modality. */
+  async compute(modality: ModalityWithModel, pixels: PlanarImage): Promise<GreyImage> {
+    const normalized = normalize(pixels, modality.normalization as Normalization);
+    if (modality.comirModel && modality.comirNetwork) {
+      const model = await this.model(modality.comirModel);
+      return model.run(modality.comirNetwork, normalized);
+    }
+    return toGrey(normalized);
+  }
+
+  /** Decodes a stored image and computes its representation. */
+  async ofImage(image: Image, modality?: ModalityWithModel): Promise<GreyImage> {
+    const m = modality ?? (await this.modality(image.modalityId));
+    const { image: pixels } = await decodeImage(await this.files.read(image.sha256), {
+      maxPixels: this.config.maxPixels,
+      page: image.page,
+    });
+    return this.compute(m, pixels);
+  }
+}

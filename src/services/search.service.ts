@@ -1,0 +1,189 @@
+import { performance } from 'node:perf_hooks';
+import type { Config } from '../config.ts';
+import type { FileStore } from '../db/file-store.ts';
+import type { Image } from '../db/generated/client.ts';
+import type { ImageRepository } from '../db/image.repository.ts';
+import type { VectorRepository } from '../db/vector.repository.ts';
+import { BadUserInputError, invalidParameter, NotFoundError } from '../errors.ts';
+import { deserializeWordMap } from '../pipeline/bow.ts';
+import type { InvertedFile } from '../pipeline/inverted-index.ts';
+import { decodeImage } from '../pipeline/decode.ts';
+import { rerankFast, rerankPaper } from '../pipeline/rerank.ts';
+import type { GreyImage, QueryResult, Region } from '../pipeline/types.ts';
+import type { IndexCache } from './index-cache.ts';
+import type { ModalityWithModel, RepresentationService } from './representation.service.ts';
+import { representationSpace } from './representation.service.ts';
+import { type Encoded, type LoadedVocabulary, VocabularyService } from './vocabulary.service.ts';
+
+export type RerankMode = 'none' | 'fast' | 'paper';
+
+export interface SearchInput {
+  /** The query's bytes (an upload or a file), or */
+  data?: Buffer | null;
+  /** a stored image. */
+  imageId?: number | null;
+  /** Modality of the query; taken from the stored image when imageId is given. */
+  modality?: string | null;
+  target: string;
+  first?: number | null;
+  rerank?: { mode?: RerankMode | null; topK?: number | null } | null;
+}
+
+export interface SearchMatch {
+  imageId: number;
+  rank: number;
+  score: number;
+  nWords: number;
+  region: Region | null;
+}
+
+export interface SearchTimings {
+  decode: number;
+  representation: number;
+  features: number;
+  firstStage: number;
+  rerank: number;
+  total: number;
+}
+
+export interface SearchResult {
+  matches: SearchMatch[];
+  timings: SearchTimings;
+  vocabularyId: number;
+  query: { width: number; height: number };
+}
+
+/** Bounds of k and of the re-ranked candidate count. The reference re-ranks HIT = 15 or 30 (reference 1.8). */
+export const SEARCH_LIMITS = { first: 100, topK: 200, defaultTopK: 30, defaultFirst: 10 } as const;
+
+/** A validated search plan (sharp's habit: check everything, then execute once). */
+interface SearchPlan {
+  first: number;
+  mode: RerankMode;
+  topK: number;
+}
+
+function plan(input: SearchInput): SearchPlan {
+  if ((input.data == null) === (input.imageId == null)) {
+    throw new BadUserInputError('give exactly one query: an image file or the id of a stored image');
+  }
+  const first = input.first ?? SEARCH_LIMITS.defaultFirst;
+  if (!Number.isInteger(first) || first < 1 || first > SEARCH_LIMITS.first) {
+    throw invalidParameter('first', `an integer between 1 and ${SEARCH_LIMITS.first}`, first);
+  }
+  const mode = input.rerank?.mode ?? 'fast';
+  if (!['none', 'fast', 'paper'].includes(mode)) throw invalidParameter('rerank.mode', 'none, fast or paper', mode);
+  const topK = input.rerank?.topK ?? SEARCH_LIMITS.defaultTopK;
+  if (!Number.isInteger(topK) || topK < 1 || topK > SEARCH_LIMITS.topK) {
+    throw invalidParameter('rerank.topK', `an integer between 1 and ${SEARCH_LIMITS.topK}`, topK);
+  }
+  return { first, mode, topK };
+}
+
+/**
+ * Search (stages II and III): the query is brought into the target's representation space, encoded with the
+ * target's active vocabulary, ranked by the in-memory inverted file (reference tf-idf scoring), and the top-K are
+ * re-ranked by query-sized windows, which also says where the query lies.
+ */
+export class SearchService {
+  constructor(
+    private readonly config: Config,
+    private readonly files: FileStore,
+    private readonly images: ImageRepository,
+    private readonly vectors: VectorRepository,
+    private readonly representations: RepresentationService,
+    private readonly vocabularies: VocabularyService,
+    private readonly cache: IndexCache,
+  ) {}
+
+  private async modality(name: string): Promise<ModalityWithModel> {
+    const m = await this.representations.modalityByName(name);
+    if (!m) throw new NotFoundError('Modality', name);
+    return m;
+  }
+
+  async search(input: SearchInput): Promise<SearchResult> {
+    const t0 = performance.now();
+    const p = plan(input);
+    const target = await this.modality(input.target);
+    let stored: Image | null = null;
+    if (input.imageId != null) {
+      stored = await this.images.findById(input.imageId);
+      if (!stored) throw new NotFoundError('Image', input.imageId);
+    }
+    const queryModality = stored
+      ? await this.representations.modality(stored.modalityId)
+      : await this.modality(input.modality ?? invalidModality());
+    if (representationSpace(queryModality) !== representationSpace(target)) {
+      throw new BadUserInputError(
+        `${queryModality.name} (${representationSpace(queryModality)}) and ${target.name} (${representationSpace(target)}) ` +
+          'are not in one representation space: register a CoMIR model pair that maps both',
+        { modality: queryModality.name, target: target.name },
+      );
+    }
+    const vocab = await this.vocabularies.requireActive(target);
+
+    const t1 = performance.now();
+    const data = stored ? await this.files.read(stored.sha256) : input.data!;
+    const { image: pixels } = await decodeImage(data, { maxPixels: this.config.maxPixels, page: stored?.page ?? 0 });
+    const t2 = performance.now();
+    const grey = await this.representations.compute(queryModality, pixels);
+    const t3 = performance.now();
+    const query = this.vocabularies.encode(grey, vocab);
+    const t4 = performance.now();
+    const index = await this.cache.get(vocab.info.id, vocab.info.size);
+    const want = Math.max(p.first, p.mode === 'none' ? 0 : p.topK) + (stored ? 1 : 0);
+    let ranked = index.query(query.bow, { first: want }).filter((r) => r.entryId !== stored?.id);
+    const t5 = performance.now();
+
+    let matches: SearchMatch[];
+    if (p.mode === 'none') {
+      matches = ranked.slice(0, p.first).map((r, i) => ({ imageId: r.entryId, rank: i + 1, score: r.score, nWords: r.nWords, region: null }));
+    } else {
+      ranked = ranked.slice(0, p.topK);
+      matches = p.mode === 'fast' ? await this.fast(ranked, query, grey, vocab, index) : await this.paper(ranked, grey, vocab, target);
+      matches = matches.slice(0, p.first);
+    }
+    const t6 = performance.now();
+    return {
+      matches,
+      vocabularyId: vocab.info.id,
+      query: { width: grey.width, height: grey.height },
+      timings: { decode: t2 - t1, representation: t3 - t2, features: t4 - t3, firstStage: t5 - t4, rerank: t6 - t5, total: t6 - t0 },
+    };
+  }
+
+  private async fast(
+    ranked: QueryResult<number>[],
+    query: Encoded,
+    grey: GreyImage,
+    vocab: LoadedVocabulary,
+    index: InvertedFile<number>,
+  ): Promise<SearchMatch[]> {
+    const ids = ranked.map((r) => r.entryId);
+    const [maps, rows] = await Promise.all([this.vectors.wordMaps(vocab.info.id, ids), this.images.findManyByIds(ids)]);
+    const sizes = new Map(rows.map((r) => [r.id, r]));
+    const candidates = ranked.flatMap((r) => {
+      const m = maps.get(r.entryId);
+      const row = sizes.get(r.entryId);
+      return m && row ? [{ entryId: r.entryId, width: row.width, height: row.height, wordMap: deserializeWordMap(m) }] : [];
+    });
+    const results = rerankFast(query.bow, grey, candidates, index.statistics());
+    return results.map((r, i) => ({ imageId: r.entryId, rank: i + 1, score: r.score, nWords: r.nWords, region: r.region }));
+  }
+
+  private async paper(ranked: QueryResult<number>[], grey: GreyImage, vocab: LoadedVocabulary, target: ModalityWithModel): Promise<SearchMatch[]> {
+    const rows = new Map((await this.images.findManyByIds(ranked.map((r) => r.entryId))).map((r) => [r.id, r]));
+    const candidates = [];
+    for (const r of ranked) {
+      const row = rows.get(r.entryId);
+      if (row) candidates.push({ entryId: r.entryId, image: await this.representations.ofImage(row, target) });
+    }
+    const results = rerankPaper(grey, candidates, { grid: VocabularyService.gridOptions(vocab.params), seed: vocab.params.seed });
+    return results.map((r, i) => ({ imageId: r.entryId, rank: i + 1, score: r.score, nWords: r.nWords, region: r.region }));
+  }
+}
+
+function invalidModality(): never {
+  throw new BadUserInputError('give the modality of an uploaded query');
+}

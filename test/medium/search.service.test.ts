@@ -1,0 +1,105 @@
+/**
+ * Retrieval through the services on a real database (issue 3, small version of its "Done when"): generated textures
+ * are ingested, a vocabulary is built in a Job, and transformed queries are searched, ranked and located.
+ */
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { iouRectPolygon, rectPolygon } from '../../src/pipeline/geometry.ts';
+import type { GreyImage } from '../../src/pipeline/types.ts';
+import { createTestApp, TEST_BACKEND, type TestApp } from '../helpers/app.ts';
+import { crop, rotatedView, texturedImage } from '../helpers/synthetic-images.ts';
+
+const SIZE = 320;
+const N = 8;
+const CROP = 175; // 30 % of the area (sqrt(0.3) x 320 px), as in helper-1's pipeline test
+
+function png(img: GreyImage): Promise<Buffer> {
+  const bytes = new Uint8Array(img.width * img.height);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Math.round(Math.min(1, Math.max(0, img.data[i])) * 255);
+  return sharp(bytes, { raw: { width: img.width, height: img.height, channels: 1 } }).png().toBuffer();
+}
+
+let app: TestApp;
+const images: GreyImage[] = [];
+const ids: number[] = [];
+
+beforeAll(async () => {
+  app = await createTestApp();
+  for (let i = 0; i < N; i++) {
+    images.push(texturedImage(SIZE, SIZE, 2000 + i));
+    const row = await app.services.images.ingest({ data: await png(images[i]), fileName: `tex${i}.png`, modality: 'TEX' });
+    ids.push(row.id);
+  }
+});
+afterAll(() => app?.close());
+
+describe(`search on ${TEST_BACKEND}`, () => {
+  test('before a vocabulary exists, search is INDEX_NOT_READY; unknown modalities are NOT_FOUND', async () => {
+    const data = await png(images[0]);
+    await expect(app.services.search.search({ data, modality: 'TEX', target: 'TEX' })).rejects.toMatchObject({ code: 'INDEX_NOT_READY' });
+    await expect(app.services.search.search({ data, modality: 'TEX', target: 'NOPE' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(app.services.search.search({ data, modality: 'TEX', target: 'TEX', first: 0 })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+  });
+
+  test('a vocabulary build is a Job that ends SUCCEEDED, versioned, with one histogram per image', async () => {
+    const job = await app.services.vocabularies.build('TEX', { size: 4000, seed: 3 });
+    expect(job.state).toBe('QUEUED');
+    const done = await app.services.jobs.wait(job.id);
+    expect(done).toMatchObject({ state: 'SUCCEEDED', done: done.total });
+    expect(done.total).toBeGreaterThan(0);
+    const [vocab] = await app.services.vocabularies.list('TEX');
+    expect(vocab).toMatchObject({ size: 4000, state: 'ready', space: 'TEX/raw' });
+    expect(await app.db.prisma.histogram.count({ where: { vocabularyId: vocab.id } })).toBe(N);
+  });
+
+  test('shifted, slightly rotated whole images rank their source first with the top score', async () => {
+    for (let i = 0; i < N; i++) {
+      const q = rotatedView(images[i], SIZE / 2 + 12, SIZE / 2 - 9, i % 2 ? 8 : -6, SIZE, SIZE);
+      const res = await app.services.search.search({ data: await png(q), modality: 'TEX', target: 'TEX', first: 3, rerank: { mode: 'none' } });
+      expect(res.matches[0].imageId).toBe(ids[i]);
+      expect(res.matches[0].score).toBeGreaterThan(res.matches[1].score);
+      expect(res.timings.total).toBeGreaterThan(0);
+    }
+  });
+
+  test('30 % crops: fast re-ranking finds the source and where the crop lies (IoU >= 0.5)', async () => {
+    let located = 0;
+    for (let i = 0; i < N; i++) {
+      const x = 20 + ((i * 37) % (SIZE - CROP - 20)), y = 10 + ((i * 53) % (SIZE - CROP - 10));
+      const q = crop(images[i], x, y, CROP, CROP);
+      const res = await app.services.search.search({ data: await png(q), modality: 'TEX', target: 'TEX', first: 5, rerank: { mode: 'fast', topK: 5 } });
+      expect(res.matches[0].imageId).toBe(ids[i]);
+      const region = res.matches[0].region!;
+      expect(region.width).toBe(CROP);
+      if (iouRectPolygon(region, rectPolygon({ x, y, width: CROP, height: CROP })) >= 0.5) located++;
+    }
+    expect(located / N).toBeGreaterThanOrEqual(0.9);
+  });
+
+  test('searching with a stored image excludes the image itself', async () => {
+    const res = await app.services.search.search({ imageId: ids[0], target: 'TEX', first: 10, rerank: { mode: 'none' } });
+    expect(res.matches.map((m) => m.imageId)).not.toContain(ids[0]);
+  });
+
+  test('a newly ingested image is indexed at once and found', async () => {
+    const extra = texturedImage(SIZE, SIZE, 9999);
+    const row = await app.services.images.ingest({ data: await png(extra), fileName: 'new.png', modality: 'TEX' });
+    const res = await app.services.search.search({ data: await png(crop(extra, 40, 60, 200, 200)), modality: 'TEX', target: 'TEX', first: 1 });
+    expect(res.matches[0].imageId).toBe(row.id);
+    await app.services.images.delete(row.id);
+    const after = await app.services.search.search({ data: await png(crop(extra, 40, 60, 200, 200)), modality: 'TEX', target: 'TEX', first: 5, rerank: { mode: 'none' } });
+    expect(after.matches.map((m) => m.imageId)).not.toContain(row.id);
+  });
+
+  test('a match becomes a proposed link with its region, then is confirmed', async () => {
+    const query = await app.services.images.ingest({ data: await png(crop(images[2], 50, 50, CROP, CROP)), fileName: 'acq.png', modality: 'ACQ' });
+    const link = await app.services.links.link({ sourceId: query.id, targetId: ids[2], region: { x: 50, y: 50, width: CROP, height: CROP }, score: 0.4, method: 'search:fast' });
+    expect(link).toMatchObject({ status: 'PROPOSED', transform: [1, 0, 50, 0, 1, 50], score: 0.4 });
+    expect(link.region).toEqual([[50, 50], [50 + CROP, 50], [50 + CROP, 50 + CROP], [50, 50 + CROP]]);
+    const confirmed = await app.services.links.setStatus(link.id, 'CONFIRMED', 'dr. who');
+    expect(confirmed).toMatchObject({ status: 'CONFIRMED', decidedBy: 'dr. who' });
+    expect(confirmed.decidedAt).toBeInstanceOf(Date);
+    await expect(app.services.links.link({ sourceId: query.id, targetId: query.id })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(app.services.links.link({ sourceId: query.id, targetId: ids[2], transform: [1, 2] })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+  });
+});

@@ -1,0 +1,33 @@
+/** `cmir train` (src/cli/commands/train.ts): argv for the Python trainer, option checks, failure exit codes. */
+import path from 'node:path';
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { registerTrain, runTrain, trainArgs } from '../../src/cli/commands/train.ts';
+
+describe('cmir train', () => {
+  it('builds the trainer argv', () => {
+    const args = trainArgs({ pair: 'shg-bf', data: '/d', steps: 10, out: 'models/x', smoke: true, threads: 2 });
+    expect(path.basename(args[0])).toBe('train_comir.py');
+    expect(args.slice(1)).toEqual(['--pair', 'shg-bf', '--data', '/d', '--steps', '10', '--out', 'models/x', '--smoke', '--threads', '2']);
+  });
+
+  it('rejects an unknown pair, missing --data and a bad --steps with BAD_USER_INPUT', async () => {
+    const mk = () => {
+      const p = new Command('cmir').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+      registerTrain(p);
+      return p;
+    };
+    await expect(mk().parseAsync(['node', 'cmir', 'train', '--pair', 'foo', '--smoke'])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(mk().parseAsync(['node', 'cmir', 'train', '--pair', 'shg-bf'])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(mk().parseAsync(['node', 'cmir', 'train', '--pair', 'shg-bf', '--smoke', '--steps', '0'])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+  });
+
+  it('reports a missing interpreter', async () => {
+    await expect(runTrain({ pair: 'shg-bf', smoke: true, python: '/nonexistent/python3' })).rejects.toThrow(/not found/);
+  });
+
+  it('passes a non-zero exit code through', async () => {
+    // /bin/false ignores its arguments and exits 1
+    expect(await runTrain({ pair: 'shg-bf', smoke: true, python: '/bin/false' })).toBe(1);
+  });
+});

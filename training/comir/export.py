@@ -1,0 +1,48 @@
+"""ONNX export (torch.onnx.export, no onnx package needed: ../shared/guide/stack.md) and manifest.json."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+
+import torch
+
+from .model import ExportWrapper, UNet
+
+# onnxruntime 1.30 reads opsets up to 21+; torch 1.13 exports up to 17. 13 covers Conv/MaxPool/Resize/Sigmoid/Log.
+OPSET = 13
+
+
+def sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def export_onnx(net: UNet, path: str) -> None:
+    net.eval()
+    wrapper = ExportWrapper(net).eval()
+    dummy = torch.rand(1, net.in_channels, 64, 64)
+    with warnings.catch_warnings():
+        # torch 1.13 warns about prim::Constant shape inference on every export; harmless here
+        warnings.simplefilter("ignore", UserWarning)
+        _export(wrapper, dummy, path)
+
+
+def _export(wrapper: torch.nn.Module, dummy: torch.Tensor, path: str) -> None:
+    torch.onnx.export(
+        wrapper, dummy, path, opset_version=OPSET, input_names=["input"], output_names=["comir"],
+        dynamic_axes={"input": {0: "batch", 2: "height", 3: "width"}, "comir": {0: "batch", 2: "height", 3: "width"}},
+        do_constant_folding=True,
+    )
+
+
+def write_manifest(path: str, manifest: dict) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)

@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""Train a CoMIR pair (two U-Nets, no shared weights) and export two ONNX files + manifest.json.
+
+  /usr/bin/python3 training/train_comir.py --pair shg-bf --data ../shared/data [--steps N] [--out models/shg-bf]
+  /usr/bin/python3 training/train_comir.py --pair shg-bf --smoke --out /tmp/x     # tiny generated pairs, a few steps
+
+Facts about the reference (CoMIR, MultiRegEval) are cited as RP2 = ../shared/guide/reference-pipeline.md section 2.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import math
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from comir.data import PAIRS, Sampler, load_pairs, make_smoke_data, resolve_dir, split_val  # noqa: E402
+from comir.evaluate import validate  # noqa: E402
+from comir.export import OPSET, export_onnx, sha256, write_manifest  # noqa: E402
+from comir.loss import activation_decay, forward_p4, nt_xent_mse  # noqa: E402
+from comir.model import UNet, count_parameters  # noqa: E402
+
+MANIFEST_FORMAT = "cmir-comir/1"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pair", required=True, choices=sorted(PAIRS))
+    ap.add_argument("--data", help="pair folder with pairs.csv, or the shared data root (../shared/data)")
+    ap.add_argument("--out", help="output model dir (default models/PAIR)")
+    ap.add_argument("--steps", type=int, default=None, help="training steps (default 700; smoke 4)")
+    ap.add_argument("--smoke", action="store_true", help="a few steps on tiny generated pairs (tests)")
+    ap.add_argument("--batch", type=int, default=None, help="N pairs per step (default 24: 46 negatives, RP2)")
+    ap.add_argument("--crop", type=int, default=None, help="crop size (default 128, RP2)")
+    ap.add_argument("--tau", type=float, default=0.5, help="temperature (RP2)")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--base", type=int, default=None, help="U-Net base channels (default 16)")
+    ap.add_argument("--depth", type=int, default=3, help="poolings (stride = 2**depth)")
+    ap.add_argument("--norm", default="none", choices=["none", "group"], help="see comir/model.py")
+    ap.add_argument("--l1", type=float, default=1e-4, help="activation decay L1 (RP2)")
+    ap.add_argument("--l2", type=float, default=0.1, help="activation decay L2 (MultiRegEval CLI -l2 0.1, RP2)")
+    ap.add_argument("--bg-weight", type=float, default=1.0, help="weight of the background -> 0.5 term")
+    ap.add_argument("--epoch-steps", type=int, default=None, help="steps per epoch (validation each epoch)")
+    ap.add_argument("--val-patch", type=int, default=None, help="validation patch size (default 64)")
+    ap.add_argument("--n-val", type=int, default=None, help="held-out train pairs for validation")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=int(os.environ.get("CMIR_TRAIN_THREADS", "1")))
+    ap.add_argument("--eval-test", action="store_true", help="after training, report metrics on the test split "
+                                                              "(shg-bf only; not used for training or selection)")
+    ap.add_argument("--ckpt", help="also save a torch state_dict here")
+    a = ap.parse_args(argv)
+    if not a.smoke and not a.data:
+        ap.error("--data is required (unless --smoke)")
+    sm = a.smoke
+    a.steps = a.steps if a.steps is not None else (4 if sm else 700)
+    a.batch = a.batch or (4 if sm else 24)
+    a.crop = a.crop or (48 if sm else 128)
+    a.base = a.base or (8 if sm else 16)
+    a.epoch_steps = a.epoch_steps or (2 if sm else 50)
+    a.val_patch = a.val_patch or (32 if sm else 64)
+    a.out = a.out or os.path.join("models", a.pair)
+    return a
+
+
+class Progress:
+    """A text progress bar: redrawn in place on a terminal, one line per `every` steps otherwise."""
+
+    def __init__(self, total: int, every: int = 10):
+        self.total, self.every, self.t0 = total, every, time.time()
+        self.tty = sys.stderr.isatty()
+
+    def update(self, step: int, msg: str) -> None:
+        if not self.tty and step % self.every and step != self.total:
+            return
+        frac = step / self.total
+        el = time.time() - self.t0
+        eta = el / max(frac, 1e-9) - el
+        bar = "#" * int(30 * frac) + "." * (30 - int(30 * frac))
+        line = f"[{bar}] {step}/{self.total} {msg} {el:.0f}s eta {eta:.0f}s"
+        if self.tty:
+            sys.stderr.write("\r" + line + ("\n" if step == self.total else ""))
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parse_args(argv)
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    rng = np.random.default_rng(a.seed)
+    gen = torch.Generator().manual_seed(a.seed)
+    spec = PAIRS[a.pair]
+    t_start = time.time()
+
+    tmpdir = None
+    if a.smoke:
+        if a.pair != "shg-bf":
+            print("--smoke generates SHG/BF-like pairs; using spec shg-bf layout", file=sys.stderr)
+        spec = PAIRS["shg-bf"]
+        tmpdir = tempfile.TemporaryDirectory(prefix="cmir-smoke-")
+        make_smoke_data(tmpdir.name, n=6, size=96, seed=a.seed)
+        data_dir = tmpdir.name
+        n_val = a.n_val if a.n_val is not None else 2
+    else:
+        data_dir = resolve_dir(spec, a.data)
+        n_val = a.n_val if a.n_val is not None else spec.n_val
+    pairs = load_pairs(spec, data_dir, "train")
+    train, val = split_val(pairs, n_val, a.seed)
+    print(f"pair {spec.name}: {len(pairs)} pairs ({spec.row_filter}); train {len(train)}: "
+          f"{[p.id for p in train]}; validation {len(val)}: {[p.id for p in val]}", file=sys.stderr)
+
+    net_a = UNet(spec.a.channels, base=a.base, depth=a.depth, norm=a.norm)
+    net_b = UNet(spec.b.channels, base=a.base, depth=a.depth, norm=a.norm)
+    # margin >= one-sided reach of the receptive field (+ stride-1 for pooling phase), rounded up to the stride
+    reach = (net_a.receptive_field() - 1) // 2 + net_a.stride - 1
+    margin = int(math.ceil(reach / net_a.stride) * net_a.stride)
+    sampler = Sampler(train, spec, a.crop, rng)
+    # Adam (not the biodata notebook's SGD 1e-2, RP2): converges in the few hundred steps the CPU budget allows;
+    # the Zurich notebook used Adam 1e-3 (RP2). Cosine decay to 10 %.
+    params = list(net_a.parameters()) + list(net_b.parameters())
+    opt = torch.optim.Adam(params, lr=a.lr, weight_decay=1e-5)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(s, a.steps) / max(a.steps, 1))))
+
+    history: list[dict] = []
+    prog = Progress(a.steps, every=1 if a.smoke else 10)
+    ema_loss = ema_acc = None
+    last_val: dict = {}
+    for step in range(1, a.steps + 1):
+        net_a.train(); net_b.train()
+        xa, xb, tissue = sampler.batch(a.batch)
+        from comir.model import preprocess
+        xa, xb = preprocess(xa, spec.a.pre), preprocess(xb, spec.b.pre)
+        za = forward_p4(net_a, xa, gen)  # p4 trick, each net its own k (RP2)
+        zb = forward_p4(net_b, xb, gen)
+        loss_c, acc = nt_xent_mse(za, zb, a.tau)
+        loss = loss_c + activation_decay(za, a.l1, a.l2) + activation_decay(zb, a.l1, a.l2)
+        if spec.tissue_mask and a.bg_weight > 0:
+            # background (no tissue within 7 px) -> logit 0 = sigmoid 0.5 in both networks
+            near = F.max_pool2d(tissue.float(), 15, stride=1, padding=7)
+            bg = near < 0.5
+            if bg.any():
+                loss = loss + a.bg_weight * (za[bg].pow(2).mean() + zb[bg].pow(2).mean())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net_a.parameters(), 1.0)  # per net (RP2)
+        torch.nn.utils.clip_grad_norm_(net_b.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        lv = float(loss.item())
+        ema_loss = lv if ema_loss is None else 0.9 * ema_loss + 0.1 * lv
+        ema_acc = acc if ema_acc is None else 0.9 * ema_acc + 0.1 * acc
+        prog.update(step, f"loss {ema_loss:.3f} batch-acc {ema_acc:.2f}")
+        if step % a.epoch_steps == 0 or step == a.steps:
+            v = validate(net_a, net_b, val, spec, margin, patch=a.val_patch)
+            last_val = v
+            history.append(dict(step=step, loss=round(ema_loss, 4), batch_acc=round(ema_acc, 3),
+                                val_acc1=round(v["acc1"], 4), val_corr_aligned=round(v["corr_aligned_tissue"], 3),
+                                val_corr_mismatched=round(v["corr_mismatched_tissue"], 3)))
+            print(f"epoch {len(history)} step {step}: loss {ema_loss:.4f} batch-acc {ema_acc:.3f} | "
+                  f"val Acc@1 {v['acc1']:.3f} (a->b {v['acc1_a2b']:.3f}, b->a {v['acc1_b2a']:.3f}, "
+                  f"{v['n_patches']} patches) corr on tissue aligned {v['corr_aligned_tissue']:.3f} "
+                  f"mismatched {v['corr_mismatched_tissue']:.3f}", file=sys.stderr, flush=True)
+    train_s = time.time() - t_start
+
+    report_test = None
+    if a.eval_test and not a.smoke and spec.name == "shg-bf":
+        test = load_pairs(spec, data_dir, "test")
+        report_test = validate(net_a, net_b, test, spec, margin, patch=a.val_patch)
+        report_test["ids"] = [p.id for p in test]
+        report_test["note"] = "test split: reported only, never used for training or model selection"
+        print(f"test split: Acc@1 {report_test['acc1']:.3f} corr aligned {report_test['corr_aligned_tissue']:.3f} "
+              f"{report_test['corr_aligned_tissue_per_pair']} mismatched {report_test['corr_mismatched_tissue']:.3f}",
+              file=sys.stderr, flush=True)
+
+    os.makedirs(a.out, exist_ok=True)
+    if a.ckpt:
+        torch.save({"a": net_a.state_dict(), "b": net_b.state_dict(), "args": vars(a)}, a.ckpt)
+    mods = []
+    for ms, net in ((spec.a, net_a), (spec.b, net_b)):
+        fn = f"{ms.name}.onnx"
+        export_onnx(net, os.path.join(a.out, fn))
+        mods.append(dict(
+            name=ms.name, file=fn, sha256=sha256(os.path.join(a.out, fn)), parameters=count_parameters(net),
+            input=dict(name="input", layout="NCHW", channels=ms.channels, source=ms.source,
+                       # decode.ts Normalization applied by the caller BEFORE the graph (not in the graph):
+                       # 'log1p' = log(1+x) of x in [0,1], not rescaled after the log (range [0, ln 2], RP2)
+                       normalization=ms.pre, normalization_in_graph=False, normalised_after_log=False,
+                       range=[0, round(math.log(2), 6)] if ms.pre == "log1p" else [0, 1]),
+            output=dict(name="comir", channels=1)))
+    manifest = dict(
+        format=MANIFEST_FORMAT,
+        pair=a.pair if not a.smoke else "smoke",
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        modalities=mods,
+        output=dict(
+            channels=1, activation="sigmoid", activation_in_graph=True, range=[0, 1],
+            uint8="round(255 * y), applied in TypeScript (src/pipeline/comir.ts toUint8)",
+            background=("outside tissue (no tissue within 7 px) trained towards logit 0, i.e. 0.5 (uint8 128), in both "
+                        "networks" if spec.tissue_mask else "no background in this data set (whole scenes)")),
+        network=dict(
+            type="unet", norm=a.norm, base_channels=a.base, depth=a.depth, latent_channels=1,
+            upsampling="nearest x2", stride=net_a.stride, required_multiple=net_a.stride,
+            receptive_field=net_a.receptive_field(), margin=margin, padding="reflect", opset=OPSET,
+            parameters=count_parameters(net_a) + count_parameters(net_b)),
+        training=dict(
+            data=("generated smoke pairs" if a.smoke else os.path.abspath(data_dir)), rows=spec.row_filter,
+            train_ids=[p.id for p in train], steps=a.steps, batch=a.batch, negatives_per_anchor=2 * a.batch - 2,
+            crop=a.crop, loss="NT-Xent, MSE critic", tau=a.tau, p4_rotation_trick=True,
+            augmentation="random crop, rotation uniform [-180,180) bilinear reflect, horizontal flip p=0.5",
+            activation_decay=dict(l1=a.l1, l2=a.l2), background_weight=a.bg_weight if spec.tissue_mask else 0,
+            optimizer=f"Adam lr {a.lr} wd 1e-5, cosine to 10%, grad-norm clip 1.0 per net", seed=a.seed,
+            threads=a.threads, torch=torch.__version__, wall_s=round(train_s, 1),
+            final_loss=round(ema_loss if ema_loss is not None else float("nan"), 4),
+            final_batch_acc=round(ema_acc if ema_acc is not None else float("nan"), 3)),
+        validation=dict(
+            ids=[p.id for p in val],
+            metric="cross-modal patch retrieval Acc@1 (inference mode, whole images, tissue patches, MSE)",
+            **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in last_val.items()},
+            history=history),
+    )
+    if report_test is not None:
+        manifest["report_test"] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in report_test.items()}
+    write_manifest(os.path.join(a.out, "manifest.json"), manifest)
+    print(f"wrote {a.out}/{{{spec.a.name},{spec.b.name}}}.onnx and manifest.json in {time.time() - t_start:.0f}s",
+          file=sys.stderr)
+    if tmpdir:
+        tmpdir.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except (FileNotFoundError, ValueError) as e:  # bad --data, empty selection, unreadable image
+        print(f"train_comir.py: error: {e}", file=sys.stderr)
+        sys.exit(2)
