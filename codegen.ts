@@ -19,6 +19,7 @@ const config: CodegenConfig = {
           Modality: '../../db/generated/client.ts#Modality as ModalityRow',
           Job: '../../db/generated/client.ts#Job as JobRow',
           Link: '../../db/generated/client.ts#Link as LinkRow',
+          ComirModel: '../../db/generated/client.ts#ComirModel as ComirModelRow',
           Vocabulary: '../../db/vocabulary.repository.ts#VocabularyInfo',
           Match: '../../services/search.service.ts#SearchMatch',
           SearchResult: '../../services/search.service.ts#SearchResult as SearchResultData',

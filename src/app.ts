@@ -14,6 +14,7 @@ import { IndexCache } from './services/index-cache.ts';
 import { JobService } from './services/job.service.ts';
 import { LinkService } from './services/link.service.ts';
 import { ModalityService } from './services/modality.service.ts';
+import { ModelService } from './services/model.service.ts';
 import { RepresentationService } from './services/representation.service.ts';
 import { SearchService } from './services/search.service.ts';
 import { SlideService } from './services/slide.service.ts';
@@ -36,6 +37,7 @@ export interface Services {
   modalities: ModalityService;
   jobs: JobService;
   links: LinkService;
+  models: ModelService;
   representations: RepresentationService;
   vocabularies: VocabularyService;
   search: SearchService;
@@ -71,6 +73,9 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
   const jobs = new JobService(repos.jobs);
   const cache = new IndexCache(repos.vectors);
   const representations = new RepresentationService(config, prisma, files);
+  const models = new ModelService(prisma);
+  // The shipped models (models/*) are registered on first start, so SHG and BF meet in CoMIR space out of the box.
+  await models.registerAll(config.modelsDir);
   const vocabularies = new VocabularyService(prisma, repos.vocabularies, repos.vectors, representations, modalities, jobs, cache);
   const services: Services = {
     modalities,
@@ -78,6 +83,7 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     images: new ImageService(config, prisma, repos.images, repos.slides, repos.modalities, modalities, files, representations, vocabularies, cache),
     jobs,
     links: new LinkService(repos.links, repos.images),
+    models,
     representations,
     vocabularies,
     search: new SearchService(config, files, repos.images, repos.vectors, representations, vocabularies, cache),

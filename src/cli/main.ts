@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerImages } from './commands/images.ts';
 import { registerIngest } from './commands/ingest.ts';
 import { registerLink } from './commands/link.ts';
+import { registerModels } from './commands/models.ts';
 import { registerSearch } from './commands/search.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerTrain } from './commands/train.ts';
@@ -18,6 +19,7 @@ registerVocabulary(program);
 registerSearch(program);
 registerLink(program);
 registerTrain(program);
+registerModels(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -121,7 +121,7 @@ export function toGrey(image: PlanarImage): GreyImage {
 export async function encodeGreyPng(image: GreyImage): Promise<Buffer> {
   const bytes = new Uint8Array(image.width * image.height);
   for (let i = 0; i < bytes.length; i++) bytes[i] = Math.round(Math.min(1, Math.max(0, image.data[i])) * 255);
-  return sharp(bytes, { raw: { width: image.width, height: image.height, channels: 1 } }).png().toBuffer();
+  return sharp(bytes, { raw: { width: image.width, height: image.height, channels: 1 } }).toColourspace('b-w').png().toBuffer();
 }
 
 /** A thumbnail PNG whose longer side is `size` px (8-bit, RGB or grey as the source). */

@@ -107,6 +107,16 @@ function cornerOffset(q: number): number {
   return q > 0 ? Math.floor(q) + 1 : -Math.floor(-q);
 }
 
+/**
+ * `cornerOffset` for |q| < 2^31 without Math.floor: truncation toward zero equals floor(q) for q > 0 and
+ * -floor(-q) for q <= 0, so the result is bit-identical (checked against `cornerOffset` in the unit tests).
+ */
+function cornerOffsetFast(q: number): number {
+  return (q | 0) + (q > 0 ? 1 : 0);
+}
+/** Exposed for the equivalence unit test only. */
+export const _cornerOffsetForTest = { exact: cornerOffset, fast: cornerOffsetFast };
+
 interface HaarMaps {
   dx: Float32Array;
   dy: Float32Array;
@@ -123,10 +133,10 @@ function paddedIntegral(img: GreyImage, margin: number): { ii: Float64Array; str
   for (let j = 0; j < hp; j++) {
     const sy = Math.min(h - 1, Math.max(0, j - margin));
     const src = sy * w;
-    for (let i = 0; i < wp; i++) {
-      const sx = Math.min(w - 1, Math.max(0, i - margin));
-      rowBuf[i] = data[src + sx];
-    }
+    const left = data[src], right = data[src + w - 1];
+    for (let i = 0; i < margin; i++) rowBuf[i] = left;
+    for (let i = 0; i < w; i++) rowBuf[margin + i] = data[src + i];
+    for (let i = margin + w; i < wp; i++) rowBuf[i] = right;
     const prev = j * stride;
     const cur = (j + 1) * stride;
     let acc = 0;
@@ -187,28 +197,6 @@ function fastAngle(y: number, x: number): number {
   return r >= 6.283185307179586 ? 0 : r;
 }
 
-/** Upright descriptor (Bay et al. 2008 sec. 4.2): 16 sub-regions x 25 weighted samples -> 64 raw sums. */
-function describeUpright(mdx: Float32Array, mdy: Float32Array, base: number, sampOff: Int32Array, sampW: Float64Array, desc: Float64Array): void {
-  for (let r = 0, k = 0; r < 16; r++) {
-    let sdx = 0, sadx = 0, sdy = 0, sady = 0;
-    for (let t = 0; t < 25; t++, k++) {
-      const o = base + sampOff[k];
-      const w = sampW[k];
-      const a = mdx[o] * w;
-      const b = mdy[o] * w;
-      sdx += a;
-      sadx += Math.abs(a);
-      sdy += b;
-      sady += Math.abs(b);
-    }
-    const q = r * 4;
-    desc[q] = sdx;
-    desc[q + 1] = sadx;
-    desc[q + 2] = sdy;
-    desc[q + 3] = sady;
-  }
-}
-
 /**
  * Dominant orientation (Bay et al. 2008 sec. 4.1): weighted Haar responses binned by angle into 72 bins of 5 degrees;
  * the window of pi/3 (12 bins) with the longest summed vector gives the angle of that vector.
@@ -248,15 +236,24 @@ function dominantOrientation(odx: Float32Array, ody: Float32Array, base: number,
 }
 
 /** Descriptor in the frame rotated by theta (cos c, sin sn): rotated sample positions, responses rotated into the frame. */
-function describeRotated(mdx: Float32Array, mdy: Float32Array, base: number, stride: number, sampU: Float64Array,
-  sampV: Float64Array, sampW: Float64Array, c: number, sn: number, desc: Float64Array): void {
+function describeRotated(mdx: Float32Array, mdy: Float32Array, base: number, stride: number, axis: Float64Array,
+  sampW: Float64Array, c: number, sn: number, desc: Float64Array, rot: Float64Array): void {
+  // Rotated sample positions ox = c*u - sn*v, oy = sn*u + c*v with u, v from the 20 axis values: the four products
+  // per axis value are computed once per point (same operands, so the same doubles as computing them per sample).
+  for (let a = 0; a < WINDOW_SAMPLES; a++) {
+    const q = axis[a];
+    rot[a] = c * q;
+    rot[WINDOW_SAMPLES + a] = sn * q;
+  }
+  const sub = WINDOW_SAMPLES / 4;
   for (let r = 0, k = 0; r < 16; r++) {
     let sdx = 0, sadx = 0, sdy = 0, sady = 0;
+    const ux0 = (r & 3) * sub, vy0 = (r >> 2) * sub;
     for (let t = 0; t < 25; t++, k++) {
-      const u = sampU[k], v = sampV[k];
-      const ox = c * u - sn * v;
-      const oy = sn * u + c * v;
-      const o = base + cornerOffset(oy) * stride + cornerOffset(ox);
+      const iu = ux0 + (t % sub), iv = vy0 + ((t / sub) | 0);
+      const ox = rot[iu] - rot[WINDOW_SAMPLES + iv];
+      const oy = rot[WINDOW_SAMPLES + iu] + rot[iv];
+      const o = base + cornerOffsetFast(oy) * stride + cornerOffsetFast(ox);
       const w = sampW[k];
       const gx0 = mdx[o], gy0 = mdy[o];
       const a = (c * gx0 + sn * gy0) * w;
@@ -274,16 +271,140 @@ function describeRotated(mdx: Float32Array, mdy: Float32Array, base: number, str
   }
 }
 
+/** Reusable buffers of the upright path (grown on demand, one set per `denseSurf` call). */
+interface UprightWork {
+  desc: Float64Array;
+}
+
+/**
+ * All upright descriptors of one scale, separably and with shared work (same values as sampling 20x20 Haar responses
+ * per point, Bay et al. 2008 sec. 4.2, up to float rounding):
+ * - The Gaussian weight factorises, exp(-(u^2+v^2)/2sigma^2) = g(u) g(v), and |g dx| = g |dx| (g > 0), so every
+ *   sub-region sum is sum_v g(v) sum_u g(u) f(v, u): a horizontal pass then a vertical pass.
+ * - The grid step (8 px) is much smaller than the window (32-128 px): one image row is a sample row of several grid
+ *   points (5 samples span 8*s/1.6 px, so with s a multiple of 1.6 about 4 of the 20 sample rows of a point are
+ *   shared with each vertical neighbour). The horizontal pass is therefore done once per distinct sample ROW and
+ *   grid column (16 sums: 4 sub-region columns x (dx, |dx|, dy, |dy|)), kept in a ring buffer of rows, and the
+ *   vertical pass of each point combines 20 of those rows.
+ * - Haar responses are evaluated only at the distinct sample rows x distinct sample columns (about (5/8)^2 of the
+ *   pixels), directly from the integral image, rounded to Float32 as the former full response maps stored them.
+ */
+function uprightScale(ii: Float64Array, stride: number, h: number, s: number, gw: number, gh: number, start: number,
+  step: number, margin: number, nS: number, si: number, out: Float32Array, strength: Float32Array, work: UprightWork): void {
+  const W = WINDOW_SAMPLES, sub = W / 4;
+  // 1-D sample offsets (corners) and Gaussian factors; same expressions as the 2-D tables of the frozen version.
+  const off = new Int32Array(W);
+  const g = new Float64Array(W);
+  const sig2 = 2 * (DESC_SIGMA * s) * (DESC_SIGMA * s);
+  for (let k = 0; k < W; k++) {
+    const u = (k - (W / 2 - 0.5)) * s;
+    off[k] = cornerOffset(u);
+    g[k] = Math.exp(-(u * u) / sig2);
+  }
+  // distinct sample columns / rows (padded coordinates) and every point's indices into them
+  const distinct = (n: number): { list: Int32Array; idx: Int32Array } => {
+    const lo = start + margin + off[0], hi = start + (n - 1) * step + margin + off[W - 1];
+    const pos = new Int32Array(hi - lo + 1).fill(-1);
+    for (let p = 0; p < n; p++) for (let k = 0; k < W; k++) pos[start + p * step + margin + off[k] - lo] = 1;
+    let m = 0;
+    for (let x = 0; x < pos.length; x++) if (pos[x] >= 0) pos[x] = m++;
+    const list = new Int32Array(m);
+    for (let x = 0; x < pos.length; x++) if (pos[x] >= 0) list[pos[x]] = x + lo;
+    const idx = new Int32Array(n * W);
+    for (let p = 0; p < n; p++) for (let k = 0; k < W; k++) idx[p * W + k] = pos[start + p * step + margin + off[k] - lo];
+    return { list, idx };
+  };
+  const cols = distinct(gw), rows = distinct(gh);
+  const nc = cols.list.length;
+  const colList = cols.list, colIdx = cols.idx, rowList = rows.list, rowIdx = rows.idx;
+  // ring of horizontal-pass rows: enough for the rows one grid row of points spans
+  let cap = 1;
+  for (let p = 0; p < gh; p++) cap = Math.max(cap, rowIdx[p * W + W - 1] - rowIdx[p * W] + 1);
+  const rowLen = gw * 16;
+  const ring = new Float64Array(cap * rowLen);
+  const rdx = new Float32Array(nc), rdy = new Float32Array(nc), radx = new Float32Array(nc), rady = new Float32Array(nc);
+  const desc = work.desc;
+  let next = 0;
+  for (let gy = 0; gy < gh; gy++) {
+    const need = rowIdx[gy * W + W - 1];
+    for (; next <= need; next++) {
+      // Haar responses of side 2h at the distinct columns of row rowList[next] (as haarMaps computes them)
+      const y = rowList[next];
+      const a = (y - h) * stride, m = y * stride, b = (y + h) * stride;
+      for (let c = 0; c < nc; c++) {
+        const i = colList[c];
+        const dL = ii[b + i - h] - ii[a + i - h];
+        const dC = ii[b + i] - ii[a + i];
+        const dR = ii[b + i + h] - ii[a + i + h];
+        const eT = ii[a + i + h] - ii[a + i - h];
+        const eC = ii[m + i + h] - ii[m + i - h];
+        const eB = ii[b + i + h] - ii[b + i - h];
+        const vx = (rdx[c] = dR - 2 * dC + dL);
+        const vy = (rdy[c] = eB - 2 * eC + eT);
+        radx[c] = vx < 0 ? -vx : vx;
+        rady[c] = vy < 0 ? -vy : vy;
+      }
+      // horizontal pass: per grid column, 4 sub-region columns x 5 weighted samples
+      const rb = (next % cap) * rowLen;
+      for (let gx = 0; gx < gw; gx++) {
+        const cb = gx * W;
+        const ob = rb + gx * 16;
+        for (let sc = 0, k = 0; sc < 4; sc++) {
+          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+          for (let t = 0; t < sub; t++, k++) {
+            const ci = colIdx[cb + k];
+            const w = g[k];
+            s0 += rdx[ci] * w;
+            s1 += radx[ci] * w;
+            s2 += rdy[ci] * w;
+            s3 += rady[ci] * w;
+          }
+          const o = ob + sc * 4;
+          ring[o] = s0;
+          ring[o + 1] = s1;
+          ring[o + 2] = s2;
+          ring[o + 3] = s3;
+        }
+      }
+    }
+    // vertical pass: per point, 4 sub-region rows x 5 weighted horizontal-pass rows
+    const vb = gy * W;
+    for (let gx = 0; gx < gw; gx++) {
+      const xo = gx * 16;
+      for (let sr = 0, k = 0; sr < 4; sr++) {
+        let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+        let a8 = 0, a9 = 0, a10 = 0, a11 = 0, a12 = 0, a13 = 0, a14 = 0, a15 = 0;
+        for (let t = 0; t < sub; t++, k++) {
+          const w = g[k];
+          const o = (rowIdx[vb + k] % cap) * rowLen + xo;
+          a0 += ring[o] * w; a1 += ring[o + 1] * w; a2 += ring[o + 2] * w; a3 += ring[o + 3] * w;
+          a4 += ring[o + 4] * w; a5 += ring[o + 5] * w; a6 += ring[o + 6] * w; a7 += ring[o + 7] * w;
+          a8 += ring[o + 8] * w; a9 += ring[o + 9] * w; a10 += ring[o + 10] * w; a11 += ring[o + 11] * w;
+          a12 += ring[o + 12] * w; a13 += ring[o + 13] * w; a14 += ring[o + 14] * w; a15 += ring[o + 15] * w;
+        }
+        const d = sr * 16;
+        desc[d] = a0; desc[d + 1] = a1; desc[d + 2] = a2; desc[d + 3] = a3;
+        desc[d + 4] = a4; desc[d + 5] = a5; desc[d + 6] = a6; desc[d + 7] = a7;
+        desc[d + 8] = a8; desc[d + 9] = a9; desc[d + 10] = a10; desc[d + 11] = a11;
+        desc[d + 12] = a12; desc[d + 13] = a13; desc[d + 14] = a14; desc[d + 15] = a15;
+      }
+      normalizeInto(desc, out, strength, (gy * gw + gx) * nS + si);
+    }
+  }
+}
+
 /** Unit L2 normalisation into `out` row `idx`, and strength = variance (normalised by N-1 like MATLAB var). */
 function normalizeInto(desc: Float64Array, out: Float32Array, strength: Float32Array, idx: number): void {
-  let n2 = 0;
-  for (let d = 0; d < SURF_DIM; d++) n2 += desc[d] * desc[d];
+  let n2 = 0, sum = 0;
+  for (let d = 0; d < SURF_DIM; d++) {
+    const v = desc[d];
+    n2 += v * v;
+    sum += v;
+  }
   if (!(n2 > 0)) return;
   const inv = 1 / Math.sqrt(n2);
   const o = idx * SURF_DIM;
-  let sum = 0;
-  for (let d = 0; d < SURF_DIM; d++) sum += desc[d] * inv;
-  const mean = sum / SURF_DIM;
+  const mean = (sum * inv) / SURF_DIM;
   let v2 = 0;
   for (let d = 0; d < SURF_DIM; d++) {
     const v = desc[d] * inv;
@@ -370,17 +491,25 @@ export function denseSurf(img: GreyImage, opts: DenseGridOptions = {}): FeatureS
   };
 
   const desc = new Float64Array(SURF_DIM);
+  if (!oriented) {
+    const work: UprightWork = { desc };
+    for (let si = 0; si < nS; si++) {
+      uprightScale(ii, stride, hDesc[si], scales[si], gw, gh, start, step, margin, nS, si, descriptors, strength, work);
+    }
+    return result;
+  }
+
+  // Oriented: full Haar response maps per half-size h (rotated samples can land on any corner of the window).
   const nSamp = WINDOW_SAMPLES * WINDOW_SAMPLES;
-  const sampOff = new Int32Array(nSamp);
   const sampW = new Float64Array(nSamp);
-  const sampU = new Float64Array(nSamp);
-  const sampV = new Float64Array(nSamp);
   const binX = new Float64Array(ORI_BINS);
   const binY = new Float64Array(ORI_BINS);
   const binScale = ORI_BINS / (2 * Math.PI);
-
+  const axis = new Float64Array(WINDOW_SAMPLES);
+  const rot = new Float64Array(2 * WINDOW_SAMPLES);
   for (let si = 0; si < nS; si++) {
     const s = scales[si];
+    for (let a = 0; a < WINDOW_SAMPLES; a++) axis[a] = (a - (WINDOW_SAMPLES / 2 - 0.5)) * s;
     const { dx: mdx, dy: mdy } = getMaps(hDesc[si]);
     // Samples in sub-region-major order: sub-region (sx, sy), then 5x5 samples inside it.
     const sub = WINDOW_SAMPLES / 4;
@@ -391,18 +520,13 @@ export function denseSurf(img: GreyImage, opts: DenseGridOptions = {}): FeatureS
           for (let tx = 0; tx < sub; tx++, k++) {
             const u = (sx * sub + tx - (WINDOW_SAMPLES / 2 - 0.5)) * s;
             const v = (sy * sub + ty - (WINDOW_SAMPLES / 2 - 0.5)) * s;
-            sampU[k] = u;
-            sampV[k] = v;
             sampW[k] = Math.exp(-(u * u + v * v) / sig2);
-            sampOff[k] = cornerOffset(v) * stride + cornerOffset(u);
           }
         }
       }
     }
-    let oriOff: Int32Array | undefined;
-    let oriW: Float64Array | undefined;
-    let oriMaps: HaarMaps | undefined;
-    if (oriented) {
+    let oriOff: Int32Array, oriW: Float64Array;
+    {
       const offs: number[] = [];
       const ws: number[] = [];
       const os2 = 2 * (ORI_SIGMA * s) * (ORI_SIGMA * s);
@@ -417,8 +541,8 @@ export function denseSurf(img: GreyImage, opts: DenseGridOptions = {}): FeatureS
       }
       oriOff = Int32Array.from(offs);
       oriW = Float64Array.from(ws);
-      oriMaps = getMaps(hOri[si]);
     }
+    const oriMaps = getMaps(hOri[si]);
 
     for (let gy = 0; gy < gh; gy++) {
       const py = start + gy * step + margin;
@@ -426,20 +550,16 @@ export function denseSurf(img: GreyImage, opts: DenseGridOptions = {}): FeatureS
         const px = start + gx * step + margin;
         const base = py * stride + px;
         const idx = (gy * gw + gx) * nS + si;
-        if (!oriented) {
-          describeUpright(mdx, mdy, base, sampOff, sampW, desc);
-        } else {
-          const theta = dominantOrientation(oriMaps!.dx, oriMaps!.dy, base, oriOff!, oriW!, binX, binY, binScale);
-          orientation![idx] = theta;
-          describeRotated(mdx, mdy, base, stride, sampU, sampV, sampW, Math.cos(theta), Math.sin(theta), desc);
-        }
+        const theta = dominantOrientation(oriMaps.dx, oriMaps.dy, base, oriOff, oriW, binX, binY, binScale);
+        orientation![idx] = theta;
+        describeRotated(mdx, mdy, base, stride, axis, sampW, Math.cos(theta), Math.sin(theta), desc, rot);
         normalizeInto(desc, descriptors, strength, idx);
       }
     }
     // Release maps no later scale uses.
     for (const h of [...cache.keys()]) {
       let needed = false;
-      for (let sj = si + 1; sj < nS; sj++) if (hDesc[sj] === h || (oriented && hOri[sj] === h)) needed = true;
+      for (let sj = si + 1; sj < nS; sj++) if (hDesc[sj] === h || hOri[sj] === h) needed = true;
       if (!needed) cache.delete(h);
     }
   }

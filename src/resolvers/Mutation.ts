@@ -36,6 +36,11 @@ export const Mutation: MutationResolvers = {
       page: input.page,
     });
   },
+  registerModel: async (_, { input }, { services }) => {
+    services.images.assertServerPath(input.dir, true);
+    const mapping = (input.mapping ?? {}) as Record<string, string>;
+    return (await services.models.register(input.dir, mapping)).modalities;
+  },
   buildVocabulary: (_, { input }, { services }) =>
     services.vocabularies.build(input.modality, {
       size: input.size ?? undefined,

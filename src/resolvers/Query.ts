@@ -30,6 +30,7 @@ export const Query: QueryResolvers = {
   slides: (_, args, { services }) => services.slides.list(args),
   slide: (_, { id }, { loaders }) => loaders.slide.load(fromGlobalId('Slide', id)),
   modalities: (_, __, { services }) => services.modalities.list(),
+  models: (_, __, { services }) => services.models.list(),
   images: (_, { first, after, filter }, { services }) =>
     services.images.list(
       { modality: filter?.modality, slideId: filter?.slide ? fromGlobalId('Slide', filter.slide) : undefined },

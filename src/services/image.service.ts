@@ -159,10 +159,14 @@ export class ImageService {
     return { representation, indexing: indexing ?? undefined };
   }
 
-  /** Reads a server-side file for ingestion, only inside the configured roots. */
-  async readServerFile(filePath: string): Promise<Buffer> {
+  /**
+   * Refuses server paths outside CMIR_INGEST_ROOTS (and, when `models` is set, outside the models folder): a GraphQL
+   * client must not make the server read arbitrary files.
+   */
+  assertServerPath(filePath: string, models = false): string {
     const resolved = path.resolve(filePath);
-    const allowed = this.config.ingestRoots.some((root) => resolved === root || resolved.startsWith(root + path.sep));
+    const roots = models ? [...this.config.ingestRoots, this.config.modelsDir] : this.config.ingestRoots;
+    const allowed = roots.some((root) => resolved === root || resolved.startsWith(root + path.sep));
     if (!allowed) {
       throw new BadUserInputError(
         this.config.ingestRoots.length === 0
@@ -171,6 +175,12 @@ export class ImageService {
         { path: filePath },
       );
     }
+    return resolved;
+  }
+
+  /** Reads a server-side file for ingestion, only inside the configured roots. */
+  async readServerFile(filePath: string): Promise<Buffer> {
+    const resolved = this.assertServerPath(filePath);
     try {
       return await readFile(resolved);
     } catch (e) {

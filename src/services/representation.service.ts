@@ -1,6 +1,6 @@
 import type { ComirModel as ComirModelRow, Image, Modality } from '../db/generated/client.ts';
 import type { Prisma } from '../db/database.ts';
-import { type ComirModel, loadComirModel } from '../pipeline/comir.ts';
+import { type ComirModel, loadComirModel, toUint8 } from '../pipeline/comir.ts';
 import { decodeImage, normalize, type Normalization, toGrey } from '../pipeline/decode.ts';
 import type { GreyImage, PlanarImage } from '../pipeline/types.ts';
 import type { Config } from '../config.ts';
@@ -54,18 +54,44 @@ export class RepresentationService {
     const normalized = normalize(pixels, modality.normalization as Normalization);
     if (modality.comirModel && modality.comirNetwork) {
       const model = await this.model(modality.comirModel);
-      return model.run(modality.comirNetwork, normalized);
+      const wanted = model.modality(modality.comirNetwork).input.channels;
+      const comir = await model.run(modality.comirNetwork, matchChannels(normalized, wanted));
+      // Quantised to 8 bits as stored (reference-pipeline.md section 2: round(sigmoid(z) * 255)), so a query's CoMIR
+      // and a stored one of the same pixels are identical.
+      const bytes = toUint8(comir);
+      const data = new Float32Array(bytes.length);
+      for (let i = 0; i < bytes.length; i++) data[i] = bytes[i] / 255;
+      return { width: comir.width, height: comir.height, data };
     }
     return toGrey(normalized);
   }
 
-  /** Decodes a stored image and computes its representation. */
+  /** A stored image's representation: its stored CoMIR when there is one for the current model, else computed. */
   async ofImage(image: Image, modality?: ModalityWithModel): Promise<GreyImage> {
     const m = modality ?? (await this.modality(image.modalityId));
+    if (m.comirModel) {
+      const stored = await this.prisma.representation.findUnique({
+        where: { imageId_modelVersion: { imageId: image.id, modelVersion: m.comirModel.version } },
+      });
+      if (stored) {
+        const { image: png } = await decodeImage(await this.files.read(stored.sha256), { maxPixels: this.config.maxPixels });
+        return toGrey(png);
+      }
+    }
     const { image: pixels } = await decodeImage(await this.files.read(image.sha256), {
       maxPixels: this.config.maxPixels,
       page: image.page,
     });
     return this.compute(m, pixels);
   }
+}
+
+/** Grey for a 1-channel network (rgb2gray), grey replicated for a 3-channel one. */
+function matchChannels(image: PlanarImage, channels: number): PlanarImage {
+  if (image.channels === channels) return image;
+  const grey = toGrey(image);
+  if (channels === 1) return { ...grey, channels: 1 };
+  const out = new Float32Array(grey.data.length * channels);
+  for (let i = 0; i < grey.data.length; i++) out.fill(grey.data[i], i * channels, i * channels + channels);
+  return { width: image.width, height: image.height, channels, data: out };
 }

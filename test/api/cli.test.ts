@@ -45,6 +45,8 @@ test('cmir ingest three images, list them, refuse a corrupt one', { timeout: 120
   const listed = JSON.parse((await cmir('images', '--json')).stdout);
   expect(listed).toHaveLength(3);
   expect(listed.map((i: { name: string; modality: string }) => `${i.modality}/${i.name}`)).toEqual(['SHG/a', 'SHG/b', 'SHG/c']);
+  // the shipped shg-bf model is registered on first start, so every SHG image got its CoMIR at ingest
+  expect(listed.map((i: { comir: string | null }) => i.comir)).toEqual([expect.stringMatching(/^shg-bf@/), expect.stringMatching(/^shg-bf@/), expect.stringMatching(/^shg-bf@/)]);
 
   const bad = await cmir('ingest', path.join(dir, 'corrupt.tif'), '--modality', 'SHG');
   expect(bad.code).not.toBe(0);

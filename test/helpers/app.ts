@@ -40,7 +40,8 @@ export interface TestApp extends App {
 export async function createTestApp(overrides: Partial<Config> = {}): Promise<TestApp> {
   const home = await mkdtemp(path.join(os.tmpdir(), 'cmir-test-'));
   const server = TEST_BACKEND === 'postgres' ? await freshServerDatabase(process.env.CMIR_TEST_DATABASE_URL!) : undefined;
-  const config: Config = { ...loadConfig({ home }, {}), databaseUrl: server?.url, ...overrides };
+  // No CoMIR models unless a test asks for them (modelsDir), so modalities stay raw and tests stay fast.
+  const config: Config = { ...loadConfig({ home }, {}), databaseUrl: server?.url, modelsDir: path.join(home, 'no-models'), ...overrides };
   const app = await createApp(config, { memory: !server });
   return {
     ...app,

@@ -12,6 +12,12 @@ export function registerImages(program: Command): void {
     .action(async (opts: { modality?: string; json?: boolean; home?: string }) => {
       const rows = await withApp(opts, async (app) => {
         const modalities = new Map((await app.services.modalities.list()).map((m) => [m.id, m.name]));
+        const comirs = new Map(
+          (await app.db.prisma.representation.findMany({ select: { imageId: true, modelName: true, modelVersion: true } })).map((r) => [
+            r.imageId,
+            `${r.modelName}@${r.modelVersion.slice(0, 12)}`,
+          ]),
+        );
         const out = [];
         let after: string | null = null;
         for (;;) {
@@ -30,6 +36,7 @@ export function registerImages(program: Command): void {
           bitDepth: i.bitDepth,
           format: i.format,
           sha256: i.sha256,
+          comir: comirs.get(i.id) ?? null,
         }));
       });
       if (opts.json) console.log(JSON.stringify(rows, null, 2));

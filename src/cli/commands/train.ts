@@ -61,7 +61,7 @@ export function registerTrain(program: Command): void {
     .description('train a CoMIR network pair (PyTorch) and export two ONNX files + manifest.json')
     .requiredOption('--pair <name>', `modality pair: ${TRAIN_PAIRS.join(', ')}`)
     .option('--data <dir>', 'data folder in the pairs.csv layout (the pair folder or the shared data root)')
-    .option('--steps <n>', 'training steps (default 700; --smoke 4)', parsePositiveInt('--steps'))
+    .option('--steps <n>', 'training steps (default 450; --smoke 4)', parsePositiveInt('--steps'))
     .option('--out <dir>', 'output model folder (default models/<pair>)')
     .option('--threads <n>', 'torch threads (default 1)', parsePositiveInt('--threads'))
     .option('--python <path>', `Python interpreter with torch (default $CMIR_PYTHON or ${DEFAULT_PYTHON})`)

@@ -1,5 +1,5 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { Image as ImageRow, Slide as SlideRow, Modality as ModalityRow, Job as JobRow, Link as LinkRow } from '../../db/generated/client.ts';
+import type { Image as ImageRow, Slide as SlideRow, Modality as ModalityRow, Job as JobRow, Link as LinkRow, ComirModel as ComirModelRow } from '../../db/generated/client.ts';
 import type { VocabularyInfo } from '../../db/vocabulary.repository.ts';
 import type { SearchMatch, SearchResult as SearchResultData } from '../../services/search.service.ts';
 import type { Context } from '../../server/context.ts';
@@ -29,6 +29,15 @@ export type BuildVocabularyInput = {
   seed?: InputMaybe<Scalars['Int']['input']>;
   /** Words (default 20,000, the reference's size; capped at the descriptor count). */
   size?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** A registered CoMIR model pair. */
+export type ComirModel = {
+  __typename?: 'ComirModel';
+  createdAt: Scalars['DateTime']['output'];
+  dir: Scalars['String']['output'];
+  name: Scalars['String']['output'];
+  version: Scalars['String']['output'];
 };
 
 export type CreateModalityInput = {
@@ -202,6 +211,8 @@ export type Mutation = {
   deleteImage: DeleteImagePayload;
   ingestImage: Image;
   linkAcquisition: Link;
+  /** Validates a model folder against its manifest (sha256, channels) and maps its networks to modalities. */
+  registerModel: Array<Modality>;
   setLinkStatus: Link;
   updateSlideMetadata: Slide;
 };
@@ -234,6 +245,11 @@ export type MutationIngestImageArgs = {
 
 export type MutationLinkAcquisitionArgs = {
   input: LinkAcquisitionInput;
+};
+
+
+export type MutationRegisterModelArgs = {
+  input: RegisterModelInput;
 };
 
 
@@ -271,6 +287,7 @@ export type Query = {
   images: ImageConnection;
   job?: Maybe<Job>;
   modalities: Array<Modality>;
+  models: Array<ComirModel>;
   /** Fetches any object by its global id. */
   node?: Maybe<Node>;
   /** Where did this image come from? Ranks the target modality's images, best first. */
@@ -337,6 +354,13 @@ export type RegionInput = {
   width: Scalars['Int']['input'];
   x: Scalars['Int']['input'];
   y: Scalars['Int']['input'];
+};
+
+export type RegisterModelInput = {
+  /** A model folder on the server, inside the models folder or CMIR_INGEST_ROOTS. */
+  dir: Scalars['String']['input'];
+  /** Network -> modality, e.g. { shg: "SHG" }; default: the network's name in upper case. */
+  mapping?: InputMaybe<Scalars['JSON']['input']>;
 };
 
 export type RerankInput = {
@@ -531,6 +555,7 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
 export type ResolversTypes = ResolversObject<{
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   BuildVocabularyInput: BuildVocabularyInput;
+  ComirModel: ResolverTypeWrapper<ComirModelRow>;
   CreateModalityInput: CreateModalityInput;
   CreateSlideInput: CreateSlideInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
@@ -558,6 +583,7 @@ export type ResolversTypes = ResolversObject<{
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Region: ResolverTypeWrapper<Region>;
   RegionInput: RegionInput;
+  RegisterModelInput: RegisterModelInput;
   RerankInput: RerankInput;
   RerankMode: RerankMode;
   SearchInput: SearchInput;
@@ -577,6 +603,7 @@ export type ResolversTypes = ResolversObject<{
 export type ResolversParentTypes = ResolversObject<{
   Boolean: Scalars['Boolean']['output'];
   BuildVocabularyInput: BuildVocabularyInput;
+  ComirModel: ComirModelRow;
   CreateModalityInput: CreateModalityInput;
   CreateSlideInput: CreateSlideInput;
   DateTime: Scalars['DateTime']['output'];
@@ -601,6 +628,7 @@ export type ResolversParentTypes = ResolversObject<{
   Query: Record<PropertyKey, never>;
   Region: Region;
   RegionInput: RegionInput;
+  RegisterModelInput: RegisterModelInput;
   RerankInput: RerankInput;
   SearchInput: SearchInput;
   SearchResult: SearchResultData;
@@ -613,6 +641,13 @@ export type ResolversParentTypes = ResolversObject<{
   UpdateSlideMetadataInput: UpdateSlideMetadataInput;
   Upload: Scalars['Upload']['output'];
   Vocabulary: VocabularyInfo;
+}>;
+
+export type ComirModelResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ComirModel'] = ResolversParentTypes['ComirModel']> = ResolversObject<{
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  dir?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -714,6 +749,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   deleteImage?: Resolver<ResolversTypes['DeleteImagePayload'], ParentType, ContextType, RequireFields<MutationDeleteImageArgs, 'id'>>;
   ingestImage?: Resolver<ResolversTypes['Image'], ParentType, ContextType, RequireFields<MutationIngestImageArgs, 'input'>>;
   linkAcquisition?: Resolver<ResolversTypes['Link'], ParentType, ContextType, RequireFields<MutationLinkAcquisitionArgs, 'input'>>;
+  registerModel?: Resolver<Array<ResolversTypes['Modality']>, ParentType, ContextType, RequireFields<MutationRegisterModelArgs, 'input'>>;
   setLinkStatus?: Resolver<ResolversTypes['Link'], ParentType, ContextType, RequireFields<MutationSetLinkStatusArgs, 'input'>>;
   updateSlideMetadata?: Resolver<ResolversTypes['Slide'], ParentType, ContextType, RequireFields<MutationUpdateSlideMetadataArgs, 'input'>>;
 }>;
@@ -734,6 +770,7 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   images?: Resolver<ResolversTypes['ImageConnection'], ParentType, ContextType, RequireFields<QueryImagesArgs, 'first'>>;
   job?: Resolver<Maybe<ResolversTypes['Job']>, ParentType, ContextType, RequireFields<QueryJobArgs, 'id'>>;
   modalities?: Resolver<Array<ResolversTypes['Modality']>, ParentType, ContextType>;
+  models?: Resolver<Array<ResolversTypes['ComirModel']>, ParentType, ContextType>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
   search?: Resolver<ResolversTypes['SearchResult'], ParentType, ContextType, RequireFields<QuerySearchArgs, 'input'>>;
   slide?: Resolver<Maybe<ResolversTypes['Slide']>, ParentType, ContextType, RequireFields<QuerySlideArgs, 'id'>>;
@@ -800,6 +837,7 @@ export type VocabularyResolvers<ContextType = Context, ParentType extends Resolv
 }>;
 
 export type Resolvers<ContextType = Context> = ResolversObject<{
+  ComirModel?: ComirModelResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   DeleteImagePayload?: DeleteImagePayloadResolvers<ContextType>;
   Image?: ImageResolvers<ContextType>;

@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ComirModel as ComirModelRow, Modality, Prisma as P } from '../db/generated/client.ts';
+import type { Prisma } from '../db/database.ts';
+import { invalidParameter } from '../errors.ts';
+import { loadComirModel, ModelInvalidError } from '../pipeline/comir.ts';
+import { validateModalityName } from './modality.service.ts';
+
+export interface RegisteredModel {
+  model: ComirModelRow;
+  modalities: Modality[];
+}
+
+/**
+ * CoMIR model pairs: a folder with two ONNX networks and a manifest (training/README.md). Registering one validates
+ * it (sha256 of every file, channels, normalisation) and maps each of its networks to a cmir modality, whose images
+ * from then on are searched in the pair's shared representation space.
+ */
+export class ModelService {
+  constructor(private readonly prisma: Prisma) {}
+
+  list(): Promise<ComirModelRow[]> {
+    return this.prisma.comirModel.findMany({ orderBy: { id: 'asc' } });
+  }
+
+  /**
+   * Registers the model in `dir`. Its networks map to modalities named by `mapping` (manifest name -> modality), by
+   * default the manifest's names in upper case (shg -> SHG). A modality that already has images must agree with the
+   * network on channels and normalisation, or the registration is refused with MODEL_INVALID and nothing changes.
+   */
+  async register(dir: string, mapping: Record<string, string> = {}): Promise<RegisteredModel> {
+    const absolute = path.resolve(dir);
+    const model = await loadComirModel(absolute); // validates the manifest and every file's sha256
+    const manifestText = await readFile(path.join(absolute, 'manifest.json'));
+    const version = createHash('sha256').update(manifestText).digest('hex');
+    const targets = model.manifest.modalities.map((m) => ({
+      network: m,
+      name: validateModalityName(mapping[m.name] ?? m.name.toUpperCase()),
+    }));
+    for (const key of Object.keys(mapping)) {
+      if (!model.manifest.modalities.some((m) => m.name === key)) {
+        throw invalidParameter('mapping', `one of the model's networks (${model.modalities.join(', ')})`, key);
+      }
+    }
+    return this.prisma.$transaction(async (tx) => {
+      const row = await tx.comirModel.upsert({
+        where: { name_version: { name: model.manifest.pair, version } },
+        create: { name: model.manifest.pair, version, dir: absolute, manifest: model.manifest as unknown as P.InputJsonObject },
+        update: { dir: absolute },
+      });
+      const modalities: Modality[] = [];
+      for (const { network, name } of targets) {
+        const existing = await tx.modality.findUnique({ where: { name }, include: { _count: { select: { images: true } } } });
+        if (existing && existing._count.images > 0) {
+          if (existing.normalization !== network.input.normalization) {
+            throw new ModelInvalidError(
+              `modality ${name} normalises ${existing.normalization}, the ${network.name} network expects ${network.input.normalization}`,
+              { modality: name },
+            );
+          }
+        }
+        const data = {
+          comirModelId: row.id,
+          comirNetwork: network.name,
+          channels: network.input.channels,
+          normalization: network.input.normalization,
+        };
+        modalities.push(await tx.modality.upsert({ where: { name }, create: { name, ...data }, update: data }));
+      }
+      return { model: row, modalities };
+    });
+  }
+
+  /**
+   * Registers every model folder under `root` whose manifest version is not registered yet (the shipped models at
+   * start-up). A broken folder is reported and skipped, so one bad model does not keep the server down.
+   */
+  async registerAll(root: string, warn: (message: string) => void = console.warn): Promise<RegisteredModel[]> {
+    const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+    const known = new Set((await this.list()).map((m) => `${m.name}@${m.version}`));
+    const out: RegisteredModel[] = [];
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      const dir = path.join(root, e.name);
+      const text = await readFile(path.join(dir, 'manifest.json')).catch(() => null);
+      if (!text) continue;
+      const version = createHash('sha256').update(text).digest('hex');
+      const pair = (JSON.parse(text.toString('utf8')) as { pair?: string }).pair;
+      if (known.has(`${pair}@${version}`)) continue;
+      try {
+        out.push(await this.register(dir));
+      } catch (err) {
+        warn(`[cmir] model ${dir} not registered: ${(err as Error).message}`);
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,87 @@
+import type { ApolloServer } from '@apollo/server';
+import sharp from 'sharp';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { toGlobalId } from '../../src/ids.ts';
+import { type Context, createContext } from '../../src/server/context.ts';
+import { createApolloServer } from '../../src/server/server.ts';
+import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { crop, texturedImage } from '../helpers/synthetic-images.ts';
+
+let app: TestApp;
+let server: ApolloServer<Context>;
+const ids: string[] = [];
+
+function png(img: { width: number; height: number; data: Float32Array }): Promise<Buffer> {
+  const bytes = Uint8Array.from(img.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
+  return sharp(bytes, { raw: { width: img.width, height: img.height, channels: 1 } }).png().toBuffer();
+}
+
+beforeAll(async () => {
+  app = await createTestApp();
+  server = await createApolloServer();
+  for (let i = 0; i < 5; i++) {
+    const image = await app.services.images.ingest({ data: await png(texturedImage(256, 256, 300 + i)), fileName: `t${i}.png`, modality: 'TEX', slide: `slide-${i}` });
+    ids.push(toGlobalId('Image', image.id));
+  }
+  const acq = await app.services.images.ingest({ data: await png(crop(texturedImage(256, 256, 302), 60, 40, 140, 140)), fileName: 'acq.png', modality: 'TEX' });
+  ids.push(toGlobalId('Image', acq.id));
+});
+afterAll(async () => {
+  await server?.stop();
+  await app?.close();
+});
+
+async function run(query: string, variables: Record<string, unknown> = {}) {
+  const res = await server.executeOperation({ query, variables }, { contextValue: createContext(app, 'http://test') });
+  return (res.body as any).singleResult as { data?: any; errors?: any[] };
+}
+
+test('buildVocabulary -> job -> search by stored image -> link -> confirm, over GraphQL', async () => {
+  const notReady = await run(`query($id: ID!) { search(input: { imageId: $id, target: "TEX" }) { matches { rank } } }`, { id: ids[5] });
+  expect(notReady.errors![0].extensions.code).toBe('INDEX_NOT_READY');
+
+  const built = await run(`mutation { buildVocabulary(input: { modality: "TEX", size: 1500, seed: 2 }) { id state } }`);
+  expect(built.errors).toBeUndefined();
+  await app.services.jobs.drain();
+  const job = await run(`query($id: ID!) { job(id: $id) { state progress done total } }`, { id: built.data.buildVocabulary.id });
+  expect(job.data.job).toMatchObject({ state: 'SUCCEEDED', progress: 1 });
+
+  const found = await run(
+    `query($id: ID!) { search(input: { imageId: $id, target: "TEX", first: 3, rerank: { mode: FAST, topK: 5 } }) {
+      matches { rank score nWords image { id name slide { name } } region { x y width height } }
+      timings { total firstStage rerank } vocabulary { size state modality representation } } }`,
+    { id: ids[5] },
+  );
+  expect(found.errors).toBeUndefined();
+  const best = found.data.search.matches[0];
+  expect(best).toMatchObject({ rank: 1, image: { id: ids[2], name: 't2', slide: { name: 'slide-2' } } });
+  expect(best.region.width).toBe(140);
+  expect(Math.abs(best.region.x - 60) + Math.abs(best.region.y - 40)).toBeLessThanOrEqual(48);
+  expect(found.data.search.vocabulary).toMatchObject({ size: 1500, state: 'ready', modality: 'TEX', representation: 'raw' });
+
+  const linked = await run(
+    `mutation($s: ID!, $t: ID!, $r: RegionInput) { linkAcquisition(input: { source: $s, target: $t, region: $r, score: 0.5, method: "search:fast", createdBy: "lab" }) {
+      id status transform targetSlide { name } target { id } } }`,
+    { s: ids[5], t: best.image.id, r: best.region },
+  );
+  expect(linked.errors).toBeUndefined();
+  expect(linked.data.linkAcquisition).toMatchObject({ status: 'PROPOSED', targetSlide: { name: 'slide-2' }, target: { id: ids[2] } });
+  expect(linked.data.linkAcquisition.transform).toEqual([1, 0, best.region.x, 0, 1, best.region.y]);
+
+  const confirmed = await run(`mutation($id: ID!) { setLinkStatus(input: { id: $id, status: CONFIRMED, decidedBy: "dr. b" }) { status decidedBy decidedAt } }`, {
+    id: linked.data.linkAcquisition.id,
+  });
+  expect(confirmed.data.setLinkStatus).toMatchObject({ status: 'CONFIRMED', decidedBy: 'dr. b' });
+  const listed = await run(`query($id: ID!) { image(id: $id) { links { status source { name } } slide { links { status } } } }`, { id: ids[2] });
+  expect(listed.data.image.links).toEqual([{ status: 'CONFIRMED', source: { name: 'acq' } }]);
+  expect(listed.data.image.slide.links).toEqual([{ status: 'CONFIRMED' }]);
+});
+
+test('search input errors are typed', async () => {
+  const both = await run(`query { search(input: { target: "TEX" }) { matches { rank } } }`);
+  expect(both.errors![0].extensions.code).toBe('BAD_USER_INPUT');
+  const unknown = await run(`query($id: ID!) { search(input: { imageId: $id, target: "NOPE" }) { matches { rank } } }`, { id: ids[0] });
+  expect(unknown.errors![0].extensions.code).toBe('NOT_FOUND');
+  const big = await run(`query($id: ID!) { search(input: { imageId: $id, target: "TEX", first: 1000 }) { matches { rank } } }`, { id: ids[0] });
+  expect(big.errors![0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' }, message: expect.stringMatching(/^Expected an integer between 1 and 100 for first/) });
+});

@@ -1,0 +1,89 @@
+/**
+ * CoMIR model registration and its effect on ingestion and search, with the shipped models (models/*).
+ */
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createTestApp, TEST_BACKEND, type TestApp } from '../helpers/app.ts';
+import { makeImage } from '../helpers/images.ts';
+import { texturedImage } from '../helpers/synthetic-images.ts';
+
+const MODELS = path.join(import.meta.dirname, '..', '..', 'models');
+let app: TestApp;
+let scratch: string;
+
+beforeAll(async () => {
+  app = await createTestApp({ modelsDir: MODELS });
+  scratch = await mkdtemp(path.join(os.tmpdir(), 'cmir-models-'));
+});
+afterAll(async () => {
+  await app?.close();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+async function grey8(seed: number, size = 256): Promise<Buffer> {
+  const img = texturedImage(size, size, seed);
+  const bytes = Uint8Array.from(img.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
+  return sharp(bytes, { raw: { width: size, height: size, channels: 1 } }).png().toBuffer();
+}
+
+describe(`CoMIR models on ${TEST_BACKEND}`, () => {
+  test('the shipped shg-bf model is registered at start and maps SHG and BF into one space', async () => {
+    const models = await app.services.models.list();
+    expect(models.map((m) => m.name)).toContain('shg-bf');
+    const shg = await app.services.representations.modalityByName('SHG');
+    const bf = await app.services.representations.modalityByName('BF');
+    expect(shg).toMatchObject({ comirNetwork: 'shg', normalization: 'log1p', channels: 1 });
+    expect(bf).toMatchObject({ comirNetwork: 'bf', normalization: 'linear', channels: 1 });
+    expect(shg!.comirModelId).toBe(bf!.comirModelId);
+  });
+
+  test('ingesting an SHG image stores its 8-bit CoMIR (same size) next to it', async () => {
+    const image = await app.services.images.ingest({ data: await makeImage({ width: 96, height: 80, seed: 4, bitDepth: 16, format: 'tiff' }), fileName: 's.tif', modality: 'SHG' });
+    const reps = await app.db.prisma.representation.findMany({ where: { imageId: image.id } });
+    expect(reps).toHaveLength(1);
+    expect(reps[0]).toMatchObject({ modelName: 'shg-bf', width: 96, height: 80 });
+    const png = await readFile(path.join(app.home, 'files', reps[0].sha256.slice(0, 2), reps[0].sha256));
+    expect(await sharp(png).metadata()).toMatchObject({ format: 'png', width: 96, height: 80, channels: 1, depth: 'uchar' });
+    // the stored CoMIR is what the service computes for the same pixels
+    const again = await app.services.representations.ofImage(image);
+    const computed = await app.services.representations.compute(
+      (await app.services.representations.modalityByName('SHG'))!,
+      (await (await import('../../src/pipeline/decode.ts')).decodeImage(await makeImage({ width: 96, height: 80, seed: 4, bitDepth: 16, format: 'tiff' }), { maxPixels: 1e8 })).image,
+    );
+    expect(Array.from(again.data)).toEqual(Array.from(computed.data));
+  });
+
+  test('cross-modal search runs in the CoMIR space: SHG queries against a BF repository', async () => {
+    const bfIds: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      bfIds.push((await app.services.images.ingest({ data: await grey8(500 + i), fileName: `bf${i}.png`, modality: 'BF' })).id);
+    }
+    const job = await app.services.vocabularies.build('BF', { size: 500, seed: 1 });
+    expect(await app.services.jobs.wait(job.id)).toMatchObject({ state: 'SUCCEEDED', error: null });
+    const [vocab] = await app.services.vocabularies.list('BF');
+    expect(vocab.space).toMatch(/^BF\/comir:shg-bf@/);
+    const res = await app.services.search.search({ data: await grey8(500), modality: 'SHG', target: 'BF', first: 4, rerank: { mode: 'fast', topK: 4 } });
+    expect(res.matches.length).toBeGreaterThan(0);
+    expect(res.matches.every((m) => bfIds.includes(m.imageId))).toBe(true);
+    expect(res.timings.representation).toBeGreaterThan(0);
+    // raw modalities cannot be searched against CoMIR ones
+    await app.services.images.ingest({ data: await grey8(900), fileName: 'x.png', modality: 'RAWMOD' });
+    await expect(app.services.search.search({ data: await grey8(900), modality: 'RAWMOD', target: 'BF' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+  });
+
+  test('a model whose files do not match its manifest is refused with MODEL_INVALID and changes nothing', async () => {
+    const dir = path.join(scratch, 'tampered');
+    await cp(path.join(MODELS, 'shg-bf'), dir, { recursive: true });
+    const onnx = path.join(dir, 'shg.onnx');
+    const bytes = await readFile(onnx);
+    bytes[bytes.length - 1] ^= 0xff;
+    await writeFile(onnx, bytes);
+    const before = await app.services.models.list();
+    await expect(app.services.models.register(dir)).rejects.toMatchObject({ code: 'MODEL_INVALID' });
+    expect(await app.services.models.list()).toEqual(before);
+    await expect(app.services.models.register(path.join(MODELS, 'shg-bf'), { nope: 'X' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+  });
+});
