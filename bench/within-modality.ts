@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { decodeImage } from '../src/pipeline/decode.ts';
-import { iouRectPolygon } from '../src/pipeline/geometry.ts';
+import { iouPolygons, iouRectPolygon } from '../src/pipeline/geometry.ts';
 import { encodePng16, makeQueries, mulberry32 } from './lib/queries.ts';
 
 const { values: args } = parseArgs({
@@ -60,7 +60,7 @@ try {
       });
       const rank = res.matches.findIndex((m) => ids.get(m.imageId) === f.id) + 1;
       const hit = res.matches.find((m) => ids.get(m.imageId) === f.id);
-      const iou = hit?.region ? iouRectPolygon(hit.region, query.footprint) : null;
+      const iou = hit?.footprint ? iouPolygons(hit.footprint, query.footprint) : hit?.region ? iouRectPolygon(hit.region, query.footprint) : null;
       results.push({ id: f.id, kind: query.kind, rank, iou, degrees: q.degrees, ms: res.timings.total });
     }
   }

@@ -88,3 +88,36 @@ export function iouRectPolygon(r: Region, poly: readonly Point[]): number {
   const union = r.width * r.height + Math.abs(polygonArea(poly)) - inter;
   return union > 0 ? inter / union : 0;
 }
+
+/** Sutherland-Hodgman against a convex clip polygon (either orientation). */
+export function clipConvex(subject: readonly Point[], clip: readonly Point[]): Point[] {
+  const sign = Math.sign(polygonArea(clip)) || 1;
+  let out: Point[] = [...subject];
+  for (let i = 0; i < clip.length && out.length > 0; i++) {
+    const a = clip[i], b = clip[(i + 1) % clip.length];
+    const side = (p: Point) => sign * ((b[0] - a[0]) * (p[1] - a[1]) - (b[1] - a[1]) * (p[0] - a[0]));
+    const input = out;
+    out = [];
+    for (let j = 0; j < input.length; j++) {
+      const cur = input[j], prev = input[(j + input.length - 1) % input.length];
+      const sc = side(cur), sp = side(prev);
+      if (sc >= 0) {
+        if (sp < 0) out.push(intersect(prev, cur, sp, sc));
+        out.push(cur);
+      } else if (sp >= 0) out.push(intersect(prev, cur, sp, sc));
+    }
+  }
+  return out;
+}
+
+function intersect(p: Point, q: Point, sp: number, sq: number): Point {
+  const t = sp / (sp - sq);
+  return [p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])];
+}
+
+/** Intersection over union of two convex polygons. */
+export function iouPolygons(a: readonly Point[], b: readonly Point[]): number {
+  const inter = Math.abs(polygonArea(clipConvex(a, b)));
+  const union = Math.abs(polygonArea(a)) + Math.abs(polygonArea(b)) - inter;
+  return union > 0 ? inter / union : 0;
+}

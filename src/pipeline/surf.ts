@@ -324,6 +324,7 @@ function uprightScale(ii: Float64Array, stride: number, h: number, s: number, gw
   const ring = new Float64Array(cap * rowLen);
   const rdx = new Float32Array(nc), rdy = new Float32Array(nc), radx = new Float32Array(nc), rady = new Float32Array(nc);
   const desc = work.desc;
+  const rowBase = new Int32Array(W);
   let next = 0;
   for (let gy = 0; gy < gh; gy++) {
     const need = rowIdx[gy * W + W - 1];
@@ -368,7 +369,7 @@ function uprightScale(ii: Float64Array, stride: number, h: number, s: number, gw
       }
     }
     // vertical pass: per point, 4 sub-region rows x 5 weighted horizontal-pass rows
-    const vb = gy * W;
+    for (let k = 0; k < W; k++) rowBase[k] = (rowIdx[gy * W + k] % cap) * rowLen;
     for (let gx = 0; gx < gw; gx++) {
       const xo = gx * 16;
       for (let sr = 0, k = 0; sr < 4; sr++) {
@@ -376,7 +377,7 @@ function uprightScale(ii: Float64Array, stride: number, h: number, s: number, gw
         let a8 = 0, a9 = 0, a10 = 0, a11 = 0, a12 = 0, a13 = 0, a14 = 0, a15 = 0;
         for (let t = 0; t < sub; t++, k++) {
           const w = g[k];
-          const o = (rowIdx[vb + k] % cap) * rowLen + xo;
+          const o = rowBase[k] + xo;
           a0 += ring[o] * w; a1 += ring[o + 1] * w; a2 += ring[o + 2] * w; a3 += ring[o + 3] * w;
           a4 += ring[o + 4] * w; a5 += ring[o + 5] * w; a6 += ring[o + 6] * w; a7 += ring[o + 7] * w;
           a8 += ring[o + 8] * w; a9 += ring[o + 9] * w; a10 += ring[o + 10] * w; a11 += ring[o + 11] * w;

@@ -1,4 +1,5 @@
 import { BadUserInputError, NotFoundError } from '../errors.ts';
+import type { RerankMode } from '../services/search.service.ts';
 import { readUpload } from './upload.ts';
 import { fromGlobalId, type NodeType, parseGlobalId } from '../ids.ts';
 import type { QueryResolvers } from './__generated__/resolvers-types.ts';
@@ -51,7 +52,7 @@ export const Query: QueryResolvers = {
       target: input.target,
       first: input.first,
       rerank: input.rerank && {
-        mode: input.rerank.mode ? (input.rerank.mode.toLowerCase() as 'none' | 'fast' | 'paper') : null,
+        mode: input.rerank.mode ? (input.rerank.mode.toLowerCase() as RerankMode) : null,
         topK: input.rerank.topK,
       },
     });

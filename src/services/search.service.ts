@@ -9,13 +9,16 @@ import { deserializeWordMap } from '../pipeline/bow.ts';
 import type { InvertedFile } from '../pipeline/inverted-index.ts';
 import { decodeImage } from '../pipeline/decode.ts';
 import { rerankFast, rerankPaper } from '../pipeline/rerank.ts';
+import type { Point } from '../pipeline/geometry.ts';
 import type { GreyImage, QueryResult, Region } from '../pipeline/types.ts';
+import { verify } from '../pipeline/verify.ts';
+import { footprint, regionTransform } from './link.service.ts';
 import type { IndexCache } from './index-cache.ts';
 import type { ModalityWithModel, RepresentationService } from './representation.service.ts';
 import { representationSpace } from './representation.service.ts';
 import { type Encoded, type LoadedVocabulary, VocabularyService } from './vocabulary.service.ts';
 
-export type RerankMode = 'none' | 'fast' | 'paper';
+export type RerankMode = 'none' | 'fast' | 'paper' | 'verify';
 
 export interface SearchInput {
   /** The query's bytes (an upload or a file), or */
@@ -35,6 +38,10 @@ export interface SearchMatch {
   score: number;
   nWords: number;
   region: Region | null;
+  /** Where the query's corners lie in the match (verify mode: rotated; fast/paper: the window). */
+  footprint: Point[] | null;
+  /** Query pixel -> match pixel, 2x3 row-major, when the re-ranking estimated one. */
+  transform: number[] | null;
 }
 
 export interface SearchTimings {
@@ -72,7 +79,7 @@ function plan(input: SearchInput): SearchPlan {
     throw invalidParameter('first', `an integer between 1 and ${SEARCH_LIMITS.first}`, first);
   }
   const mode = input.rerank?.mode ?? 'fast';
-  if (!['none', 'fast', 'paper'].includes(mode)) throw invalidParameter('rerank.mode', 'none, fast or paper', mode);
+  if (!['none', 'fast', 'paper', 'verify'].includes(mode)) throw invalidParameter('rerank.mode', 'none, fast, paper or verify', mode);
   const topK = input.rerank?.topK ?? SEARCH_LIMITS.defaultTopK;
   if (!Number.isInteger(topK) || topK < 1 || topK > SEARCH_LIMITS.topK) {
     throw invalidParameter('rerank.topK', `an integer between 1 and ${SEARCH_LIMITS.topK}`, topK);
@@ -138,10 +145,15 @@ export class SearchService {
 
     let matches: SearchMatch[];
     if (p.mode === 'none') {
-      matches = ranked.slice(0, p.first).map((r, i) => ({ imageId: r.entryId, rank: i + 1, score: r.score, nWords: r.nWords, region: null }));
+      matches = ranked.slice(0, p.first).map((r, i) => ({ imageId: r.entryId, rank: i + 1, score: r.score, nWords: r.nWords, region: null, footprint: null, transform: null }));
     } else {
       ranked = ranked.slice(0, p.topK);
-      matches = p.mode === 'fast' ? await this.fast(ranked, query, grey, vocab, index) : await this.paper(ranked, grey, vocab, target);
+      matches =
+        p.mode === 'fast'
+          ? await this.fast(ranked, query, grey, vocab, index)
+          : p.mode === 'verify'
+            ? await this.verify(ranked, grey, vocab)
+            : await this.paper(ranked, grey, vocab, target);
       matches = matches.slice(0, p.first);
     }
     const t6 = performance.now();
@@ -169,7 +181,29 @@ export class SearchService {
       return m && row ? [{ entryId: r.entryId, width: row.width, height: row.height, wordMap: deserializeWordMap(m) }] : [];
     });
     const results = rerankFast(query.bow, grey, candidates, index.statistics());
-    return results.map((r, i) => ({ imageId: r.entryId, rank: i + 1, score: r.score, nWords: r.nWords, region: r.region }));
+    return results.map((r, i) => windowMatch(r, i, grey));
+  }
+
+  /** Spatial verification (pipeline/verify.ts): rotation sweep + Hough voting on the candidates' word maps. */
+  private async verify(ranked: QueryResult<number>[], grey: GreyImage, vocab: LoadedVocabulary): Promise<SearchMatch[]> {
+    const ids = ranked.map((r) => r.entryId);
+    const [maps, rows] = await Promise.all([this.vectors.wordMaps(vocab.info.id, ids), this.images.findManyByIds(ids)]);
+    const sizes = new Map(rows.map((r) => [r.id, r]));
+    const candidates = ranked.flatMap((r) => {
+      const m = maps.get(r.entryId);
+      const row = sizes.get(r.entryId);
+      return m && row ? [{ entryId: r.entryId, width: row.width, height: row.height, wordMap: deserializeWordMap(m) }] : [];
+    });
+    const grid = VocabularyService.gridOptions(vocab.params);
+    return verify(grey, (d) => vocab.quantizer.quantize(d), candidates, vocab.info.size, { grid }).map((r, i) => ({
+      imageId: r.entryId,
+      rank: i + 1,
+      score: r.score,
+      nWords: r.nWords,
+      region: r.region,
+      footprint: r.footprint,
+      transform: [...r.transform],
+    }));
   }
 
   private async paper(ranked: QueryResult<number>[], grey: GreyImage, vocab: LoadedVocabulary, target: ModalityWithModel): Promise<SearchMatch[]> {
@@ -180,8 +214,22 @@ export class SearchService {
       if (row) candidates.push({ entryId: r.entryId, image: await this.representations.ofImage(row, target) });
     }
     const results = rerankPaper(grey, candidates, { grid: VocabularyService.gridOptions(vocab.params), seed: vocab.params.seed });
-    return results.map((r, i) => ({ imageId: r.entryId, rank: i + 1, score: r.score, nWords: r.nWords, region: r.region }));
+    return results.map((r, i) => windowMatch(r, i, grey));
   }
+}
+
+/** A window match (fast or paper re-ranking): axis-aligned, so its transform is a scale + translation. */
+function windowMatch(r: { entryId: number; score: number; nWords: number; region: Region }, i: number, query: { width: number; height: number }): SearchMatch {
+  const transform = regionTransform(r.region, query.width, query.height);
+  return {
+    imageId: r.entryId,
+    rank: i + 1,
+    score: r.score,
+    nWords: r.nWords,
+    region: r.region,
+    footprint: footprint(transform, query.width, query.height),
+    transform,
+  };
 }
 
 function invalidModality(): never {

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { applyAffine, invertAffine, iouRectPolygon, rectPolygon, rigidAbout } from '../../src/pipeline/geometry.ts';
+import { applyAffine, invertAffine, iouPolygons, iouRectPolygon, rectPolygon, rigidAbout } from '../../src/pipeline/geometry.ts';
 
 test('rigidAbout rotates about the centre and translates; invertAffine undoes it', () => {
   const m = rigidAbout(90, 10, 10, 5, 0);
@@ -19,4 +19,12 @@ test('IoU: identical 1, disjoint 0, half-overlap 1/3, a square and itself rotate
   const rot = rectPolygon(r).map((p) => applyAffine(rigidAbout(45, 5, 5, 0, 0), p));
   // intersection is the regular octagon of the square: area 200 (sqrt2 - 1) = 82.84; union 200 - 82.84
   expect(iouRectPolygon(r, rot)).toBeCloseTo(82.8427 / (200 - 82.8427), 3);
+});
+
+test('iouPolygons agrees with the rectangle case and is symmetric', () => {
+  const r = { x: 0, y: 0, width: 10, height: 10 };
+  const rot = rectPolygon(r).map((p) => applyAffine(rigidAbout(30, 5, 5, 2, 1), p));
+  expect(iouPolygons(rectPolygon(r), rot)).toBeCloseTo(iouRectPolygon(r, rot), 9);
+  expect(iouPolygons(rot, rectPolygon(r))).toBeCloseTo(iouRectPolygon(r, rot), 9);
+  expect(iouPolygons(rot, rot)).toBeCloseTo(1, 9);
 });

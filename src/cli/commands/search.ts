@@ -13,12 +13,12 @@ export function registerSearch(program: Command): void {
     .requiredOption('--modality <name>', 'modality of the query')
     .requiredOption('--target <name>', 'modality of the repository to search')
     .option('--top <k>', 'number of matches', '10')
-    .option('--rerank <mode>', 'fast, paper or none', 'fast')
+    .option('--rerank <mode>', 'fast, verify, paper or none', 'fast')
     .option('--rerank-top <k>', 'candidates to re-rank', '30')
     .option('--json', 'print JSON: { matches: [{ imageId, name, rank, score, region }], timings }')
     .option('--home <dir>', 'data folder (default ./.cmir, or CMIR_HOME)')
     .action(async (file: string, opts: { modality: string; target: string; top: string; rerank: string; rerankTop: string; json?: boolean; home?: string }) => {
-      if (!['fast', 'paper', 'none'].includes(opts.rerank)) throw invalidParameter('--rerank', 'fast, paper or none', opts.rerank);
+      if (!['fast', 'paper', 'none', 'verify'].includes(opts.rerank)) throw invalidParameter('--rerank', 'fast, verify, paper or none', opts.rerank);
       const data = await readFile(file);
       await withApp(opts, async (app) => {
         const result = await app.services.search.search({
@@ -36,6 +36,7 @@ export function registerSearch(program: Command): void {
           score: m.score,
           nWords: m.nWords,
           region: m.region,
+          transform: m.transform,
         }));
         if (opts.json) {
           console.log(JSON.stringify({ matches, timings: result.timings }, null, 2));

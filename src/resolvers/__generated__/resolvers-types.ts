@@ -179,14 +179,18 @@ export type LinkStatus =
 /** One ranked answer: which image, how well, and where in it. */
 export type Match = {
   __typename?: 'Match';
+  /** The query's corners in the image (re-ranked matches only). */
+  footprint?: Maybe<Array<Point>>;
   image: Image;
   /** Valid query words the match shares. */
   nWords: Scalars['Int']['output'];
   rank: Scalars['Int']['output'];
-  /** Where the query lies in the image (re-ranked matches only). */
+  /** Where the query lies in the image (re-ranked matches only): bounding box. */
   region?: Maybe<Region>;
   /** tf-idf cosine of the first stage, or of the best window after re-ranking. */
   score: Scalars['Float']['output'];
+  /** 2x3 affine, row-major, query pixels -> image pixels (re-ranked matches only); pass it to linkAcquisition. */
+  transform?: Maybe<Array<Scalars['Float']['output']>>;
 };
 
 /** An imaging modality (SHG, BF, NIR, ...). */
@@ -279,6 +283,13 @@ export type PageInfo = {
   hasNextPage: Scalars['Boolean']['output'];
   hasPreviousPage: Scalars['Boolean']['output'];
   startCursor?: Maybe<Scalars['String']['output']>;
+};
+
+/** A point in image pixels. */
+export type Point = {
+  __typename?: 'Point';
+  x: Scalars['Float']['output'];
+  y: Scalars['Float']['output'];
 };
 
 export type Query = {
@@ -375,7 +386,12 @@ export type RerankMode =
   /** First-stage ranking only (tf-idf cosine, reference scoring). */
   | 'NONE'
   /** The reference's re-ranking: a new vocabulary on query-sized patches of the top-K per query. Slow by design. */
-  | 'PAPER';
+  | 'PAPER'
+  /**
+   * Spatial verification: the query at rotations of -30..30 degrees votes with its words for the translation that aligns
+   * it with each candidate's stored word map; returns the rotated footprint and the transform.
+   */
+  | 'VERIFY';
 
 export type SearchInput = {
   /** The query image as an upload. Exactly one of file and imageId. */
@@ -580,6 +596,7 @@ export type ResolversTypes = ResolversObject<{
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   Normalization: Normalization;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  Point: ResolverTypeWrapper<Point>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Region: ResolverTypeWrapper<Region>;
   RegionInput: RegionInput;
@@ -625,6 +642,7 @@ export type ResolversParentTypes = ResolversObject<{
   Mutation: Record<PropertyKey, never>;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   PageInfo: PageInfo;
+  Point: Point;
   Query: Record<PropertyKey, never>;
   Region: Region;
   RegionInput: RegionInput;
@@ -724,11 +742,13 @@ export type LinkResolvers<ContextType = Context, ParentType extends ResolversPar
 }>;
 
 export type MatchResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Match'] = ResolversParentTypes['Match']> = ResolversObject<{
+  footprint?: Resolver<Maybe<Array<ResolversTypes['Point']>>, ParentType, ContextType>;
   image?: Resolver<ResolversTypes['Image'], ParentType, ContextType>;
   nWords?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   rank?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   region?: Resolver<Maybe<ResolversTypes['Region']>, ParentType, ContextType>;
   score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  transform?: Resolver<Maybe<Array<ResolversTypes['Float']>>, ParentType, ContextType>;
 }>;
 
 export type ModalityResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Modality'] = ResolversParentTypes['Modality']> = ResolversObject<{
@@ -763,6 +783,11 @@ export type PageInfoResolvers<ContextType = Context, ParentType extends Resolver
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   hasPreviousPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type PointResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Point'] = ResolversParentTypes['Point']> = ResolversObject<{
+  x?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  y?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 }>;
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
@@ -851,6 +876,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   Mutation?: MutationResolvers<ContextType>;
   Node?: NodeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  Point?: PointResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Region?: RegionResolvers<ContextType>;
   SearchResult?: SearchResultResolvers<ContextType>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KdTree } from '../../../src/pipeline/kdtree.ts';
-import { createQuantizer, deserializeVocabulary, quantize, selectStrongest, serializeVocabulary, trainVocabulary } from '../../../src/pipeline/vocabulary.ts';
+import { createQuantizer, deserializeVocabulary, PARALLEL_MIN_POINTS, quantize, selectStrongest, serializeVocabulary, trainVocabulary } from '../../../src/pipeline/vocabulary.ts';
 import type { FeatureSet } from '../../../src/pipeline/surf.ts';
 import { rng } from '../../helpers/synthetic-images.ts';
 
@@ -122,5 +122,20 @@ describe('quantize / serialise / selectStrongest', () => {
     const out = selectStrongest([mk([1, 5, 3]), mk([4, 2])]); // round(0.8*5) = 4 -> drop strength 1
     expect(out.length).toBe(4 * 64);
     expect([0, 1, 2, 3].map((i) => out[i * 64])).toEqual([5, 3, 4, 2]);
+  });
+});
+
+describe('multi-threaded assignment', () => {
+  it('gives the same vocabulary with 1 and 2 threads (worker threads through tsx)', () => {
+    // PARALLEL_MIN_POINTS rows (workers are only started from there on); 8-D keeps it fast (~1 s)
+    const r = rng(17);
+    const n = PARALLEL_MIN_POINTS, dim = 8;
+    const data = new Float32Array(n * dim).map(() => r());
+    const one = trainVocabulary(data, dim, { size: 64, seed: 3, maxIterations: 3, threads: 1 });
+    const two = trainVocabulary(data, dim, { size: 64, seed: 3, maxIterations: 3, threads: 2 });
+    expect(one.report.threads).toBe(1);
+    expect(two.report.threads).toBe(2);
+    expect(two.report.sse).toEqual(one.report.sse);
+    expect([...two.centroids]).toEqual([...one.centroids]);
   });
 });
