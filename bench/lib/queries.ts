@@ -10,16 +10,7 @@ import { crop, warpAffine } from '../../src/pipeline/warp.ts';
 /** Protocol constants: ../shared/data/README.md "Protocol used by the benchmarks" (after the paper). */
 export const PROTOCOL = { maxDegrees: 30, maxShift: 0.12, cropFraction: 0.3 } as const;
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from '../../src/pipeline/kdtree.ts';
 
 export interface Query {
   kind: 'whole' | 'crop';

@@ -165,6 +165,18 @@ export class SearchService {
     };
   }
 
+  /** The stored word maps and sizes of the first-stage candidates, in rank order. */
+  private async wordMapCandidates(ranked: QueryResult<number>[], vocab: LoadedVocabulary) {
+    const ids = ranked.map((r) => r.entryId);
+    const [maps, rows] = await Promise.all([this.vectors.wordMaps(vocab.info.id, ids), this.images.findManyByIds(ids)]);
+    const sizes = new Map(rows.map((r) => [r.id, r]));
+    return ranked.flatMap((r) => {
+      const m = maps.get(r.entryId);
+      const row = sizes.get(r.entryId);
+      return m && row ? [{ entryId: r.entryId, width: row.width, height: row.height, wordMap: deserializeWordMap(m) }] : [];
+    });
+  }
+
   private async fast(
     ranked: QueryResult<number>[],
     query: Encoded,
@@ -172,28 +184,14 @@ export class SearchService {
     vocab: LoadedVocabulary,
     index: InvertedFile<number>,
   ): Promise<SearchMatch[]> {
-    const ids = ranked.map((r) => r.entryId);
-    const [maps, rows] = await Promise.all([this.vectors.wordMaps(vocab.info.id, ids), this.images.findManyByIds(ids)]);
-    const sizes = new Map(rows.map((r) => [r.id, r]));
-    const candidates = ranked.flatMap((r) => {
-      const m = maps.get(r.entryId);
-      const row = sizes.get(r.entryId);
-      return m && row ? [{ entryId: r.entryId, width: row.width, height: row.height, wordMap: deserializeWordMap(m) }] : [];
-    });
+    const candidates = await this.wordMapCandidates(ranked, vocab);
     const results = rerankFast(query.bow, grey, candidates, index.statistics());
     return results.map((r, i) => windowMatch(r, i, grey));
   }
 
   /** Spatial verification (pipeline/verify.ts): rotation sweep + Hough voting on the candidates' word maps. */
   private async verify(ranked: QueryResult<number>[], grey: GreyImage, vocab: LoadedVocabulary): Promise<SearchMatch[]> {
-    const ids = ranked.map((r) => r.entryId);
-    const [maps, rows] = await Promise.all([this.vectors.wordMaps(vocab.info.id, ids), this.images.findManyByIds(ids)]);
-    const sizes = new Map(rows.map((r) => [r.id, r]));
-    const candidates = ranked.flatMap((r) => {
-      const m = maps.get(r.entryId);
-      const row = sizes.get(r.entryId);
-      return m && row ? [{ entryId: r.entryId, width: row.width, height: row.height, wordMap: deserializeWordMap(m) }] : [];
-    });
+    const candidates = await this.wordMapCandidates(ranked, vocab);
     const grid = VocabularyService.gridOptions(vocab.params);
     return verify(grey, (d) => vocab.quantizer.quantize(d), candidates, vocab.info.size, { grid }).map((r, i) => ({
       imageId: r.entryId,

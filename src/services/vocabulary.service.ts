@@ -5,6 +5,7 @@ import type { VectorRepository } from '../db/vector.repository.ts';
 import type { VocabularyInfo, VocabularyRepository } from '../db/vocabulary.repository.ts';
 import { AppError, invalidParameter } from '../errors.ts';
 import { serializeWordMap, type WordMap, wordMapBow, wordMapFromFeatures } from '../pipeline/bow.ts';
+import { mulberry32 } from '../pipeline/kdtree.ts';
 import { type DenseGridOptions, denseSurf, gridCount } from '../pipeline/surf.ts';
 import type { BowVector, GreyImage } from '../pipeline/types.ts';
 import {
@@ -64,18 +65,6 @@ export interface BuildOptions {
 
 export function vocabularySpace(modality: ModalityWithModel): string {
   return `${modality.name}/${representationSpace(modality)}`;
-}
-
-/** Seeded PRNG (mulberry32) for the training subsample. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
@@ -214,7 +203,7 @@ export class VocabularyService {
     // 1. Pool descriptors (subsampled, seeded, when the repository would exceed the budget).
     const expected = images.reduce((s, i) => s + gridCount(i.width) * gridCount(i.height) * 4, 0);
     const keep = Math.min(1, MAX_TRAINING_DESCRIPTORS / Math.max(1, expected));
-    const random = rng(params.seed);
+    const random = mulberry32(params.seed);
     const sets = [];
     for (let k = 0; k < n; k++) {
       const f = denseSurf(await this.representations.ofImage(images[k], modality), VocabularyService.gridOptions(params));

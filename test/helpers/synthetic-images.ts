@@ -1,19 +1,11 @@
 /**
  * Deterministic synthetic grey images and geometric transforms for pipeline tests and benchmarks (pure, no I/O).
  */
+import { mulberry32 } from '../../src/pipeline/kdtree.ts';
 import type { GreyImage } from '../../src/pipeline/types.ts';
 
 /** mulberry32: small seeded PRNG returning floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 /**
  * A textured image: random oriented Gaussian blobs on a smooth ramp, rescaled to [0, 1]. Each seed also draws the
