@@ -68,7 +68,9 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     vocabularies: new VocabularyRepository(prisma),
     vectors: new VectorRepository(prisma),
   };
-  await repos.jobs.failInterrupted();
+  // Jobs run in the process that started them. With the embedded database this process is the only one (lock file),
+  // so unfinished jobs are orphans of a stopped process; on a shared Postgres they may belong to a live server.
+  if (db.kind === 'pglite') await repos.jobs.failInterrupted();
   const modalities = new ModalityService(repos.modalities);
   const jobs = new JobService(repos.jobs);
   const cache = new IndexCache(repos.vectors);
