@@ -20,6 +20,7 @@ const { values: args } = parseArgs({
     size: { type: 'string', default: '20000' },
     rerank: { type: 'string', default: 'fast' },
     oriented: { type: 'boolean', default: false },
+    comir: { type: 'boolean', default: false },
     limit: { type: 'string' },
     seed: { type: 'string', default: '7' },
     data: { type: 'string', default: process.env.CMIR_DATA_DIR ?? path.join(import.meta.dirname, '..', '..', 'shared', 'data') },
@@ -31,7 +32,9 @@ const rows = (await readFile(path.join(dataDir, 'pairs.csv'), 'utf8')).trim().sp
 const files = rows.map((r) => ({ id: r[0], file: path.join(dataDir, r[4]) })).slice(0, args.limit ? Number(args.limit) : undefined);
 
 const home = await mkdtemp(path.join(os.tmpdir(), 'cmir-within-'));
-const app = await createApp({ ...loadConfig({ home }, {}) }, { memory: true });
+// Raw grey pixels unless --comir: without models, SHG has no CoMIR (issue 3: "within one modality, no CoMIR needed").
+const base = loadConfig({ home }, {});
+const app = await createApp(args.comir ? base : { ...base, modelsDir: path.join(home, 'no-models') }, { memory: true });
 try {
   const t0 = performance.now();
   const ids = new Map<number, string>();
@@ -85,6 +88,7 @@ try {
     dataset: 'shg-bf (SHG -> SHG, within modality)',
     rerank: args.rerank,
     oriented: args.oriented,
+    representation: args.comir ? 'comir (shipped shg-bf model)' : 'raw grey',
     vocabulary: built.result,
     seconds: { ingest: (t1 - t0) / 1000, vocabulary: (t2 - t1) / 1000, queries: (t3 - t2) / 1000 },
     summary,
@@ -93,14 +97,14 @@ try {
   console.log(JSON.stringify(out, null, 2));
   const dir = path.join(import.meta.dirname, 'results');
   await mkdir(dir, { recursive: true });
-  const name = `within-shg-${args.rerank}${args.oriented ? '-oriented' : ''}`;
+  const name = `within-shg-${args.rerank}${args.oriented ? '-oriented' : ''}${args.comir ? '-comir' : ''}`;
   await writeFile(path.join(dir, `${name}.json`), JSON.stringify(out, null, 2));
   await writeFile(
     path.join(dir, `${name}.md`),
-    `# Within-modality retrieval, SHG (${files.length} images), rerank ${args.rerank}${args.oriented ? ', oriented SURF' : ''}\n\n` +
+    `# Within-modality retrieval, SHG (${files.length} images, ${out.representation}), rerank ${args.rerank}${args.oriented ? ', oriented SURF' : ''}\n\n` +
       `| queries | N | Acc@1 | Acc@5 | Acc@10 | region IoU>=0.5 | p50 ms |\n|---|---|---|---|---|---|---|\n` +
       Object.entries(summary).map(([k, s]) => `| ${k} | ${s.n} | ${s.acc1.toFixed(1)} | ${s.acc5.toFixed(1)} | ${s.acc10.toFixed(1)} | ${k === 'crop' ? s.regionIoU50.toFixed(1) : '-'} | ${s.p50ms.toFixed(0)} |`).join('\n') +
-      `\n\nVocabulary: ${JSON.stringify(built.result)}; build ${out.seconds.vocabulary.toFixed(1)} s. Command: \`npm run bench:within -- --size ${args.size} --rerank ${args.rerank}${args.oriented ? ' --oriented' : ''}\`\n`,
+      `\n\nVocabulary: ${JSON.stringify(built.result)}; build ${out.seconds.vocabulary.toFixed(1)} s. Command: \`npm run bench:within -- --size ${args.size} --rerank ${args.rerank}${args.oriented ? ' --oriented' : ''}${args.comir ? ' --comir' : ''}\`\n`,
   );
 } finally {
   await app.close();

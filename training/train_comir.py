@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import json
 import math
 import os
 import sys
@@ -23,10 +24,10 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from comir.data import PAIRS, Sampler, load_pairs, make_smoke_data, resolve_dir, split_val  # noqa: E402
-from comir.evaluate import validate  # noqa: E402
+from comir.evaluate import tissue_logit_mean, validate  # noqa: E402
 from comir.export import OPSET, export_onnx, sha256, write_manifest  # noqa: E402
 from comir.loss import activation_decay, forward_p4, nt_xent_mse  # noqa: E402
-from comir.model import UNet, count_parameters  # noqa: E402
+from comir.model import UNet, count_parameters, preprocess  # noqa: E402
 
 MANIFEST_FORMAT = "cmir-comir/1"
 
@@ -36,7 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--pair", required=True, choices=sorted(PAIRS))
     ap.add_argument("--data", help="pair folder with pairs.csv, or the shared data root (../shared/data)")
     ap.add_argument("--out", help="output model dir (default models/PAIR)")
-    ap.add_argument("--steps", type=int, default=None, help="training steps (default 700; smoke 4)")
+    ap.add_argument("--steps", type=int, default=None, help="training steps (default 450; smoke 4)")
     ap.add_argument("--smoke", action="store_true", help="a few steps on tiny generated pairs (tests)")
     ap.add_argument("--batch", type=int, default=None, help="N pairs per step (default 24: 46 negatives, RP2)")
     ap.add_argument("--crop", type=int, default=None, help="crop size (default 128, RP2)")
@@ -46,7 +47,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--depth", type=int, default=3, help="poolings (stride = 2**depth)")
     ap.add_argument("--norm", default="none", choices=["none", "group"], help="see comir/model.py")
     ap.add_argument("--l1", type=float, default=1e-4, help="activation decay L1 (RP2)")
-    ap.add_argument("--l2", type=float, default=0.1, help="activation decay L2 (MultiRegEval CLI -l2 0.1, RP2)")
+    ap.add_argument("--l2", type=float, default=1e-4, help="activation decay L2 (biodata notebook, RP2)")
+    ap.add_argument("--center-weight", type=float, default=0.0,
+                    help="weight of (mean logit on tissue)^2 per network (tried: slowed learning; README)")
+    ap.add_argument("--calibrate", action="store_true",
+                    help="subtract the mean tissue logit before the sigmoid (tried: worse agreement; README)")
+    ap.add_argument("--from-ckpt", help="skip training: load this --ckpt file and the training record of the "
+                                        "manifest.json already in --out, then calibrate, validate and export again")
     ap.add_argument("--bg-weight", type=float, default=1.0, help="weight of the background -> 0.5 term")
     ap.add_argument("--epoch-steps", type=int, default=None, help="steps per epoch (validation each epoch)")
     ap.add_argument("--val-patch", type=int, default=None, help="validation patch size (default 64)")
@@ -60,7 +67,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if not a.smoke and not a.data:
         ap.error("--data is required (unless --smoke)")
     sm = a.smoke
-    a.steps = a.steps if a.steps is not None else (4 if sm else 700)
+    a.steps = a.steps if a.steps is not None else (4 if sm else 450)
     a.batch = a.batch or (4 if sm else 24)
     a.crop = a.crop or (48 if sm else 128)
     a.base = a.base or (8 if sm else 16)
@@ -123,59 +130,81 @@ def main(argv: list[str] | None = None) -> int:
     # margin >= one-sided reach of the receptive field (+ stride-1 for pooling phase), rounded up to the stride
     reach = (net_a.receptive_field() - 1) // 2 + net_a.stride - 1
     margin = int(math.ceil(reach / net_a.stride) * net_a.stride)
-    sampler = Sampler(train, spec, a.crop, rng)
-    # Adam (not the biodata notebook's SGD 1e-2, RP2): converges in the few hundred steps the CPU budget allows;
-    # the Zurich notebook used Adam 1e-3 (RP2). Cosine decay to 10 %.
-    params = list(net_a.parameters()) + list(net_b.parameters())
-    opt = torch.optim.Adam(params, lr=a.lr, weight_decay=1e-5)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(s, a.steps) / max(a.steps, 1))))
-
     history: list[dict] = []
-    prog = Progress(a.steps, every=1 if a.smoke else 10)
     ema_loss = ema_acc = None
     last_val: dict = {}
-    for step in range(1, a.steps + 1):
-        net_a.train(); net_b.train()
-        xa, xb, tissue = sampler.batch(a.batch)
-        from comir.model import preprocess
-        xa, xb = preprocess(xa, spec.a.pre), preprocess(xb, spec.b.pre)
-        za = forward_p4(net_a, xa, gen)  # p4 trick, each net its own k (RP2)
-        zb = forward_p4(net_b, xb, gen)
-        loss_c, acc = nt_xent_mse(za, zb, a.tau)
-        loss = loss_c + activation_decay(za, a.l1, a.l2) + activation_decay(zb, a.l1, a.l2)
-        if spec.tissue_mask and a.bg_weight > 0:
-            # background (no tissue within 7 px) -> logit 0 = sigmoid 0.5 in both networks
-            near = F.max_pool2d(tissue.float(), 15, stride=1, padding=7)
-            bg = near < 0.5
-            if bg.any():
-                loss = loss + a.bg_weight * (za[bg].pow(2).mean() + zb[bg].pow(2).mean())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net_a.parameters(), 1.0)  # per net (RP2)
-        torch.nn.utils.clip_grad_norm_(net_b.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        lv = float(loss.item())
-        ema_loss = lv if ema_loss is None else 0.9 * ema_loss + 0.1 * lv
-        ema_acc = acc if ema_acc is None else 0.9 * ema_acc + 0.1 * acc
-        prog.update(step, f"loss {ema_loss:.3f} batch-acc {ema_acc:.2f}")
-        if step % a.epoch_steps == 0 or step == a.steps:
-            v = validate(net_a, net_b, val, spec, margin, patch=a.val_patch)
-            last_val = v
-            history.append(dict(step=step, loss=round(ema_loss, 4), batch_acc=round(ema_acc, 3),
-                                val_acc1=round(v["acc1"], 4), val_corr_aligned=round(v["corr_aligned_tissue"], 3),
-                                val_corr_mismatched=round(v["corr_mismatched_tissue"], 3)))
-            print(f"epoch {len(history)} step {step}: loss {ema_loss:.4f} batch-acc {ema_acc:.3f} | "
-                  f"val Acc@1 {v['acc1']:.3f} (a->b {v['acc1_a2b']:.3f}, b->a {v['acc1_b2a']:.3f}, "
-                  f"{v['n_patches']} patches) corr on tissue aligned {v['corr_aligned_tissue']:.3f} "
-                  f"mismatched {v['corr_mismatched_tissue']:.3f}", file=sys.stderr, flush=True)
-    train_s = time.time() - t_start
+    prior: dict = {}
+    if a.from_ckpt:
+        ck = torch.load(a.from_ckpt)
+        net_a.load_state_dict(ck["a"])
+        net_b.load_state_dict(ck["b"])
+        with open(os.path.join(a.out, "manifest.json")) as f:
+            prior = json.load(f)
+        history = prior["validation"]["history"]
+        ema_loss, ema_acc = prior["training"]["final_loss"], prior["training"]["final_batch_acc"]
+    else:
+        sampler = Sampler(train, spec, a.crop, rng)
+        # Adam (not the biodata notebook's SGD 1e-2, RP2): converges in the few hundred steps the CPU budget allows;
+        # the Zurich notebook used Adam 1e-3 (RP2). Cosine decay to 10 %.
+        params = list(net_a.parameters()) + list(net_b.parameters())
+        opt = torch.optim.Adam(params, lr=a.lr, weight_decay=1e-5)
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(s, a.steps) / max(a.steps, 1))))
+
+        prog = Progress(a.steps, every=1 if a.smoke else 10)
+        for step in range(1, a.steps + 1):
+            net_a.train(); net_b.train()
+            xa, xb, tissue = sampler.batch(a.batch)
+            xa, xb = preprocess(xa, spec.a.pre), preprocess(xb, spec.b.pre)
+            za = forward_p4(net_a, xa, gen)  # p4 trick, each net its own k (RP2)
+            zb = forward_p4(net_b, xb, gen)
+            loss_c, acc = nt_xent_mse(za, zb, a.tau)
+            loss = loss_c + activation_decay(za, a.l1, a.l2) + activation_decay(zb, a.l1, a.l2)
+            if a.center_weight > 0:
+                # the MSE-critic loss is blind to one shift of all outputs; this pins the tissue level at 0 during
+                # training (tried; slowed learning, README). Default: calibrate after training instead.
+                t = tissue.expand_as(za)
+                loss = loss + a.center_weight * (za[t].mean() ** 2 + zb[t].mean() ** 2)
+            if spec.tissue_mask and a.bg_weight > 0:
+                # background (no tissue within 7 px) -> logit 0 in both networks (exported: sigmoid(-logit_shift))
+                near = F.max_pool2d(tissue.float(), 15, stride=1, padding=7)
+                bg = near < 0.5
+                if bg.any():
+                    loss = loss + a.bg_weight * (za[bg].pow(2).mean() + zb[bg].pow(2).mean())
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net_a.parameters(), 1.0)  # per net (RP2)
+            torch.nn.utils.clip_grad_norm_(net_b.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            lv = float(loss.item())
+            ema_loss = lv if ema_loss is None else 0.9 * ema_loss + 0.1 * lv
+            ema_acc = acc if ema_acc is None else 0.9 * ema_acc + 0.1 * acc
+            prog.update(step, f"loss {ema_loss:.3f} batch-acc {ema_acc:.2f}")
+            if step % a.epoch_steps == 0 or step == a.steps:
+                v = validate(net_a, net_b, val, spec, margin, patch=a.val_patch)
+                last_val = v
+                history.append(dict(step=step, loss=round(ema_loss, 4), batch_acc=round(ema_acc, 3),
+                                    val_acc1=round(v["acc1"], 4), val_corr_aligned=round(v["corr_aligned_tissue"], 3),
+                                    val_corr_mismatched=round(v["corr_mismatched_tissue"], 3)))
+                print(f"epoch {len(history)} step {step}: loss {ema_loss:.4f} batch-acc {ema_acc:.3f} | "
+                      f"val Acc@1 {v['acc1']:.3f} (a->b {v['acc1_a2b']:.3f}, b->a {v['acc1_b2a']:.3f}, "
+                      f"{v['n_patches']} patches) corr on tissue aligned {v['corr_aligned_tissue']:.3f} "
+                      f"mismatched {v['corr_mismatched_tissue']:.3f}", file=sys.stderr, flush=True)
+    train_s = prior["training"]["wall_s"] if prior else time.time() - t_start
+    if a.ckpt and not a.from_ckpt:
+        torch.save({"a": net_a.state_dict(), "b": net_b.state_dict(), "args": vars(a)}, a.ckpt)
+
+    shift = tissue_logit_mean(net_a, net_b, train, spec, margin) if a.calibrate else 0.0
+    last_val = validate(net_a, net_b, val, spec, margin, patch=a.val_patch, shift=shift)
+    print(f"calibration: logit shift {shift:.3f}; final val Acc@1 {last_val['acc1']:.3f} corr aligned "
+          f"{last_val['corr_aligned_tissue']:.3f} mismatched {last_val['corr_mismatched_tissue']:.3f} "
+          f"tissue means {last_val['mean_on_tissue']}", file=sys.stderr, flush=True)
 
     report_test = None
     if a.eval_test and not a.smoke and spec.name == "shg-bf":
         test = load_pairs(spec, data_dir, "test")
-        report_test = validate(net_a, net_b, test, spec, margin, patch=a.val_patch)
+        report_test = validate(net_a, net_b, test, spec, margin, patch=a.val_patch, shift=shift)
         report_test["ids"] = [p.id for p in test]
         report_test["note"] = "test split: reported only, never used for training or model selection"
         print(f"test split: Acc@1 {report_test['acc1']:.3f} corr aligned {report_test['corr_aligned_tissue']:.3f} "
@@ -183,12 +212,10 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr, flush=True)
 
     os.makedirs(a.out, exist_ok=True)
-    if a.ckpt:
-        torch.save({"a": net_a.state_dict(), "b": net_b.state_dict(), "args": vars(a)}, a.ckpt)
     mods = []
     for ms, net in ((spec.a, net_a), (spec.b, net_b)):
         fn = f"{ms.name}.onnx"
-        export_onnx(net, os.path.join(a.out, fn))
+        export_onnx(net, os.path.join(a.out, fn), shift)
         mods.append(dict(
             name=ms.name, file=fn, sha256=sha256(os.path.join(a.out, fn)), parameters=count_parameters(net),
             input=dict(name="input", layout="NCHW", channels=ms.channels, source=ms.source,
@@ -203,10 +230,13 @@ def main(argv: list[str] | None = None) -> int:
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         modalities=mods,
         output=dict(
-            channels=1, activation="sigmoid", activation_in_graph=True, range=[0, 1],
+            channels=1, activation="sigmoid", activation_in_graph=True, range=[0, 1], logit_shift=round(shift, 6),
+            formula="sigmoid(z - logit_shift), z = network logit",
             uint8="round(255 * y), applied in TypeScript (src/pipeline/comir.ts toUint8)",
-            background=("outside tissue (no tissue within 7 px) trained towards logit 0, i.e. 0.5 (uint8 128), in both "
-                        "networks" if spec.tissue_mask else "no background in this data set (whole scenes)")),
+            background=(f"outside tissue (no tissue within 7 px) both networks are trained towards logit 0, i.e. "
+                        f"sigmoid(-logit_shift) = {1 / (1 + math.exp(shift)):.3f} (uint8 "
+                        f"{round(255 / (1 + math.exp(shift)))})"
+                        if spec.tissue_mask else "no background in this data set (whole scenes)")),
         network=dict(
             type="unet", norm=a.norm, base_channels=a.base, depth=a.depth, latent_channels=1,
             upsampling="nearest x2", stride=net_a.stride, required_multiple=net_a.stride,
@@ -217,14 +247,16 @@ def main(argv: list[str] | None = None) -> int:
             train_ids=[p.id for p in train], steps=a.steps, batch=a.batch, negatives_per_anchor=2 * a.batch - 2,
             crop=a.crop, loss="NT-Xent, MSE critic", tau=a.tau, p4_rotation_trick=True,
             augmentation="random crop, rotation uniform [-180,180) bilinear reflect, horizontal flip p=0.5",
-            activation_decay=dict(l1=a.l1, l2=a.l2), background_weight=a.bg_weight if spec.tissue_mask else 0,
+            activation_decay=dict(l1=a.l1, l2=a.l2), center_weight=a.center_weight,
+            background_weight=a.bg_weight if spec.tissue_mask else 0,
             optimizer=f"Adam lr {a.lr} wd 1e-5, cosine to 10%, grad-norm clip 1.0 per net", seed=a.seed,
             threads=a.threads, torch=torch.__version__, wall_s=round(train_s, 1),
             final_loss=round(ema_loss if ema_loss is not None else float("nan"), 4),
             final_batch_acc=round(ema_acc if ema_acc is not None else float("nan"), 3)),
         validation=dict(
             ids=[p.id for p in val],
-            metric="cross-modal patch retrieval Acc@1 (inference mode, whole images, tissue patches, MSE)",
+            metric="cross-modal patch retrieval Acc@1 (inference mode, whole images, tissue patches, MSE), "
+                   "final values on the exported (calibrated) outputs; history before calibration",
             **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in last_val.items()},
             history=history),
     )

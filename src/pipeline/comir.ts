@@ -4,7 +4,8 @@
  *
  * Input: a PlanarImage (HWC, Float32) already normalised by the modality's rule (decode.ts `normalize`), which must
  * equal the manifest's `input.normalization` ('log1p' for SHG: log(1+x), range [0, ln 2], not rescaled; 'linear'
- * otherwise). Output: a GreyImage with the network's sigmoid output in [0, 1] (the sigmoid is inside the graph);
+ * otherwise). Output: a GreyImage with the network's sigmoid output in [0, 1] (sigmoid(z - logit_shift), inside the
+ * graph);
  * `toUint8` gives the 8-bit CoMIR (round(255 y), as MultiRegEval's inference_comir.py, reference-pipeline.md section 2).
  *
  * Whole-image inference reflect-pads by the manifest's margin (>= the one-sided receptive field, plus stride - 1 for
@@ -56,7 +57,8 @@ export interface ComirManifest {
   pair: string;
   created?: string;
   modalities: ManifestModality[];
-  output: { channels: 1; activation: 'sigmoid'; activation_in_graph: true; range: [0, 1]; background?: string };
+  /** The graph computes sigmoid(z - logit_shift) (logit_shift: common tissue-level calibration, training/README.md). */
+  output: { channels: 1; activation: 'sigmoid'; activation_in_graph: true; range: [0, 1]; logit_shift?: number; background?: string };
   network: {
     type: string;
     norm?: string;

@@ -117,11 +117,11 @@ export function toGrey(image: PlanarImage): GreyImage {
   return { width, height, data: out };
 }
 
-/** Encodes a [0,1] grey image as an 8-bit PNG (how representations are stored). */
+/** Encodes a [0,1] grey image as a 16-bit PNG (how representations are stored; lossless for 16-bit values). */
 export async function encodeGreyPng(image: GreyImage): Promise<Buffer> {
-  const bytes = new Uint8Array(image.width * image.height);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = Math.round(Math.min(1, Math.max(0, image.data[i])) * 255);
-  return sharp(bytes, { raw: { width: image.width, height: image.height, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+  const samples = new Uint16Array(image.width * image.height);
+  for (let i = 0; i < samples.length; i++) samples[i] = Math.round(Math.min(1, Math.max(0, image.data[i])) * 65535);
+  return sharp(samples, { raw: { width: image.width, height: image.height, channels: 1 } }).toColourspace('grey16').png().toBuffer();
 }
 
 /** A thumbnail PNG whose longer side is `size` px (8-bit, RGB or grey as the source). */

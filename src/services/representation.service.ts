@@ -1,6 +1,6 @@
 import type { ComirModel as ComirModelRow, Image, Modality } from '../db/generated/client.ts';
 import type { Prisma } from '../db/database.ts';
-import { type ComirModel, loadComirModel, toUint8 } from '../pipeline/comir.ts';
+import { type ComirModel, loadComirModel } from '../pipeline/comir.ts';
 import { decodeImage, normalize, type Normalization, toGrey } from '../pipeline/decode.ts';
 import type { GreyImage, PlanarImage } from '../pipeline/types.ts';
 import type { Config } from '../config.ts';
@@ -56,11 +56,12 @@ export class RepresentationService {
       const model = await this.model(modality.comirModel);
       const wanted = model.modality(modality.comirNetwork).input.channels;
       const comir = await model.run(modality.comirNetwork, matchChannels(normalized, wanted));
-      // Quantised to 8 bits as stored (reference-pipeline.md section 2: round(sigmoid(z) * 255)), so a query's CoMIR
-      // and a stored one of the same pixels are identical.
-      const bytes = toUint8(comir);
-      const data = new Float32Array(bytes.length);
-      for (let i = 0; i < bytes.length; i++) data[i] = bytes[i] / 255;
+      // Quantised to 16 bits, exactly as stored, so a query's CoMIR and a stored one of the same pixels are identical.
+      // Not 8 bits (the reference's round(255 y), reference-pipeline.md section 2): the shipped networks put tissue
+      // at 0.014-0.06, i.e. 0-15 grey levels in 8 bits (training/README.md, measured), which erases the texture
+      // SURF needs.
+      const data = new Float32Array(comir.data.length);
+      for (let i = 0; i < data.length; i++) data[i] = Math.round(Math.min(1, Math.max(0, comir.data[i])) * 65535) / 65535;
       return { width: comir.width, height: comir.height, data };
     }
     return toGrey(normalized);

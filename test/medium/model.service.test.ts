@@ -40,13 +40,13 @@ describe(`CoMIR models on ${TEST_BACKEND}`, () => {
     expect(shg!.comirModelId).toBe(bf!.comirModelId);
   });
 
-  test('ingesting an SHG image stores its 8-bit CoMIR (same size) next to it', async () => {
+  test('ingesting an SHG image stores its CoMIR (16-bit PNG, same size) next to it', async () => {
     const image = await app.services.images.ingest({ data: await makeImage({ width: 96, height: 80, seed: 4, bitDepth: 16, format: 'tiff' }), fileName: 's.tif', modality: 'SHG' });
     const reps = await app.db.prisma.representation.findMany({ where: { imageId: image.id } });
     expect(reps).toHaveLength(1);
     expect(reps[0]).toMatchObject({ modelName: 'shg-bf', width: 96, height: 80 });
     const png = await readFile(path.join(app.home, 'files', reps[0].sha256.slice(0, 2), reps[0].sha256));
-    expect(await sharp(png).metadata()).toMatchObject({ format: 'png', width: 96, height: 80, channels: 1, depth: 'uchar' });
+    expect(await sharp(png).metadata()).toMatchObject({ format: 'png', width: 96, height: 80, channels: 1, depth: 'ushort' });
     // the stored CoMIR is what the service computes for the same pixels
     const again = await app.services.representations.ofImage(image);
     const computed = await app.services.representations.compute(

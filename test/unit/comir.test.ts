@@ -111,17 +111,13 @@ describe.skipIf(shipped.length === 0)('shipped models', () => {
         await tiler.release();
       });
 
-      it('is rotation-equivariant on a real image (rot90 of input vs rot90 of output, r >= 0.9)', async () => {
+      // Real images only (issue 4): the networks were never trained on generated textures, where they are less
+      // equivariant (measured r 0.77-0.86), and such a figure says nothing about the shipped product.
+      it.skipIf(!DATA)('is rotation-equivariant on a real image (rot90 of input vs rot90 of output, r >= 0.9)', async () => {
         const real = await realPair(pair, model, 0);
-        if (!real) console.warn(`[comir.test] no real data for ${pair} under ${DATA ?? 'CMIR_DATA_DIR'}: using a generated image`);
+        expect(real, `real pair for ${pair} under ${DATA}`).not.toBeNull();
         for (const [i, m] of model.manifest.modalities.entries()) {
-          let img: PlanarImage;
-          if (real) img = i === 0 ? real.a : real.b;
-          else {
-            const g = texturedImage(256, 192, 11 + i);
-            img = { width: 256, height: 192, channels: m.input.channels, data: new Float32Array(256 * 192 * m.input.channels) };
-            for (let p = 0; p < 256 * 192; p++) for (let c = 0; c < m.input.channels; c++) img.data[p * m.input.channels + c] = g.data[p];
-          }
+          const img: PlanarImage = i === 0 ? real!.a : real!.b;
           const out = await model.run(m.name, img);
           const outRot = await model.run(m.name, rot90Planar(img));
           const r = correlation(rot90Grey(out).data, outRot.data);

@@ -11,8 +11,8 @@ from .model import UNet
 
 
 @torch.no_grad()
-def infer_whole(net: UNet, x: torch.Tensor, margin: int) -> torch.Tensor:
-    """x: 1CHW preprocessed. Returns HW sigmoid output."""
+def infer_whole(net: UNet, x: torch.Tensor, margin: int, shift: float = 0.0, logits: bool = False) -> torch.Tensor:
+    """x: 1CHW preprocessed. Returns HW sigmoid(z - shift) (as the exported graph), or z with logits=True."""
     net.eval()
     h, w = x.shape[2:]
     s = net.stride
@@ -25,7 +25,20 @@ def infer_whole(net: UNet, x: torch.Tensor, margin: int) -> torch.Tensor:
         y = F.pad(y, step, mode="reflect")
         pads = [p - q for p, q in zip(pads, step)]
     z = net(y)[0, 0, margin:margin + h, margin:margin + w]
-    return torch.sigmoid(z)
+    return z if logits else torch.sigmoid(z - shift)
+
+
+@torch.no_grad()
+def tissue_logit_mean(net_a: UNet, net_b: UNet, pairs: list[Pair], spec: PairSpec, margin: int, limit: int = 12) -> float:
+    """Mean logit on tissue over (up to `limit`) training pairs, both networks pooled: the common shift that puts
+    tissue at the centre of the sigmoid. The loss is blind to one common shift of all outputs, so subtracting it
+    changes nothing the networks learned (training/README.md "Output")."""
+    vals = []
+    for p in pairs[:limit]:
+        for ms, net, arr in ((spec.a, net_a, p.a), (spec.b, net_b, p.b)):
+            z = infer_whole(net, to_input(arr, ms.pre), margin, logits=True).numpy()
+            vals.append(float(z[p.tissue].mean()))
+    return float(np.mean(vals))
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
@@ -35,15 +48,15 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def validate(net_a: UNet, net_b: UNet, pairs: list[Pair], spec: PairSpec, margin: int, patch: int = 64,
-             min_tissue: float = 0.5) -> dict:
+             min_tissue: float = 0.5, shift: float = 0.0) -> dict:
     """Cross-modal patch retrieval on held-out pairs: outputs of both networks are cut into non-overlapping
     patch x patch tiles; tiles with >= min_tissue tissue are kept; each A tile queries all B tiles of all pairs
     (and vice versa) by mean squared difference; Acc@1 = fraction whose nearest tile is its own counterpart.
     Also Pearson correlation of the two outputs on tissue, aligned pairs vs mismatched (pair i's A vs pair i+1's B)."""
     outs = []
     for p in pairs:
-        ya = infer_whole(net_a, to_input(p.a, spec.a.pre), margin).numpy()
-        yb = infer_whole(net_b, to_input(p.b, spec.b.pre), margin).numpy()
+        ya = infer_whole(net_a, to_input(p.a, spec.a.pre), margin, shift).numpy()
+        yb = infer_whole(net_b, to_input(p.b, spec.b.pre), margin, shift).numpy()
         outs.append((ya, yb, p.tissue))
     ta, tb = [], []
     for ya, yb, t in outs:

@@ -22,9 +22,9 @@ def sha256(path: str) -> str:
     return h.hexdigest()
 
 
-def export_onnx(net: UNet, path: str) -> None:
+def export_onnx(net: UNet, path: str, shift: float = 0.0) -> None:
     net.eval()
-    wrapper = ExportWrapper(net).eval()
+    wrapper = ExportWrapper(net, shift).eval()
     dummy = torch.rand(1, net.in_channels, 64, 64)
     with warnings.catch_warnings():
         # torch 1.13 warns about prim::Constant shape inference on every export; harmless here

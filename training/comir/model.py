@@ -110,11 +110,12 @@ def preprocess(x: torch.Tensor, kind: str) -> torch.Tensor:
 
 class ExportWrapper(nn.Module):
     """What ships: input NCHW, already normalised by the modality's rule (manifest input.normalization, applied by
-    decode.ts at ingest) -> U-Net -> sigmoid, output N1HW in [0,1]."""
+    decode.ts at ingest) -> U-Net -> sigmoid(z - shift), output N1HW in [0,1]; shift = the common tissue logit
+    mean of both networks (evaluate.tissue_logit_mean), recorded as output.logit_shift."""
 
-    def __init__(self, net: UNet):
+    def __init__(self, net: UNet, shift: float = 0.0):
         super().__init__()
-        self.net = net
+        self.net, self.shift = net, float(shift)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.net(x))
+        return torch.sigmoid(self.net(x) - self.shift)
