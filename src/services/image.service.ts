@@ -206,6 +206,20 @@ export class ImageService {
     return pageOf(rows, first, totalCount, afterId !== undefined);
   }
 
+  /** Images by id (missing ids are left out). */
+  getMany(ids: readonly number[]): Promise<Image[]> {
+    return this.images.findManyByIds(ids);
+  }
+
+  /** The stored CoMIR of each image, as "model@version" (first 12 hex digits), for listings. */
+  async comirVersions(imageIds: readonly number[]): Promise<Map<number, string>> {
+    const rows = await this.prisma.representation.findMany({
+      where: { imageId: { in: [...imageIds] } },
+      select: { imageId: true, modelName: true, modelVersion: true },
+    });
+    return new Map(rows.map((r) => [r.imageId, `${r.modelName}@${r.modelVersion.slice(0, 12)}`]));
+  }
+
   /** Deletes the rows (histograms, representations and links cascade), then the stored file. */
   async delete(id: number): Promise<Image> {
     const image = await this.get(id);

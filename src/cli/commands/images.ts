@@ -12,12 +12,6 @@ export function registerImages(program: Command): void {
     .action(async (opts: { modality?: string; json?: boolean; home?: string }) => {
       const rows = await withApp(opts, async (app) => {
         const modalities = new Map((await app.services.modalities.list()).map((m) => [m.id, m.name]));
-        const comirs = new Map(
-          (await app.db.prisma.representation.findMany({ select: { imageId: true, modelName: true, modelVersion: true } })).map((r) => [
-            r.imageId,
-            `${r.modelName}@${r.modelVersion.slice(0, 12)}`,
-          ]),
-        );
         const out = [];
         let after: string | null = null;
         for (;;) {
@@ -26,6 +20,7 @@ export function registerImages(program: Command): void {
           if (!page.pageInfo.hasNextPage) break;
           after = page.pageInfo.endCursor;
         }
+        const comirs = await app.services.images.comirVersions(out.map((i) => i.id));
         return out.map((i) => ({
           id: toGlobalId('Image', i.id),
           name: i.name,

@@ -28,7 +28,7 @@ export function registerSearch(program: Command): void {
           first: Number(opts.top),
           rerank: { mode: opts.rerank as RerankMode, topK: Number(opts.rerankTop) },
         });
-        const names = new Map((await app.repos.images.findManyByIds(result.matches.map((m) => m.imageId))).map((i) => [i.id, i.name]));
+        const names = new Map((await app.services.images.getMany(result.matches.map((m) => m.imageId))).map((i) => [i.id, i.name]));
         const matches = result.matches.map((m) => ({
           imageId: toGlobalId('Image', m.imageId),
           name: names.get(m.imageId) ?? null,
