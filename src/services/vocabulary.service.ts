@@ -237,7 +237,13 @@ export class VocabularyService {
         await this.prisma.$transaction((tx) => this.store(tx, vocab, images[k].id, enc));
         report(n + iterations + k + 1, total);
       }
+      const previous = await this.vocabularies.latestReady(info.space);
       await this.vocabularies.setState(info.id, 'ready');
+      // The previous version is no longer searched: free its in-memory index and search tree.
+      if (previous) {
+        this.cache.invalidate(previous.id);
+        this.loaded.delete(previous.id);
+      }
     } catch (e) {
       await this.vocabularies.setState(info.id, 'failed');
       throw e;

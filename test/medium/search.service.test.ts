@@ -91,6 +91,19 @@ describe(`search on ${TEST_BACKEND}`, () => {
     expect(after.matches.map((m) => m.imageId)).not.toContain(row.id);
   });
 
+  test('a rebuilt vocabulary becomes the active version; searches use it and report it', async () => {
+    const before = await app.services.vocabularies.list('TEX');
+    const job = await app.services.vocabularies.build('TEX', { size: 3000, seed: 4 });
+    expect((await app.services.jobs.wait(job.id)).state).toBe('SUCCEEDED');
+    const after = await app.services.vocabularies.list('TEX');
+    expect(after).toHaveLength(before.length + 1);
+    const newest = after.at(-1)!;
+    expect(newest).toMatchObject({ size: 3000, state: 'ready' });
+    const res = await app.services.search.search({ data: await png(crop(images[1], 30, 30, CROP, CROP)), modality: 'TEX', target: 'TEX', first: 1 });
+    expect(res.vocabularyId).toBe(newest.id);
+    expect(res.matches[0].imageId).toBe(ids[1]);
+  });
+
   test('a match becomes a proposed link with its region, then is confirmed', async () => {
     const query = await app.services.images.ingest({ data: await png(crop(images[2], 50, 50, CROP, CROP)), fileName: 'acq.png', modality: 'ACQ' });
     const link = await app.services.links.link({ sourceId: query.id, targetId: ids[2], region: { x: 50, y: 50, width: CROP, height: CROP }, score: 0.4, method: 'search:fast' });
