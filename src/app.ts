@@ -97,6 +97,7 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     services,
     async close() {
       await jobs.drain();
+      await representations.close();
       await db.close();
     },
   };

@@ -3,7 +3,7 @@
  * translation uniform in +-12 % of the side, seeded; whole images and centre crops of 30 % of the side.
  */
 import sharp from 'sharp';
-import { type Affine, applyAffine, invertAffine, type Point, rigidAbout } from '../../src/pipeline/geometry.ts';
+import { type Affine, applyAffine, composeAffine, invertAffine, type Point, rigidAbout } from '../../src/pipeline/geometry.ts';
 import type { PlanarImage } from '../../src/pipeline/types.ts';
 import { crop, warpAffine } from '../../src/pipeline/warp.ts';
 
@@ -36,14 +36,10 @@ export function makeQueries(src: PlanarImage, random: () => number): { whole: Qu
   const corners = (w: number, h: number, ox: number, oy: number): Point[] =>
     ([[ox, oy], [ox + w, oy], [ox + w, oy + h], [ox, oy + h]] as Point[]).map((p) => applyAffine(inv, p));
   const shift: Affine = [1, 0, cx, 0, 1, cy];
-  const compose = (a: Affine, b: Affine): Affine => [
-    a[0] * b[0] + a[1] * b[3], a[0] * b[1] + a[1] * b[4], a[0] * b[2] + a[1] * b[5] + a[2],
-    a[3] * b[0] + a[4] * b[3], a[3] * b[1] + a[4] * b[4], a[3] * b[2] + a[4] * b[5] + a[5],
-  ];
   return {
     degrees,
     whole: { kind: 'whole', image: whole, toRepository: inv, footprint: corners(W, H, 0, 0) },
-    crop: { kind: 'crop', image: part, toRepository: compose(inv, shift), footprint: corners(cw, ch, cx, cy) },
+    crop: { kind: 'crop', image: part, toRepository: composeAffine(inv, shift), footprint: corners(cw, ch, cx, cy) },
   };
 }
 

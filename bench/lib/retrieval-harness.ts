@@ -126,6 +126,7 @@ export function configsFor(dataset: Dataset, oriented: boolean): ConfigSpec[] {
     { name: `${m}+fast15`, space: 'model', oriented: false, rerank: { mode: 'fast', topK: 15 } },
     { name: `${m}+fast30`, space: 'model', oriented: false, rerank: { mode: 'fast', topK: 30 } },
     { name: `${m}+verify30`, space: 'model', oriented: false, rerank: { mode: 'verify', topK: 30 } },
+    { name: `${m}+correlate30`, space: 'model', oriented: false, rerank: { mode: 'correlate', topK: 30 } },
     { name: 'paper30', space: 'model', oriented: false, rerank: { mode: 'paper', topK: 30 } },
     { name: 'default', space: 'model', oriented: false, rerank: null },
   );

@@ -68,6 +68,10 @@ async function openPGlite(dataDir: string): Promise<Database> {
 
 async function openPostgres(url: string): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: 8 });
+  // An idle client whose server connection ends (server restart, DROP DATABASE ... WITH (FORCE)) emits 'error' on the
+  // pool; unhandled, that event would crash the process (node-postgres docs, "Pool: events"). The next checkout
+  // reconnects, so it is only reported.
+  pool.on('error', (err) => console.warn(`[cmir] postgres idle connection lost: ${err.message}`));
   const client = await pool.connect();
   try {
     await applyMigrations({

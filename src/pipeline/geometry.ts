@@ -121,3 +121,23 @@ export function iouPolygons(a: readonly Point[], b: readonly Point[]): number {
   const union = Math.abs(polygonArea(a)) + Math.abs(polygonArea(b)) - inter;
   return union > 0 ? inter / union : 0;
 }
+
+/** a after b: x -> a(b(x)). */
+export function composeAffine(a: Affine, b: Affine): Affine {
+  return [
+    a[0] * b[0] + a[1] * b[3], a[0] * b[1] + a[1] * b[4], a[0] * b[2] + a[1] * b[5] + a[2],
+    a[3] * b[0] + a[4] * b[3], a[3] * b[1] + a[4] * b[4], a[3] * b[2] + a[4] * b[5] + a[5],
+  ];
+}
+
+/**
+ * Where a query of w x h lands in a match under `transform` (query pixel -> match pixel): its four corners, and their
+ * bounding box clipped to the match's `bounds`.
+ */
+export function footprintOf(transform: Affine, w: number, h: number, bounds: { width: number; height: number }): { footprint: Point[]; region: Region } {
+  const footprint = ([[0, 0], [w, 0], [w, h], [0, h]] as Point[]).map((p) => applyAffine(transform, p));
+  const xs = footprint.map((p) => p[0]), ys = footprint.map((p) => p[1]);
+  const x0 = Math.max(0, Math.floor(Math.min(...xs))), y0 = Math.max(0, Math.floor(Math.min(...ys)));
+  const x1 = Math.min(bounds.width, Math.ceil(Math.max(...xs))), y1 = Math.min(bounds.height, Math.ceil(Math.max(...ys)));
+  return { footprint, region: { x: x0, y: y0, width: Math.max(0, x1 - x0), height: Math.max(0, y1 - y0) } };
+}

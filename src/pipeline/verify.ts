@@ -11,7 +11,7 @@
  * bench/results/within-shg-*.md for the repository-size run).
  */
 import type { WordMap } from './bow.ts';
-import { type Affine, applyAffine, invertAffine, type Point, rigidAbout } from './geometry.ts';
+import { type Affine, applyAffine, footprintOf, invertAffine, type Point, rigidAbout } from './geometry.ts';
 import { type DenseGridOptions, denseSurf } from './surf.ts';
 import type { GreyImage, Region } from './types.ts';
 import { warpAffine } from './warp.ts';
@@ -221,10 +221,7 @@ export function verifyCandidates<Id>(
     // query -> view (rotation about the query centre) then view -> candidate (the winning translation)
     const m = best.view.toView;
     const transform: Affine = [m[0], m[1], m[2] + best.dx, m[3], m[4], m[5] + best.dy];
-    const footprint = ([[0, 0], [query.width, 0], [query.width, query.height], [0, query.height]] as Point[]).map((p) => applyAffine(transform, p));
-    const xs = footprint.map((p) => p[0]), ys = footprint.map((p) => p[1]);
-    const x0 = Math.max(0, Math.floor(Math.min(...xs))), y0 = Math.max(0, Math.floor(Math.min(...ys)));
-    const x1 = Math.min(c.width, Math.ceil(Math.max(...xs))), y1 = Math.min(c.height, Math.ceil(Math.max(...ys)));
+    const { footprint, region } = footprintOf(transform, query.width, query.height, c);
     out.push({
       entryId: c.entryId,
       score: best.z,
@@ -232,7 +229,7 @@ export function verifyCandidates<Id>(
       transform,
       angle: best.view.angle,
       footprint,
-      region: { x: x0, y: y0, width: Math.max(0, x1 - x0), height: Math.max(0, y1 - y0) },
+      region,
     });
   }
   return out.sort((a, b) => b.score - a.score);

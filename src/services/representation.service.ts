@@ -49,6 +49,13 @@ export class RepresentationService {
     return m;
   }
 
+  /** Releases every loaded ONNX session (shutdown); models load again on next use. */
+  async close(): Promise<void> {
+    const all = [...this.models.values()];
+    this.models.clear();
+    for (const m of all) await (await m.catch(() => null))?.release();
+  }
+
   /** The grey image retrieval works on, from decoded pixels of this modality. */
   async compute(modality: ModalityWithModel, pixels: PlanarImage): Promise<GreyImage> {
     const normalized = normalize(pixels, modality.normalization as Normalization);

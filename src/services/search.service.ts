@@ -12,13 +12,15 @@ import { rerankFast, rerankPaper } from '../pipeline/rerank.ts';
 import type { Point } from '../pipeline/geometry.ts';
 import type { GreyImage, QueryResult, Region } from '../pipeline/types.ts';
 import { verify } from '../pipeline/verify.ts';
+import { correlateCandidate, downsample, prepareCorrelation } from '../pipeline/correlate.ts';
 import { footprint, regionTransform } from './link.service.ts';
 import type { IndexCache } from './index-cache.ts';
 import type { ModalityWithModel, RepresentationService } from './representation.service.ts';
 import { representationSpace } from './representation.service.ts';
 import { type Encoded, type LoadedVocabulary, VocabularyService } from './vocabulary.service.ts';
 
-export type RerankMode = 'none' | 'fast' | 'paper' | 'verify';
+export type RerankMode = 'none' | 'fast' | 'paper' | 'verify' | 'correlate';
+export const RERANK_MODES: readonly RerankMode[] = ['none', 'fast', 'paper', 'verify', 'correlate'];
 
 export interface SearchInput {
   /** The query's bytes (an upload or a file), or */
@@ -81,7 +83,7 @@ function plan(input: SearchInput): SearchPlan {
   // Default: spatial verification, the best measured: bench/results/within-shg-verify.md (Acc@1 100 % whole, 90.3 %
   // crops on 31 SHG cores) against within-shg-fast.md (fast windows, same run otherwise).
   const mode = input.rerank?.mode ?? 'verify';
-  if (!['none', 'fast', 'paper', 'verify'].includes(mode)) throw invalidParameter('rerank.mode', 'none, fast, paper or verify', mode);
+  if (!RERANK_MODES.includes(mode)) throw invalidParameter('rerank.mode', RERANK_MODES.join(', '), mode);
   const topK = input.rerank?.topK ?? SEARCH_LIMITS.defaultTopK;
   if (!Number.isInteger(topK) || topK < 1 || topK > SEARCH_LIMITS.topK) {
     throw invalidParameter('rerank.topK', `an integer between 1 and ${SEARCH_LIMITS.topK}`, topK);
@@ -155,7 +157,9 @@ export class SearchService {
           ? await this.fast(ranked, query, grey, vocab, index)
           : p.mode === 'verify'
             ? await this.verify(ranked, grey, vocab)
-            : await this.paper(ranked, grey, vocab, target);
+            : p.mode === 'correlate'
+              ? await this.correlate(ranked, grey, target)
+              : await this.paper(ranked, grey, vocab, target);
       matches = matches.slice(0, p.first);
     }
     const t6 = performance.now();
@@ -204,6 +208,30 @@ export class SearchService {
       footprint: r.footprint,
       transform: [...r.transform],
     }));
+  }
+
+  /** Dense correlation (pipeline/correlate.ts) of the query with each candidate's representation. */
+  private async correlate(ranked: QueryResult<number>[], grey: GreyImage, target: ModalityWithModel): Promise<SearchMatch[]> {
+    const q = prepareCorrelation(grey);
+    const rows = new Map((await this.images.findManyByIds(ranked.map((r) => r.entryId))).map((r) => [r.id, r]));
+    const out = [];
+    for (const r of ranked) {
+      const row = rows.get(r.entryId);
+      if (!row) continue;
+      const image = downsample(await this.representations.ofImage(row, target), q.factor);
+      out.push(correlateCandidate(q, { entryId: r.entryId, image, width: row.width, height: row.height }));
+    }
+    return out
+      .sort((a, b) => b.score - a.score)
+      .map((m, i) => ({
+        imageId: m.entryId,
+        rank: i + 1,
+        score: m.score,
+        nWords: 0,
+        region: m.region,
+        footprint: m.footprint,
+        transform: [...m.transform],
+      }));
   }
 
   private async paper(ranked: QueryResult<number>[], grey: GreyImage, vocab: LoadedVocabulary, target: ModalityWithModel): Promise<SearchMatch[]> {

@@ -76,6 +76,26 @@ describe(`search on ${TEST_BACKEND}`, () => {
     expect(located / N).toBeGreaterThanOrEqual(0.9);
   });
 
+  test('correlate re-ranking: rotated, restyled whole images find their source and say where they lie', async () => {
+    for (const i of [1, 4, 6]) {
+      const angle = i % 2 ? 22 : -17;
+      const q = rotatedView(images[i], SIZE / 2 + 20, SIZE / 2 - 14, angle, 260, 240);
+      // another "modality": gain, offset and inverted contrast would defeat SURF words, NCC ignores gain and offset
+      const restyled = { ...q, data: q.data.map((v) => 0.15 + 0.6 * v) };
+      const res = await app.services.search.search({ data: await png(restyled), modality: 'TEX', target: 'TEX', first: 3, rerank: { mode: 'correlate', topK: N } });
+      expect(res.matches[0].imageId).toBe(ids[i]);
+      expect(res.matches[0].score).toBeGreaterThan(0.8);
+      expect(res.matches[0].score).toBeGreaterThan(res.matches[1].score + 0.2);
+      // the query centre maps to the view centre in the source (within a working-scale pixel, 4 px here)
+      const t = res.matches[0].transform!;
+      const [cx, cy] = [t[0] * 130 + t[1] * 120 + t[2], t[3] * 130 + t[4] * 120 + t[5]];
+      expect(Math.hypot(cx - (SIZE / 2 + 20), cy - (SIZE / 2 - 14))).toBeLessThan(6);
+    }
+    await expect(
+      app.services.search.search({ data: await png(images[0]), modality: 'TEX', target: 'TEX', rerank: { mode: 'nope' as never } }),
+    ).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+  });
+
   test('searching with a stored image excludes the image itself', async () => {
     const res = await app.services.search.search({ imageId: ids[0], target: 'TEX', first: 10, rerank: { mode: 'none' } });
     expect(res.matches.map((m) => m.imageId)).not.toContain(ids[0]);

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { invalidParameter } from '../../errors.ts';
 import { toGlobalId } from '../../ids.ts';
-import type { RerankMode } from '../../services/search.service.ts';
+import { RERANK_MODES, type RerankMode } from '../../services/search.service.ts';
 import { withApp } from '../app.ts';
 
 export function registerSearch(program: Command): void {
@@ -13,12 +13,12 @@ export function registerSearch(program: Command): void {
     .requiredOption('--modality <name>', 'modality of the query')
     .requiredOption('--target <name>', 'modality of the repository to search')
     .option('--top <k>', 'number of matches', '10')
-    .option('--rerank <mode>', 'verify, fast, paper or none', 'verify')
+    .option('--rerank <mode>', RERANK_MODES.join(', '), 'verify')
     .option('--rerank-top <k>', 'candidates to re-rank', '30')
     .option('--json', 'print JSON: { matches: [{ imageId, name, rank, score, region }], timings }')
     .option('--home <dir>', 'data folder (default ./.cmir, or CMIR_HOME)')
     .action(async (file: string, opts: { modality: string; target: string; top: string; rerank: string; rerankTop: string; json?: boolean; home?: string }) => {
-      if (!['fast', 'paper', 'none', 'verify'].includes(opts.rerank)) throw invalidParameter('--rerank', 'fast, verify, paper or none', opts.rerank);
+      if (!(RERANK_MODES as readonly string[]).includes(opts.rerank)) throw invalidParameter('--rerank', RERANK_MODES.join(', '), opts.rerank);
       const data = await readFile(file);
       await withApp(opts, async (app) => {
         const result = await app.services.search.search({

@@ -381,6 +381,13 @@ export type RerankInput = {
 };
 
 export type RerankMode =
+  /**
+   * Dense correlation: the query's representation is compared pixel by pixel with each candidate's at a coarse scale
+   * (longer side ~64 px), over rotations of -30..30 degrees and every translation (masked normalised
+   * cross-correlation); returns the rotated footprint and the transform. Works where the two modalities' CoMIRs agree in
+   * their large-scale structure but not in SURF words (whole images across modalities).
+   */
+  | 'CORRELATE'
   /** Re-score query-sized windows of the top-K candidates from their stored word maps; returns where it matched. */
   | 'FAST'
   /** First-stage ranking only (tf-idf cosine, reference scoring). */

@@ -1,0 +1,254 @@
+/**
+ * Dense correlation re-ranking: the query's representation (CoMIR) is compared with each candidate's pixel by pixel,
+ * at a coarse working scale, over a sweep of rotations and every translation: the masked normalised
+ * cross-correlation (Padfield, "Masked object registration in the Fourier domain", IEEE TIP 2012), computed with FFTs.
+ *
+ * Why: CoMIR's purpose is that corresponding regions of two modalities look alike (paper sec. "CoMIR"), yet dense SURF
+ * words of our CoMIRs rarely agree across modalities (bench/results/shg-bf-quick.md: near chance), while the images
+ * themselves do correlate on aligned tissue (training/README.md: 0.59 on validation cores against 0.15 for mismatched
+ * ones). Measured before this module existed (a numpy prototype of the same computation, 1/8 scale, 5-degree sweep,
+ * 13 shg-bf test cores against all 31): whole images Acc@1 46 % BF->SHG and 69 % SHG->BF, raw pixels 0 %.
+ *
+ * The result of a match is its NCC peak (in [-1, 1]) and the rotation + translation that gives it, so it also says
+ * where, and at which angle, the query lies in the candidate.
+ */
+import { correlatePair, nextPow2, realPairSpectra, type Spectrum } from './fft.ts';
+import { type Affine, composeAffine, footprintOf, type Point, rigidAbout } from './geometry.ts';
+import type { GreyImage, Region } from './types.ts';
+import { warpAffine } from './warp.ts';
+
+/**
+ * The query's longer side at the working scale (px). 64 px = 1/8 of a 512 px core: the prototype's scale (above),
+ * where the whole-core structure the two CoMIRs share is kept and per-pixel disagreement averages out; it also keeps
+ * every FFT at 128 x 128 for 512 px candidates.
+ */
+export const DEFAULT_WORKING_SIZE = 64;
+/** The benchmark protocol's rotations (+-30 degrees, ../shared/data/README.md) in the prototype's 5-degree steps. */
+export const DEFAULT_CORRELATION_ANGLES: readonly number[] = Object.freeze([-30, -25, -20, -15, -10, -5, 0, 5, 10, 15, 20, 25, 30]);
+/**
+ * A translation counts only where at least this fraction of the query overlaps the candidate: the protocol's whole
+ * queries are shifted by up to 12 % per axis and rotated, which leaves more than half inside; smaller overlaps give
+ * high chance correlations on a few pixels.
+ */
+export const DEFAULT_MIN_OVERLAP = 0.5;
+/**
+ * Overlaps where the query's or the candidate's variance is below this fraction of the whole query's variance do not
+ * count: flat regions (the background CoMIR is a constant 0.5, training/README.md) make the NCC 0/0.
+ */
+const MIN_RELATIVE_VARIANCE = 1e-3;
+/**
+ * A query view flatter than this (variance of values in [0, 1]; std 1e-4, about 7 levels of a 16-bit CoMIR) has no
+ * structure to correlate.
+ */
+const MIN_VARIANCE = 1e-8;
+
+export interface CorrelateOptions {
+  angles?: readonly number[];
+  workingSize?: number;
+  minOverlap?: number;
+}
+
+/** One rotated view of the downsampled query, with its validity mask, ready to correlate. */
+export interface CorrelationView {
+  readonly angle: number;
+  /** Working-scale query pixel -> view pixel. */
+  readonly toView: Affine;
+  readonly width: number;
+  readonly height: number;
+  /** mask * value, mask (1 inside the rotated query, 0 on the blank canvas corners). */
+  readonly masked: Float64Array;
+  readonly mask: Float64Array;
+  /**
+   * Summed-area tables ((width+1) x (height+1)) of mask, mask*value and mask*value^2: the overlap statistics of the
+   * query side are rectangle sums, so only the three sums that involve the candidate need FFTs.
+   */
+  readonly sumM: Float64Array;
+  readonly sumT: Float64Array;
+  readonly sumT2: Float64Array;
+  readonly area: number;
+  readonly variance: number;
+}
+
+/** A prepared query: its views and the working scale (downsampling factor). */
+export interface CorrelationQuery {
+  readonly factor: number;
+  readonly width: number;
+  readonly height: number;
+  readonly views: readonly CorrelationView[];
+  readonly minOverlap: number;
+  /** Spectra of the views (mask, mask*value), per padded size "WxH" (one per candidate size). */
+  readonly spectra: Map<string, { mm: Spectrum; mt: Spectrum }[]>;
+}
+
+export interface CorrelationCandidate<Id> {
+  readonly entryId: Id;
+  /** The candidate's representation at the query's working scale (downsample(image, query.factor)). */
+  readonly image: GreyImage;
+  /** Its size at full resolution. */
+  readonly width: number;
+  readonly height: number;
+}
+
+export interface CorrelatedMatch<Id> {
+  readonly entryId: Id;
+  /** Peak masked NCC over rotations and translations, in [-1, 1]. */
+  readonly score: number;
+  /** Query pixels (working scale) that overlapped the candidate at the peak. */
+  readonly overlap: number;
+  /** Query pixel -> candidate pixel (full resolution). */
+  readonly transform: Affine;
+  readonly angle: number;
+  readonly footprint: Point[];
+  readonly region: Region;
+}
+
+/** The downsampling factor for a query: its longer side becomes about `workingSize` px (never upsampled). */
+export function correlationFactor(query: { width: number; height: number }, workingSize = DEFAULT_WORKING_SIZE): number {
+  return Math.max(1, Math.round(Math.max(query.width, query.height) / workingSize));
+}
+
+/** Box-filter downsampling by an integer factor (mean of each f x f block; a partial last block is dropped). */
+export function downsample(img: GreyImage, f: number): GreyImage {
+  if (f === 1) return img;
+  const w = Math.max(1, Math.floor(img.width / f)), h = Math.max(1, Math.floor(img.height / f));
+  const out = new Float32Array(w * h);
+  const fx = Math.min(f, img.width), fy = Math.min(f, img.height);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let s = 0;
+      for (let dy = 0; dy < fy; dy++) {
+        const row = (y * f + dy) * img.width + x * f;
+        for (let dx = 0; dx < fx; dx++) s += img.data[row + dx];
+      }
+      out[y * w + x] = s / (fx * fy);
+    }
+  }
+  return { width: w, height: h, data: out };
+}
+
+/** Downsamples the query and renders its rotated views (each on a canvas that holds it, as verify.ts does). */
+export function prepareCorrelation(query: GreyImage, opts: CorrelateOptions = {}): CorrelationQuery {
+  const factor = correlationFactor(query, opts.workingSize);
+  const q = downsample(query, factor);
+  const w = q.width, h = q.height;
+  const both = new Float32Array(w * h * 2);
+  for (let i = 0; i < w * h; i++) {
+    both[2 * i] = q.data[i];
+    both[2 * i + 1] = 1;
+  }
+  const views = (opts.angles ?? DEFAULT_CORRELATION_ANGLES).map((angle): CorrelationView => {
+    const t = (Math.abs(angle) * Math.PI) / 180;
+    const W = Math.ceil(w * Math.cos(t) + h * Math.sin(t));
+    const H = Math.ceil(w * Math.sin(t) + h * Math.cos(t));
+    const toView = rigidAbout(angle, (w - 1) / 2, (h - 1) / 2, (W - w) / 2, (H - h) / 2);
+    const r = warpAffine({ width: w, height: h, channels: 2, data: both }, toView, W, H).data;
+    const masked = new Float64Array(W * H), mask = new Float64Array(W * H);
+    const sumM = new Float64Array((W + 1) * (H + 1)), sumT = new Float64Array((W + 1) * (H + 1)), sumT2 = new Float64Array((W + 1) * (H + 1));
+    for (let y = 0; y < H; y++) {
+      let rm = 0, rt = 0, rt2 = 0;
+      for (let x = 0; x < W; x++) {
+        const i = y * W + x;
+        // inside = fully interpolated from query pixels (bilinear weight of the ones channel ~ 1)
+        if (r[2 * i + 1] >= 0.999) {
+          const v = r[2 * i] / r[2 * i + 1];
+          mask[i] = 1;
+          masked[i] = v;
+          rm += 1;
+          rt += v;
+          rt2 += v * v;
+        }
+        const o = (y + 1) * (W + 1) + x + 1, up = o - (W + 1);
+        sumM[o] = sumM[up] + rm;
+        sumT[o] = sumT[up] + rt;
+        sumT2[o] = sumT2[up] + rt2;
+      }
+    }
+    const last = sumM.length - 1;
+    const area = sumM[last];
+    const variance = area > 0 ? sumT2[last] / area - (sumT[last] / area) ** 2 : 0;
+    return { angle, toView, width: W, height: H, masked, mask, sumM, sumT, sumT2, area, variance };
+  });
+  return { factor, width: query.width, height: query.height, views, minOverlap: opts.minOverlap ?? DEFAULT_MIN_OVERLAP, spectra: new Map() };
+}
+
+function viewSpectra(q: CorrelationQuery, PW: number, PH: number) {
+  const key = `${PW}x${PH}`;
+  let s = q.spectra.get(key);
+  if (!s) {
+    s = q.views.map((v) => {
+      const [mm, mt] = realPairSpectra(v.mask, v.masked, v.width, v.height, PW, PH);
+      return { mm, mt };
+    });
+    q.spectra.set(key, s);
+  }
+  return s;
+}
+
+/** Correlates one candidate with every view; its best (view, translation). */
+export function correlateCandidate<Id>(q: CorrelationQuery, c: CorrelationCandidate<Id>): CorrelatedMatch<Id> {
+  const { width: cw, height: ch, data } = c.image;
+  const maxVW = Math.max(...q.views.map((v) => v.width)), maxVH = Math.max(...q.views.map((v) => v.height));
+  const PW = nextPow2(cw + maxVW - 1), PH = nextPow2(ch + maxVH - 1);
+  const sq = new Float64Array(cw * ch);
+  for (let i = 0; i < sq.length; i++) sq[i] = data[i] * data[i];
+  const [fI, fI2] = realPairSpectra(data, sq, cw, ch, PW, PH);
+  const spectra = viewSpectra(q, PW, PH);
+  let best = { r: -Infinity, n: 0, ux: 0, uy: 0, view: q.views[0] };
+  // Three inverse FFTs per two views: (sI, sI2) of each, and their two sTI together (fft.ts correlatePair).
+  for (let k = 0; k < q.views.length; k += 2) {
+    const pair = k + 1 < q.views.length ? [k, k + 1] : [k];
+    const [sTIa, sTIb] = correlatePair(spectra[k].mt, fI, spectra[pair[pair.length - 1]].mt, fI);
+    pair.forEach((j, t) => {
+      const v = q.views[j];
+      if (v.area === 0 || v.variance < MIN_VARIANCE) return;
+      const [sI, sI2] = correlatePair(spectra[j].mm, fI, spectra[j].mm, fI2);
+      const sTI = t === 0 ? sTIa : sTIb;
+      const minN = q.minOverlap * v.area;
+      const eps = MIN_RELATIVE_VARIANCE * v.variance;
+      const W1 = v.width + 1;
+      for (let uy = -(v.height - 1); uy < ch; uy++) {
+        const row = ((uy + PH) % PH) * PW;
+        // the view rows y with 0 <= y + uy < ch
+        const y0 = Math.max(0, -uy), y1 = Math.min(v.height, ch - uy);
+        for (let ux = -(v.width - 1); ux < cw; ux++) {
+          const x0 = Math.max(0, -ux), x1 = Math.min(v.width, cw - ux);
+          const a = y0 * W1 + x0, b = y0 * W1 + x1, c = y1 * W1 + x0, d = y1 * W1 + x1;
+          const nn = v.sumM[d] - v.sumM[b] - v.sumM[c] + v.sumM[a];
+          if (nn < minN) continue;
+          const sT = v.sumT[d] - v.sumT[b] - v.sumT[c] + v.sumT[a];
+          const sT2 = v.sumT2[d] - v.sumT2[b] - v.sumT2[c] + v.sumT2[a];
+          const i = row + ((ux + PW) % PW);
+          const vT = sT2 - (sT * sT) / nn;
+          const vI = sI2[i] - (sI[i] * sI[i]) / nn;
+          if (vT <= eps * nn || vI <= eps * nn) continue;
+          const r = (sTI[i] - (sT * sI[i]) / nn) / Math.sqrt(vT * vI);
+          if (r > best.r) best = { r, n: nn, ux, uy, view: v };
+        }
+      }
+    });
+  }
+  const f = q.factor;
+  // full-res query -> working query -> view -> working candidate (translation) -> full-res candidate
+  const toWork: Affine = [1 / f, 0, 0.5 / f - 0.5, 0, 1 / f, 0.5 / f - 0.5];
+  const fromWork: Affine = [f, 0, 0.5 * f - 0.5, 0, f, 0.5 * f - 0.5];
+  const shift: Affine = [1, 0, best.ux, 0, 1, best.uy];
+  const transform = composeAffine(fromWork, composeAffine(shift, composeAffine(best.view.toView, toWork)));
+  const { footprint, region } = footprintOf(transform, q.width, q.height, c);
+  return {
+    entryId: c.entryId,
+    score: Number.isFinite(best.r) ? best.r : -1,
+    overlap: best.n,
+    transform,
+    angle: best.view.angle,
+    footprint,
+    region,
+  };
+}
+
+/** Correlates every candidate with the query; best first. */
+export function correlate<Id>(query: GreyImage, candidates: readonly { entryId: Id; image: GreyImage }[], opts: CorrelateOptions = {}): CorrelatedMatch<Id>[] {
+  const q = prepareCorrelation(query, opts);
+  return candidates
+    .map((c) => correlateCandidate(q, { entryId: c.entryId, image: downsample(c.image, q.factor), width: c.image.width, height: c.image.height }))
+    .sort((a, b) => b.score - a.score);
+}

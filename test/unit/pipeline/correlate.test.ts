@@ -1,0 +1,54 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { correlate, correlationFactor, downsample } from '../../../src/pipeline/correlate.ts';
+import { applyAffine, iouPolygons, type Point, rigidAbout } from '../../../src/pipeline/geometry.ts';
+import type { GreyImage } from '../../../src/pipeline/types.ts';
+import { rng, rotatedView, texturedImage } from '../../helpers/synthetic-images.ts';
+
+const SIZE = 256;
+const N = 6;
+
+/** Another "modality" of the same scene: a different gain and offset plus pixel noise (NCC ignores the first). */
+function restyle(img: GreyImage, seed: number): GreyImage {
+  const r = rng(seed);
+  return { ...img, data: img.data.map((v) => 0.2 + 0.5 * v + 0.08 * (r() - 0.5)) };
+}
+
+describe('dense correlation re-ranking (masked NCC over rotations and translations)', () => {
+  const images: GreyImage[] = [];
+  beforeAll(() => {
+    for (let i = 0; i < N; i++) images.push(texturedImage(SIZE, SIZE, 7000 + i));
+  });
+  const candidates = () => images.map((image, i) => ({ entryId: i, image }));
+
+  it('downsamples by block means and picks a factor that brings the query to the working size', () => {
+    const img = { width: 4, height: 2, data: Float32Array.from([1, 3, 5, 7, 1, 3, 5, 7]) };
+    expect(Array.from(downsample(img, 2).data)).toEqual([2, 6]);
+    expect(correlationFactor({ width: 512, height: 512 })).toBe(8);
+    expect(correlationFactor({ width: 154, height: 154 })).toBe(2);
+    expect(correlationFactor({ width: 40, height: 30 })).toBe(1);
+  });
+
+  it.each([
+    [0, 0, 0],
+    [20, 14, -9],
+    [-27, -10, 12],
+  ])('a %s-degree, (%s, %s)-shifted, restyled view ranks its image first and recovers where it lies', (angle, sx, sy) => {
+    const target = 2;
+    const cx = SIZE / 2 + sx, cy = SIZE / 2 + sy;
+    const w = 150, h = 130;
+    const query = restyle(rotatedView(images[target], cx, cy, angle, w, h), angle + 100);
+    const res = correlate(query, candidates());
+    expect(res[0].entryId).toBe(target);
+    expect(res[0].score).toBeGreaterThan(0.8);
+    expect(res[0].score - res[1].score).toBeGreaterThan(0.2);
+    const truth: Point[] = ([[0, 0], [w, 0], [w, h], [0, h]] as Point[]).map((p) => applyAffine(rigidAbout(angle, w / 2, h / 2, cx - w / 2, cy - h / 2), p));
+    expect(iouPolygons(res[0].footprint, truth)).toBeGreaterThan(0.8);
+    expect(Math.abs(res[0].angle - angle)).toBeLessThanOrEqual(2.5);
+  });
+
+  it('scores a flat query as no match instead of dividing by zero', () => {
+    const flat = { width: 100, height: 100, data: new Float32Array(100 * 100).fill(0.5) };
+    const res = correlate(flat, candidates());
+    expect(res.every((m) => m.score === -1)).toBe(true);
+  });
+});
