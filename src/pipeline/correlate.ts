@@ -23,6 +23,12 @@ import { warpAffine } from './warp.ts';
  * every FFT at 128 x 128 for 512 px candidates.
  */
 export const DEFAULT_WORKING_SIZE = 64;
+/**
+ * Candidates are seen at most this large (px, longer side) at the working scale, so every FFT stays <= 256 x 256
+ * (a 30 % crop of a 512 px core is then searched at 1/4 scale, not 1/2: the prototype found crops at chance at both
+ * scales with today's CoMIRs, and 1/2 needs 512 x 512 FFTs, ~10x the time).
+ */
+export const MAX_CANDIDATE_WORKING_SIZE = 128;
 /** The benchmark protocol's rotations (+-30 degrees, ../shared/data/README.md) in the prototype's 5-degree steps. */
 export const DEFAULT_CORRELATION_ANGLES: readonly number[] = Object.freeze([-30, -25, -20, -15, -10, -5, 0, 5, 10, 15, 20, 25, 30]);
 /**
@@ -46,6 +52,8 @@ export interface CorrelateOptions {
   angles?: readonly number[];
   workingSize?: number;
   minOverlap?: number;
+  /** Longer side (px) of the largest candidate, to bound the working scale (MAX_CANDIDATE_WORKING_SIZE). */
+  largestCandidate?: number;
 }
 
 /** One rotated view of the downsampled query, with its validity mask, ready to correlate. */
@@ -102,9 +110,12 @@ export interface CorrelatedMatch<Id> {
   readonly region: Region;
 }
 
-/** The downsampling factor for a query: its longer side becomes about `workingSize` px (never upsampled). */
-export function correlationFactor(query: { width: number; height: number }, workingSize = DEFAULT_WORKING_SIZE): number {
-  return Math.max(1, Math.round(Math.max(query.width, query.height) / workingSize));
+/**
+ * The downsampling factor for a query: its longer side becomes about `workingSize` px (never upsampled), and the
+ * largest candidate at most MAX_CANDIDATE_WORKING_SIZE.
+ */
+export function correlationFactor(query: { width: number; height: number }, workingSize = DEFAULT_WORKING_SIZE, largestCandidate = 0): number {
+  return Math.max(1, Math.round(Math.max(query.width, query.height) / workingSize), Math.ceil(largestCandidate / MAX_CANDIDATE_WORKING_SIZE));
 }
 
 /** Box-filter downsampling by an integer factor (mean of each f x f block; a partial last block is dropped). */
@@ -128,7 +139,7 @@ export function downsample(img: GreyImage, f: number): GreyImage {
 
 /** Downsamples the query and renders its rotated views (each on a canvas that holds it, as verify.ts does). */
 export function prepareCorrelation(query: GreyImage, opts: CorrelateOptions = {}): CorrelationQuery {
-  const factor = correlationFactor(query, opts.workingSize);
+  const factor = correlationFactor(query, opts.workingSize, opts.largestCandidate);
   const q = downsample(query, factor);
   const w = q.width, h = q.height;
   const both = new Float32Array(w * h * 2);
@@ -187,8 +198,12 @@ function viewSpectra(q: CorrelationQuery, PW: number, PH: number) {
 /** Correlates one candidate with every view; its best (view, translation). */
 export function correlateCandidate<Id>(q: CorrelationQuery, c: CorrelationCandidate<Id>): CorrelatedMatch<Id> {
   const { width: cw, height: ch, data } = c.image;
-  const maxVW = Math.max(...q.views.map((v) => v.width)), maxVH = Math.max(...q.views.map((v) => v.height));
-  const PW = nextPow2(cw + maxVW - 1), PH = nextPow2(ch + maxVH - 1);
+  // Offsets are searched only where the view overlaps the candidate by >= minOverlap of the smaller extent along each
+  // axis (an area overlap of minOverlap needs at least that): u in [a - vw, cw - a]. The cyclic correlation is then
+  // free of wrap-around for a padded size of cw + vw - a, not cw + vw - 1 (a 512 px core at 1/8: 128, not 256).
+  const ax = (vw: number) => Math.ceil(q.minOverlap * Math.min(vw, cw)), ay = (vh: number) => Math.ceil(q.minOverlap * Math.min(vh, ch));
+  const PW = nextPow2(Math.max(...q.views.map((v) => cw + v.width - ax(v.width))));
+  const PH = nextPow2(Math.max(...q.views.map((v) => ch + v.height - ay(v.height))));
   const sq = new Float64Array(cw * ch);
   for (let i = 0; i < sq.length; i++) sq[i] = data[i] * data[i];
   const [fI, fI2] = realPairSpectra(data, sq, cw, ch, PW, PH);
@@ -206,11 +221,12 @@ export function correlateCandidate<Id>(q: CorrelationQuery, c: CorrelationCandid
       const minN = q.minOverlap * v.area;
       const eps = MIN_RELATIVE_VARIANCE * v.variance;
       const W1 = v.width + 1;
-      for (let uy = -(v.height - 1); uy < ch; uy++) {
+      const aX = ax(v.width), aY = ay(v.height);
+      for (let uy = aY - v.height; uy <= ch - aY; uy++) {
         const row = ((uy + PH) % PH) * PW;
         // the view rows y with 0 <= y + uy < ch
         const y0 = Math.max(0, -uy), y1 = Math.min(v.height, ch - uy);
-        for (let ux = -(v.width - 1); ux < cw; ux++) {
+        for (let ux = aX - v.width; ux <= cw - aX; ux++) {
           const x0 = Math.max(0, -ux), x1 = Math.min(v.width, cw - ux);
           const a = y0 * W1 + x0, b = y0 * W1 + x1, c = y1 * W1 + x0, d = y1 * W1 + x1;
           const nn = v.sumM[d] - v.sumM[b] - v.sumM[c] + v.sumM[a];
@@ -247,7 +263,7 @@ export function correlateCandidate<Id>(q: CorrelationQuery, c: CorrelationCandid
 
 /** Correlates every candidate with the query; best first. */
 export function correlate<Id>(query: GreyImage, candidates: readonly { entryId: Id; image: GreyImage }[], opts: CorrelateOptions = {}): CorrelatedMatch<Id>[] {
-  const q = prepareCorrelation(query, opts);
+  const q = prepareCorrelation(query, { largestCandidate: Math.max(...candidates.map((c) => Math.max(c.image.width, c.image.height))), ...opts });
   return candidates
     .map((c) => correlateCandidate(q, { entryId: c.entryId, image: downsample(c.image, q.factor), width: c.image.width, height: c.image.height }))
     .sort((a, b) => b.score - a.score);

@@ -212,8 +212,8 @@ export class SearchService {
 
   /** Dense correlation (pipeline/correlate.ts) of the query with each candidate's representation. */
   private async correlate(ranked: QueryResult<number>[], grey: GreyImage, target: ModalityWithModel): Promise<SearchMatch[]> {
-    const q = prepareCorrelation(grey);
     const rows = new Map((await this.images.findManyByIds(ranked.map((r) => r.entryId))).map((r) => [r.id, r]));
+    const q = prepareCorrelation(grey, { largestCandidate: Math.max(0, ...[...rows.values()].map((r) => Math.max(r.width, r.height))) });
     const out = [];
     for (const r of ranked) {
       const row = rows.get(r.entryId);

@@ -26,6 +26,7 @@ describe('dense correlation re-ranking (masked NCC over rotations and translatio
     expect(correlationFactor({ width: 512, height: 512 })).toBe(8);
     expect(correlationFactor({ width: 154, height: 154 })).toBe(2);
     expect(correlationFactor({ width: 40, height: 30 })).toBe(1);
+    expect(correlationFactor({ width: 154, height: 154 }, undefined, 512)).toBe(4); // bounded by the candidate's size
   });
 
   it.each([
