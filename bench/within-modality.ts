@@ -3,7 +3,7 @@
  * ../shared/data/shg-bf, queries = the same images rigidly transformed (seeded), whole and as 30 % centre crops.
  * Reports Acc@1/5 and, for crops, the fraction whose returned region has IoU >= 0.5 with the true footprint.
  *
- *   npm run bench:within -- [--size 20000] [--rerank fast|paper|none] [--oriented] [--limit N]
+ *   npm run bench:within -- [--size 20000] [--rerank fast|verify|correlate|paper|none] [--oriented] [--limit N]
  */
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
@@ -14,6 +14,7 @@ import { loadConfig } from '../src/config.ts';
 import { decodeImage } from '../src/pipeline/decode.ts';
 import { iouPolygons, iouRectPolygon } from '../src/pipeline/geometry.ts';
 import { encodePng16, makeQueries, mulberry32 } from './lib/queries.ts';
+import type { RerankMode } from '../src/services/search.service.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -59,7 +60,7 @@ try {
         modality: 'SHG',
         target: 'SHG',
         first: 10,
-        rerank: { mode: args.rerank as 'fast', topK: 30 },
+        rerank: { mode: args.rerank as RerankMode, topK: 30 },
       });
       const rank = res.matches.findIndex((m) => ids.get(m.imageId) === f.id) + 1;
       const hit = res.matches.find((m) => ids.get(m.imageId) === f.id);

@@ -19,8 +19,8 @@ import type { ModalityWithModel, RepresentationService } from './representation.
 import { representationSpace } from './representation.service.ts';
 import { type Encoded, type LoadedVocabulary, VocabularyService } from './vocabulary.service.ts';
 
-export type RerankMode = 'none' | 'fast' | 'paper' | 'verify' | 'correlate';
-export const RERANK_MODES: readonly RerankMode[] = ['none', 'fast', 'paper', 'verify', 'correlate'];
+export type RerankMode = 'auto' | 'none' | 'fast' | 'paper' | 'verify' | 'correlate';
+export const RERANK_MODES: readonly RerankMode[] = ['auto', 'none', 'fast', 'paper', 'verify', 'correlate'];
 
 export interface SearchInput {
   /** The query's bytes (an upload or a file), or */
@@ -60,6 +60,18 @@ export interface SearchResult {
   timings: SearchTimings;
   vocabularyId: number;
   query: { width: number; height: number };
+  /** The re-ranking that ran ('auto' resolved). */
+  rerank: Exclude<RerankMode, 'auto'>;
+}
+
+/**
+ * What 'auto' runs. Within one modality, spatial verification on the stored word maps: bench/results/
+ * within-shg-verify.md (31 SHG cores: Acc@1 100 % whole, 90.3 % crops) against within-shg-fast.md. Across the two
+ * modalities of a CoMIR pair, dense correlation of the CoMIRs: bench/results/shg-bf-quick.md, whole cores Acc@1
+ * SHG->BF 61.5 % and BF->SHG 30.8 % against 0 % and 15.4 % for verify (crops are near chance with both there).
+ */
+export function autoRerank(queryModality: { id: number }, target: { id: number }): Exclude<RerankMode, 'auto'> {
+  return queryModality.id === target.id ? 'verify' : 'correlate';
 }
 
 /** Bounds of k and of the re-ranked candidate count. The reference re-ranks HIT = 15 or 30 (reference 1.8). */
@@ -80,9 +92,7 @@ function plan(input: SearchInput): SearchPlan {
   if (!Number.isInteger(first) || first < 1 || first > SEARCH_LIMITS.first) {
     throw invalidParameter('first', `an integer between 1 and ${SEARCH_LIMITS.first}`, first);
   }
-  // Default: spatial verification, the best measured: bench/results/within-shg-verify.md (Acc@1 100 % whole, 90.3 %
-  // crops on 31 SHG cores) against within-shg-fast.md (fast windows, same run otherwise).
-  const mode = input.rerank?.mode ?? 'verify';
+  const mode = input.rerank?.mode ?? 'auto';
   if (!RERANK_MODES.includes(mode)) throw invalidParameter('rerank.mode', RERANK_MODES.join(', '), mode);
   const topK = input.rerank?.topK ?? SEARCH_LIMITS.defaultTopK;
   if (!Number.isInteger(topK) || topK < 1 || topK > SEARCH_LIMITS.topK) {
@@ -133,6 +143,7 @@ export class SearchService {
       );
     }
     const vocab = await this.vocabularies.requireActive(target);
+    const mode = p.mode === 'auto' ? autoRerank(queryModality, target) : p.mode;
 
     const t1 = performance.now();
     const data = stored ? await this.files.read(stored.sha256) : input.data!;
@@ -143,21 +154,21 @@ export class SearchService {
     const query = this.vocabularies.encode(grey, vocab);
     const t4 = performance.now();
     const index = await this.cache.get(vocab.info.id, vocab.info.size);
-    const want = Math.max(p.first, p.mode === 'none' ? 0 : p.topK) + (stored ? 1 : 0);
+    const want = Math.max(p.first, mode === 'none' ? 0 : p.topK) + (stored ? 1 : 0);
     let ranked = index.query(query.bow, { first: want }).filter((r) => r.entryId !== stored?.id);
     const t5 = performance.now();
 
     let matches: SearchMatch[];
-    if (p.mode === 'none') {
+    if (mode === 'none') {
       matches = ranked.slice(0, p.first).map((r, i) => ({ imageId: r.entryId, rank: i + 1, score: r.score, nWords: r.nWords, region: null, footprint: null, transform: null }));
     } else {
       ranked = ranked.slice(0, p.topK);
       matches =
-        p.mode === 'fast'
+        mode === 'fast'
           ? await this.fast(ranked, query, grey, vocab, index)
-          : p.mode === 'verify'
+          : mode === 'verify'
             ? await this.verify(ranked, grey, vocab)
-            : p.mode === 'correlate'
+            : mode === 'correlate'
               ? await this.correlate(ranked, grey, target)
               : await this.paper(ranked, grey, vocab, target);
       matches = matches.slice(0, p.first);
@@ -167,6 +178,7 @@ export class SearchService {
       matches,
       vocabularyId: vocab.info.id,
       query: { width: grey.width, height: grey.height },
+      rerank: mode,
       timings: { decode: t2 - t1, representation: t3 - t2, features: t4 - t3, firstStage: t5 - t4, rerank: t6 - t5, total: t6 - t0 },
     };
   }

@@ -49,7 +49,7 @@ test('buildVocabulary -> job -> search by stored image -> link -> confirm, over 
   const found = await run(
     `query($id: ID!) { search(input: { imageId: $id, target: "TEX", first: 3, rerank: { mode: FAST, topK: 5 } }) {
       matches { rank score nWords image { id name slide { name } } region { x y width height } }
-      timings { total firstStage rerank } vocabulary { size state modality representation } } }`,
+      rerank timings { total firstStage rerank } vocabulary { size state modality representation } } }`,
     { id: ids[5] },
   );
   expect(found.errors).toBeUndefined();
@@ -57,6 +57,7 @@ test('buildVocabulary -> job -> search by stored image -> link -> confirm, over 
   expect(best).toMatchObject({ rank: 1, image: { id: ids[2], name: 't2', slide: { name: 'slide-2' } } });
   expect(best.region.width).toBe(140);
   expect(Math.abs(best.region.x - 60) + Math.abs(best.region.y - 40)).toBeLessThanOrEqual(48);
+  expect(found.data.search.rerank).toBe('FAST');
   expect(found.data.search.vocabulary).toMatchObject({ size: 1500, state: 'ready', modality: 'TEX', representation: 'raw' });
 
   const linked = await run(

@@ -69,6 +69,12 @@ describe(`CoMIR models on ${TEST_BACKEND}`, () => {
     expect(res.matches.length).toBeGreaterThan(0);
     expect(res.matches.every((m) => bfIds.includes(m.imageId))).toBe(true);
     expect(res.timings.representation).toBeGreaterThan(0);
+    // the default (auto) re-ranking across the pair is dense correlation (generated textures are not an SHG/BF pair,
+    // so which one ranks first means nothing here; test/unit/pipeline/correlate.test.ts checks the ranking)
+    const auto = await app.services.search.search({ data: await grey8(502), modality: 'SHG', target: 'BF', first: 4 });
+    expect(auto.rerank).toBe('correlate');
+    expect(auto.matches.map((m) => m.rank)).toEqual([1, 2, 3, 4]);
+    expect(auto.matches[0].transform).toHaveLength(6);
     // raw modalities cannot be searched against CoMIR ones
     await app.services.images.ingest({ data: await grey8(900), fileName: 'x.png', modality: 'RAWMOD' });
     await expect(app.services.search.search({ data: await grey8(900), modality: 'RAWMOD', target: 'BF' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });

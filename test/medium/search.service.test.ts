@@ -106,6 +106,7 @@ describe(`search on ${TEST_BACKEND}`, () => {
     const row = await app.services.images.ingest({ data: await png(extra), fileName: 'new.png', modality: 'TEX' });
     const res = await app.services.search.search({ data: await png(crop(extra, 40, 60, 200, 200)), modality: 'TEX', target: 'TEX', first: 1 });
     expect(res.matches[0].imageId).toBe(row.id);
+    expect(res.rerank).toBe('verify'); // auto, within one modality
     await app.services.images.delete(row.id);
     const after = await app.services.search.search({ data: await png(crop(extra, 40, 60, 200, 200)), modality: 'TEX', target: 'TEX', first: 5, rerank: { mode: 'none' } });
     expect(after.matches.map((m) => m.imageId)).not.toContain(row.id);

@@ -13,7 +13,7 @@ export function registerSearch(program: Command): void {
     .requiredOption('--modality <name>', 'modality of the query')
     .requiredOption('--target <name>', 'modality of the repository to search')
     .option('--top <k>', 'number of matches', '10')
-    .option('--rerank <mode>', RERANK_MODES.join(', '), 'verify')
+    .option('--rerank <mode>', `${RERANK_MODES.join(', ')} (auto: correlate across modalities, verify within one)`, 'auto')
     .option('--rerank-top <k>', 'candidates to re-rank', '30')
     .option('--json', 'print JSON: { matches: [{ imageId, name, rank, score, region }], timings }')
     .option('--home <dir>', 'data folder (default ./.cmir, or CMIR_HOME)')

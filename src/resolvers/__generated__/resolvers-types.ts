@@ -382,6 +382,11 @@ export type RerankInput = {
 
 export type RerankMode =
   /**
+   * The best measured for the search at hand (the default): CORRELATE when the query's modality differs from the
+   * target's (searching across a CoMIR pair), VERIFY within one modality. bench/results/ has the measurements.
+   */
+  | 'AUTO'
+  /**
    * Dense correlation: the query's representation is compared pixel by pixel with each candidate's at a coarse scale
    * (longer side ~64 px), over rotations of -30..30 degrees and every translation (masked normalised
    * cross-correlation); returns the rotated footprint and the transform. Works where the two modalities' CoMIRs agree in
@@ -417,6 +422,8 @@ export type SearchInput = {
 export type SearchResult = {
   __typename?: 'SearchResult';
   matches: Array<Match>;
+  /** The re-ranking that ran (AUTO resolved). */
+  rerank: RerankMode;
   timings: SearchTimings;
   vocabulary: Vocabulary;
 };
@@ -819,6 +826,7 @@ export type RegionResolvers<ContextType = Context, ParentType extends ResolversP
 
 export type SearchResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SearchResult'] = ResolversParentTypes['SearchResult']> = ResolversObject<{
   matches?: Resolver<Array<ResolversTypes['Match']>, ParentType, ContextType>;
+  rerank?: Resolver<ResolversTypes['RerankMode'], ParentType, ContextType>;
   timings?: Resolver<ResolversTypes['SearchTimings'], ParentType, ContextType>;
   vocabulary?: Resolver<ResolversTypes['Vocabulary'], ParentType, ContextType>;
 }>;
