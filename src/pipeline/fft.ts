@@ -18,10 +18,11 @@ export function nextPow2(n: number): number {
   return p;
 }
 
-const twiddles = new Map<number, { cos: Float64Array; sin: Float64Array; rev: Uint32Array }>();
+const plans = new Map<number, { cos: Float64Array; sin: Float64Array; rev: Uint32Array }>();
 
+/** Twiddles (cos, sin of 2 pi k / n) and the bit-reversal permutation of size n, cached. */
 function plan(n: number) {
-  let t = twiddles.get(n);
+  let t = plans.get(n);
   if (!t) {
     const cos = new Float64Array(n / 2), sin = new Float64Array(n / 2);
     for (let k = 0; k < n / 2; k++) {
@@ -36,46 +37,63 @@ function plan(n: number) {
       rev[i] = r;
     }
     t = { cos, sin, rev };
-    twiddles.set(n, t);
+    plans.set(n, t);
   }
   return t;
 }
 
-/** In-place FFT of n complex values at re[off + k*stride], im[...] (inverse: conjugate twiddles, no 1/n scaling). */
-function fft1(re: Float64Array, im: Float64Array, off: number, stride: number, n: number, inverse: boolean, bufRe: Float64Array, bufIm: Float64Array): void {
+/**
+ * In-place FFT of `count` contiguous rows of n complex values starting at re/im[0] (inverse: conjugate twiddles, no
+ * 1/n scaling). Rows, not strided columns: columns are transposed first (fft2), which keeps memory access sequential.
+ */
+function fftRows(re: Float64Array, im: Float64Array, n: number, count: number, inverse: boolean): void {
   const { cos, sin, rev } = plan(n);
-  for (let i = 0; i < n; i++) {
-    bufRe[rev[i]] = re[off + i * stride];
-    bufIm[rev[i]] = im[off + i * stride];
-  }
   const sign = inverse ? 1 : -1;
-  for (let size = 2; size <= n; size <<= 1) {
-    const half = size >> 1, step = n / size;
-    for (let start = 0; start < n; start += size) {
+  for (let r = 0; r < count; r++) {
+    const o = r * n;
+    for (let i = 0; i < n; i++) {
+      const j = rev[i];
+      if (j > i) {
+        let t = re[o + i];
+        re[o + i] = re[o + j];
+        re[o + j] = t;
+        t = im[o + i];
+        im[o + i] = im[o + j];
+        im[o + j] = t;
+      }
+    }
+    for (let size = 2; size <= n; size <<= 1) {
+      const half = size >> 1, step = n / size;
       for (let k = 0; k < half; k++) {
         const wr = cos[k * step], wi = sign * sin[k * step];
-        const a = start + k, b = a + half;
-        const xr = bufRe[b] * wr - bufIm[b] * wi;
-        const xi = bufRe[b] * wi + bufIm[b] * wr;
-        bufRe[b] = bufRe[a] - xr;
-        bufIm[b] = bufIm[a] - xi;
-        bufRe[a] += xr;
-        bufIm[a] += xi;
+        for (let a = o + k; a < o + n; a += size) {
+          const b = a + half;
+          const xr = re[b] * wr - im[b] * wi;
+          const xi = re[b] * wi + im[b] * wr;
+          re[b] = re[a] - xr;
+          im[b] = im[a] - xi;
+          re[a] += xr;
+          im[a] += xi;
+        }
       }
     }
   }
-  for (let i = 0; i < n; i++) {
-    re[off + i * stride] = bufRe[i];
-    im[off + i * stride] = bufIm[i];
-  }
+}
+
+function transpose(src: Float64Array, dst: Float64Array, w: number, h: number): void {
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) dst[x * h + y] = src[y * w + x];
 }
 
 /** In-place 2-D FFT (rows, then columns). The inverse is scaled by 1/(width*height). */
 export function fft2(s: Spectrum, inverse = false): void {
   const { width: W, height: H, re, im } = s;
-  const bufRe = new Float64Array(Math.max(W, H)), bufIm = new Float64Array(Math.max(W, H));
-  for (let y = 0; y < H; y++) fft1(re, im, y * W, 1, W, inverse, bufRe, bufIm);
-  for (let x = 0; x < W; x++) fft1(re, im, x, W, H, inverse, bufRe, bufIm);
+  fftRows(re, im, W, H, inverse);
+  const tr = new Float64Array(W * H), ti = new Float64Array(W * H);
+  transpose(re, tr, W, H);
+  transpose(im, ti, W, H);
+  fftRows(tr, ti, H, W, inverse);
+  transpose(tr, re, H, W);
+  transpose(ti, im, H, W);
   if (inverse) {
     const k = 1 / (W * H);
     for (let i = 0; i < re.length; i++) {
