@@ -71,6 +71,6 @@ if (args['dry-run']) process.exit(0);
 const name = `${dataset}${args.quick ? '-quick' : ''}`;
 await mkdir(args.out!, { recursive: true });
 const command = `npm run bench:retrieval -- ${process.argv.slice(2).join(' ')}`;
-await writeFile(path.join(args.out!, `${name}.json`), JSON.stringify(result, null, 2) + '\n');
+await writeFile(path.join(args.out!, `${name}.json`), JSON.stringify({ ...result, commands: [command] }, null, 2) + '\n');
 await writeFile(path.join(args.out!, `${name}.md`), renderMarkdown(result, command));
 console.log(renderMarkdown(result, command));

@@ -127,6 +127,9 @@ export function configsFor(dataset: Dataset, oriented: boolean): ConfigSpec[] {
     { name: `${m}+fast30`, space: 'model', oriented: false, rerank: { mode: 'fast', topK: 30 } },
     { name: `${m}+verify30`, space: 'model', oriented: false, rerank: { mode: 'verify', topK: 30 } },
     { name: `${m}+correlate30`, space: 'model', oriented: false, rerank: { mode: 'correlate', topK: 30 } },
+    // every image of a repository of up to 200 (vis-nir: 160), since re-ranking 30 cannot find what the first stage
+    // missed; shg-bf's repository is 31 images, so there it equals correlate30
+    ...(dataset === 'shg-bf' ? [] : [{ name: `${m}+correlate200`, space: 'model' as const, oriented: false, rerank: { mode: 'correlate' as const, topK: 200 } }]),
     { name: 'paper30', space: 'model', oriented: false, rerank: { mode: 'paper', topK: 30 } },
     { name: 'default', space: 'model', oriented: false, rerank: null },
   );

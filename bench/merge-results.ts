@@ -1,0 +1,43 @@
+/**
+ * Merges a partial retrieval run into a committed one, so that re-running a few configurations on this slow machine
+ * does not throw away the others:
+ *   npm run bench:merge -- bench/results/vis-nir-quick.json tmp/bench-vis/vis-nir-quick.json
+ * Runs, timings and vocabularies of the configurations in the second file replace those of the first; everything else
+ * is kept. The markdown is written again next to the first file, and its notes say which configurations came from
+ * which run (dates and commands), since the two runs may differ in code.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { type BenchmarkResult, renderMarkdown } from './lib/retrieval-harness.ts';
+
+async function main() {
+  const [basePath, extraPath] = process.argv.slice(2);
+  if (!basePath || !extraPath) {
+    console.error('usage: npm run bench:merge -- BASE.json EXTRA.json');
+    process.exit(2);
+  }
+  const base = JSON.parse(await readFile(basePath, 'utf8')) as BenchmarkResult & { commands?: string[] };
+  const extra = JSON.parse(await readFile(extraPath, 'utf8')) as BenchmarkResult & { commands?: string[] };
+  if (base.dataset !== extra.dataset || base.quick !== extra.quick) throw new Error('the two runs are of different datasets or modes');
+  const rerun = new Set(extra.runs.map((r) => r.config));
+  const merged: BenchmarkResult & { commands: string[] } = {
+    ...base,
+    created: extra.created,
+    runs: [...base.runs.filter((r) => !rerun.has(r.config)), ...extra.runs],
+    timings: { ...base.timings, ...extra.timings },
+    vocabularies: [...base.vocabularies, ...extra.vocabularies],
+    notes: [
+      ...base.notes.filter((n) => !n.startsWith('Merged:')),
+      `Merged: ${[...rerun].join(', ')} from the run of ${extra.created}; the other configurations from the run of ${base.created}.`,
+    ],
+    // runs written before results recorded their command: the command that reproduces them
+    commands: [
+      ...(base.commands ?? [`npm run bench:retrieval -- --dataset ${base.dataset}${base.quick ? ' --quick' : ''}`]),
+      ...(extra.commands ?? [`npm run bench:retrieval -- --dataset ${extra.dataset}${extra.quick ? ' --quick' : ''} --configs ${[...rerun].join(',')}`]),
+    ],
+  };
+  await writeFile(basePath, JSON.stringify(merged, null, 2) + '\n');
+  const md = basePath.replace(/\.json$/, '.md');
+  await writeFile(md, renderMarkdown(merged, merged.commands.join('` + `')));
+  console.log(`wrote ${basePath} and ${md}: ${merged.runs.length} runs (${rerun.size} configurations from ${extraPath})`);
+}
+main();
