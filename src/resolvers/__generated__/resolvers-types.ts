@@ -187,7 +187,10 @@ export type Match = {
   rank: Scalars['Int']['output'];
   /** Where the query lies in the image (re-ranked matches only): bounding box. */
   region?: Maybe<Region>;
-  /** tf-idf cosine of the first stage, or of the best window after re-ranking. */
+  /**
+   * The ranking score, by re-ranking mode: tf-idf cosine (NONE), the best window's cosine (FAST, PAPER), the z-score of
+   * the winning vote (VERIFY), the peak normalised cross-correlation in [-1, 1] (CORRELATE).
+   */
   score: Scalars['Float']['output'];
   /** 2x3 affine, row-major, query pixels -> image pixels (re-ranked matches only); pass it to linkAcquisition. */
   transform?: Maybe<Array<Scalars['Float']['output']>>;
