@@ -2,6 +2,7 @@
  * Merges a partial retrieval run into a committed one, so that re-running a few configurations on this slow machine
  * does not throw away the others:
  *   npm run bench:merge -- bench/results/vis-nir-quick.json tmp/bench-vis/vis-nir-quick.json
+ * With one file, only its markdown is written again (after a change to the report's layout).
  * Runs, timings and vocabularies of the configurations in the second file replace those of the first; everything else
  * is kept. The markdown is written again next to the first file, and its notes say which configurations came from
  * which run (dates and commands), since the two runs may differ in code.
@@ -11,11 +12,17 @@ import { type BenchmarkResult, renderMarkdown } from './lib/retrieval-harness.ts
 
 async function main() {
   const [basePath, extraPath] = process.argv.slice(2);
-  if (!basePath || !extraPath) {
-    console.error('usage: npm run bench:merge -- BASE.json EXTRA.json');
+  if (!basePath) {
+    console.error('usage: npm run bench:merge -- BASE.json [EXTRA.json]');
     process.exit(2);
   }
   const base = JSON.parse(await readFile(basePath, 'utf8')) as BenchmarkResult & { commands?: string[] };
+  if (!extraPath) {
+    const commands = base.commands ?? [`npm run bench:retrieval -- --dataset ${base.dataset}${base.quick ? ' --quick' : ''}`];
+    await writeFile(basePath.replace(/\.json$/, '.md'), renderMarkdown(base, commands.join('` + `')));
+    console.log(`wrote ${basePath.replace(/\.json$/, '.md')}`);
+    return;
+  }
   const extra = JSON.parse(await readFile(extraPath, 'utf8')) as BenchmarkResult & { commands?: string[] };
   if (base.dataset !== extra.dataset || base.quick !== extra.quick) throw new Error('the two runs are of different datasets or modes');
   const rerun = new Set(extra.runs.map((r) => r.config));
