@@ -19,6 +19,8 @@ export interface Config {
    * are refused, since a GraphQL client must not read arbitrary files of the server.
    */
   readonly ingestRoots: readonly string[];
+  /** Bytes of downsampled representations kept in memory for dense correlation (CMIR_CORRELATION_CACHE_MB). */
+  readonly correlationCacheBytes: number;
 }
 
 /**
@@ -28,6 +30,12 @@ export interface Config {
 export const DEFAULT_MAX_PIXELS = 16_384 * 16_384;
 /** 1 GiB: a 16-bit RGB 16k x 16k TIFF is 1.5 GiB uncompressed, but real ones are compressed. */
 export const DEFAULT_MAX_UPLOAD_BYTES = 1 << 30;
+
+/**
+ * 256 MiB: a 1024 x 680 image at the coarse and fine correlation scales (1/16 and 1/8) takes ~54 KB, so ~5,000
+ * images stay cached.
+ */
+export const DEFAULT_CORRELATION_CACHE_MB = 256;
 
 export interface ConfigOverrides {
   home?: string;
@@ -59,5 +67,6 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     maxUploadBytes: positiveInt('maxUploadBytes', env.CMIR_MAX_UPLOAD_BYTES, DEFAULT_MAX_UPLOAD_BYTES),
     modelsDir: path.resolve(env.CMIR_MODELS_DIR ?? path.join(import.meta.dirname, '..', 'models')),
     ingestRoots: (env.CMIR_INGEST_ROOTS ?? '').split(':').filter(Boolean).map((p) => path.resolve(p)),
+    correlationCacheBytes: positiveInt('correlationCacheMb', env.CMIR_CORRELATION_CACHE_MB, DEFAULT_CORRELATION_CACHE_MB) * 2 ** 20,
   };
 }

@@ -13,7 +13,7 @@
  * where, and at which angle, the query lies in the candidate.
  */
 import { correlatePair, nextPow2, realPairSpectra, type Spectrum } from './fft.ts';
-import { type Affine, composeAffine, footprintOf, type Point, rigidAbout } from './geometry.ts';
+import { type Affine, composeAffine, footprintOf, type Point, rotatedCanvas } from './geometry.ts';
 import type { GreyImage, Region } from './types.ts';
 import { warpAffine } from './warp.ts';
 
@@ -54,6 +54,8 @@ export interface CorrelateOptions {
   minOverlap?: number;
   /** Longer side (px) of the largest candidate, to bound the working scale (MAX_CANDIDATE_WORKING_SIZE). */
   largestCandidate?: number;
+  /** Longer side (px) the largest candidate may have at the working scale (default MAX_CANDIDATE_WORKING_SIZE). */
+  maxCandidateSize?: number;
 }
 
 /** One rotated view of the downsampled query, with its validity mask, ready to correlate. */
@@ -101,8 +103,6 @@ export interface CorrelatedMatch<Id> {
   readonly entryId: Id;
   /** Peak masked NCC over rotations and translations, in [-1, 1]. */
   readonly score: number;
-  /** Query pixels (working scale) that overlapped the candidate at the peak. */
-  readonly overlap: number;
   /** Query pixel -> candidate pixel (full resolution). */
   readonly transform: Affine;
   readonly angle: number;
@@ -114,8 +114,13 @@ export interface CorrelatedMatch<Id> {
  * The downsampling factor for a query: its longer side becomes about `workingSize` px (never upsampled), and the
  * largest candidate at most MAX_CANDIDATE_WORKING_SIZE.
  */
-export function correlationFactor(query: { width: number; height: number }, workingSize = DEFAULT_WORKING_SIZE, largestCandidate = 0): number {
-  return Math.max(1, Math.round(Math.max(query.width, query.height) / workingSize), Math.ceil(largestCandidate / MAX_CANDIDATE_WORKING_SIZE));
+export function correlationFactor(
+  query: { width: number; height: number },
+  workingSize = DEFAULT_WORKING_SIZE,
+  largestCandidate = 0,
+  maxCandidateSize = MAX_CANDIDATE_WORKING_SIZE,
+): number {
+  return Math.max(1, Math.round(Math.max(query.width, query.height) / workingSize), Math.ceil(largestCandidate / maxCandidateSize));
 }
 
 /** Box-filter downsampling by an integer factor (mean of each f x f block; a partial last block is dropped). */
@@ -139,7 +144,7 @@ export function downsample(img: GreyImage, f: number): GreyImage {
 
 /** Downsamples the query and renders its rotated views (each on a canvas that holds it, as verify.ts does). */
 export function prepareCorrelation(query: GreyImage, opts: CorrelateOptions = {}): CorrelationQuery {
-  const factor = correlationFactor(query, opts.workingSize, opts.largestCandidate);
+  const factor = correlationFactor(query, opts.workingSize, opts.largestCandidate, opts.maxCandidateSize);
   const q = downsample(query, factor);
   const w = q.width, h = q.height;
   const both = new Float32Array(w * h * 2);
@@ -148,10 +153,7 @@ export function prepareCorrelation(query: GreyImage, opts: CorrelateOptions = {}
     both[2 * i + 1] = 1;
   }
   const views = (opts.angles ?? DEFAULT_CORRELATION_ANGLES).map((angle): CorrelationView => {
-    const t = (Math.abs(angle) * Math.PI) / 180;
-    const W = Math.ceil(w * Math.cos(t) + h * Math.sin(t));
-    const H = Math.ceil(w * Math.sin(t) + h * Math.cos(t));
-    const toView = rigidAbout(angle, (w - 1) / 2, (h - 1) / 2, (W - w) / 2, (H - h) / 2);
+    const { width: W, height: H, toView } = rotatedCanvas(w, h, angle);
     const r = warpAffine({ width: w, height: h, channels: 2, data: both }, toView, W, H).data;
     const masked = new Float64Array(W * H), mask = new Float64Array(W * H);
     const sumM = new Float64Array((W + 1) * (H + 1)), sumT = new Float64Array((W + 1) * (H + 1)), sumT2 = new Float64Array((W + 1) * (H + 1));
@@ -208,7 +210,7 @@ export function correlateCandidate<Id>(q: CorrelationQuery, c: CorrelationCandid
   for (let i = 0; i < sq.length; i++) sq[i] = data[i] * data[i];
   const [fI, fI2] = realPairSpectra(data, sq, cw, ch, PW, PH);
   const spectra = viewSpectra(q, PW, PH);
-  let best = { r: -Infinity, n: 0, ux: 0, uy: 0, view: q.views[0] };
+  let best = { r: -Infinity, ux: 0, uy: 0, view: q.views[0] };
   // Three inverse FFTs per two views: (sI, sI2) of each, and their two sTI together (fft.ts correlatePair).
   for (let k = 0; k < q.views.length; k += 2) {
     const pair = k + 1 < q.views.length ? [k, k + 1] : [k];
@@ -238,7 +240,7 @@ export function correlateCandidate<Id>(q: CorrelationQuery, c: CorrelationCandid
           const vI = sI2[i] - (sI[i] * sI[i]) / nn;
           if (vT <= eps * nn || vI <= eps * nn) continue;
           const r = (sTI[i] - (sT * sI[i]) / nn) / Math.sqrt(vT * vI);
-          if (r > best.r) best = { r, n: nn, ux, uy, view: v };
+          if (r > best.r) best = { r, ux, uy, view: v };
         }
       }
     });
@@ -253,7 +255,6 @@ export function correlateCandidate<Id>(q: CorrelationQuery, c: CorrelationCandid
   return {
     entryId: c.entryId,
     score: Number.isFinite(best.r) ? best.r : -1,
-    overlap: best.n,
     transform,
     angle: best.view.angle,
     footprint,

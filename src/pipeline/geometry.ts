@@ -30,6 +30,17 @@ export function rigidAbout(degrees: number, cx: number, cy: number, tx: number, 
   return [cos, -sin, cx - cos * cx + sin * cy + tx, sin, cos, cy - sin * cx - cos * cy + ty];
 }
 
+/**
+ * The canvas that holds a w x h image rotated by `degrees` about its centre, and the map from image pixels to canvas
+ * pixels (the rotated views of verify.ts and correlate.ts).
+ */
+export function rotatedCanvas(w: number, h: number, degrees: number): { width: number; height: number; toView: Affine } {
+  const t = (Math.abs(degrees) * Math.PI) / 180;
+  const width = Math.ceil(w * Math.cos(t) + h * Math.sin(t));
+  const height = Math.ceil(w * Math.sin(t) + h * Math.cos(t));
+  return { width, height, toView: rigidAbout(degrees, (w - 1) / 2, (h - 1) / 2, (width - w) / 2, (height - h) / 2) };
+}
+
 export function rectPolygon(r: Region): Point[] {
   return [
     [r.x, r.y],

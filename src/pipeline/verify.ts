@@ -11,7 +11,7 @@
  * bench/results/within-shg-*.md for the repository-size run).
  */
 import type { WordMap } from './bow.ts';
-import { type Affine, applyAffine, footprintOf, invertAffine, type Point, rigidAbout } from './geometry.ts';
+import { type Affine, applyAffine, footprintOf, invertAffine, type Point, rotatedCanvas } from './geometry.ts';
 import { type DenseGridOptions, denseSurf } from './surf.ts';
 import type { GreyImage, Region } from './types.ts';
 import { warpAffine } from './warp.ts';
@@ -91,10 +91,7 @@ export function queryViews(
   const angles = opts.angles ?? DEFAULT_SWEEP;
   const w = query.width, h = query.height;
   return angles.map((angle) => {
-    const t = (Math.abs(angle) * Math.PI) / 180;
-    const W = Math.ceil(w * Math.cos(t) + h * Math.sin(t));
-    const H = Math.ceil(w * Math.sin(t) + h * Math.cos(t));
-    const toView = rigidAbout(angle, (w - 1) / 2, (h - 1) / 2, (W - w) / 2, (H - h) / 2);
+    const { width: W, height: H, toView } = rotatedCanvas(w, h, angle);
     const view =
       angle === 0
         ? query

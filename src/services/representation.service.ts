@@ -5,6 +5,8 @@ import { decodeImage, normalize, type Normalization, toGrey } from '../pipeline/
 import type { GreyImage, PlanarImage } from '../pipeline/types.ts';
 import type { Config } from '../config.ts';
 import type { FileStore } from '../db/file-store.ts';
+import { downsample } from '../pipeline/correlate.ts';
+import { ReducedCache } from './reduced-cache.ts';
 
 /** A modality with its CoMIR model row, if it has one. */
 export type ModalityWithModel = Modality & { comirModel: ComirModelRow | null };
@@ -24,12 +26,15 @@ export function representationSpace(modality: ModalityWithModel): string {
  */
 export class RepresentationService {
   private readonly models = new Map<string, Promise<ComirModel>>();
+  private readonly reducedCache: ReducedCache;
 
   constructor(
     private readonly config: Config,
     private readonly prisma: Prisma,
     private readonly files: FileStore,
-  ) {}
+  ) {
+    this.reducedCache = new ReducedCache(config.correlationCacheBytes);
+  }
 
   async modality(id: number): Promise<ModalityWithModel> {
     return this.prisma.modality.findUniqueOrThrow({ where: { id }, include: { comirModel: true } });
@@ -91,6 +96,16 @@ export class RepresentationService {
       page: image.page,
     });
     return this.compute(m, pixels);
+  }
+
+  /**
+   * A stored image's representation box-downsampled by `factor` (pipeline/correlate.ts downsample), from a bounded
+   * in-memory cache keyed by image, representation space and factor (image ids are never reused, and a new model
+   * version is a new space).
+   */
+  reduced(image: Image, modality: ModalityWithModel, factor: number): Promise<GreyImage> {
+    const key = `${image.id}|${representationSpace(modality)}|${factor}`;
+    return this.reducedCache.get(key, async () => downsample(await this.ofImage(image, modality), factor));
   }
 }
 

@@ -12,7 +12,7 @@ import { rerankFast, rerankPaper } from '../pipeline/rerank.ts';
 import type { Point } from '../pipeline/geometry.ts';
 import type { GreyImage, QueryResult, Region } from '../pipeline/types.ts';
 import { verify } from '../pipeline/verify.ts';
-import { correlateCandidate, downsample, prepareCorrelation } from '../pipeline/correlate.ts';
+import { correlateCandidate, prepareCorrelation } from '../pipeline/correlate.ts';
 import { footprint, regionTransform } from './link.service.ts';
 import type { IndexCache } from './index-cache.ts';
 import type { ModalityWithModel, RepresentationService } from './representation.service.ts';
@@ -223,16 +223,20 @@ export class SearchService {
     }));
   }
 
+  /** The candidates' image rows in rank order (an image deleted since the first stage is skipped). */
+  private async candidateRows(ranked: QueryResult<number>[]): Promise<Image[]> {
+    const rows = new Map((await this.images.findManyByIds(ranked.map((r) => r.entryId))).map((r) => [r.id, r]));
+    return ranked.flatMap((r) => rows.get(r.entryId) ?? []);
+  }
+
   /** Dense correlation (pipeline/correlate.ts) of the query with each candidate's representation. */
   private async correlate(ranked: QueryResult<number>[], grey: GreyImage, target: ModalityWithModel): Promise<SearchMatch[]> {
-    const rows = new Map((await this.images.findManyByIds(ranked.map((r) => r.entryId))).map((r) => [r.id, r]));
-    const q = prepareCorrelation(grey, { largestCandidate: Math.max(0, ...[...rows.values()].map((r) => Math.max(r.width, r.height))) });
+    const rows = await this.candidateRows(ranked);
+    const q = prepareCorrelation(grey, { largestCandidate: Math.max(0, ...rows.map((r) => Math.max(r.width, r.height))) });
     const out = [];
-    for (const r of ranked) {
-      const row = rows.get(r.entryId);
-      if (!row) continue;
-      const image = downsample(await this.representations.ofImage(row, target), q.factor);
-      out.push(correlateCandidate(q, { entryId: r.entryId, image, width: row.width, height: row.height }));
+    for (const row of rows) {
+      const image = await this.representations.reduced(row, target, q.factor);
+      out.push(correlateCandidate(q, { entryId: row.id, image, width: row.width, height: row.height }));
     }
     return out
       .sort((a, b) => b.score - a.score)
@@ -248,11 +252,9 @@ export class SearchService {
   }
 
   private async paper(ranked: QueryResult<number>[], grey: GreyImage, vocab: LoadedVocabulary, target: ModalityWithModel): Promise<SearchMatch[]> {
-    const rows = new Map((await this.images.findManyByIds(ranked.map((r) => r.entryId))).map((r) => [r.id, r]));
     const candidates = [];
-    for (const r of ranked) {
-      const row = rows.get(r.entryId);
-      if (row) candidates.push({ entryId: r.entryId, image: await this.representations.ofImage(row, target) });
+    for (const row of await this.candidateRows(ranked)) {
+      candidates.push({ entryId: row.id, image: await this.representations.ofImage(row, target) });
     }
     const results = rerankPaper(grey, candidates, { grid: VocabularyService.gridOptions(vocab.params), seed: vocab.params.seed });
     return results.map((r, i) => windowMatch(r, i, grey));
