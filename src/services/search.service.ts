@@ -75,14 +75,26 @@ export function autoRerank(queryModality: { id: number }, target: { id: number }
   return queryModality.id === target.id ? 'verify' : 'correlate';
 }
 
-/** Bounds of k and of the re-ranked candidate count. The reference re-ranks HIT = 15 or 30 (reference 1.8). */
-export const SEARCH_LIMITS = { first: 100, topK: 200, defaultTopK: 30, defaultFirst: 10 } as const;
+/**
+ * Bounds of k and of the re-ranked candidate count. The reference re-ranks HIT = 15 or 30 (reference 1.8): the default
+ * for the word-based modes. CORRELATE re-ranks up to 200 by default (every image of a repository that small), because
+ * across modalities the word-based first stage is near chance and re-ranking its top 30 cannot find what it missed:
+ * bench/results/vis-nir-quick.md, 160 images, NIR->RGB whole Acc@1 8.3 % with the top 30 against 54.2 % with all
+ * 160; its cost grows linearly (~25 ms per candidate at 1/16 scale on this 2-core machine, docs/adr/0004).
+ */
+export const SEARCH_LIMITS = { first: 100, topK: 200, defaultTopK: 30, defaultCorrelateTopK: 200, defaultFirst: 10 } as const;
+
+/** The number of candidates a mode re-ranks when the request does not say. */
+export function defaultTopK(mode: Exclude<RerankMode, 'auto'>): number {
+  return mode === 'correlate' ? SEARCH_LIMITS.defaultCorrelateTopK : SEARCH_LIMITS.defaultTopK;
+}
 
 /** A validated search plan (sharp's habit: check everything, then execute once). */
 interface SearchPlan {
   first: number;
   mode: RerankMode;
-  topK: number;
+  /** Unset: the mode's default (SEARCH_LIMITS), chosen once 'auto' is resolved. */
+  topK: number | null;
 }
 
 function plan(input: SearchInput): SearchPlan {
@@ -95,8 +107,8 @@ function plan(input: SearchInput): SearchPlan {
   }
   const mode = input.rerank?.mode ?? 'auto';
   if (!RERANK_MODES.includes(mode)) throw invalidParameter('rerank.mode', RERANK_MODES.join(', '), mode);
-  const topK = input.rerank?.topK ?? SEARCH_LIMITS.defaultTopK;
-  if (!Number.isInteger(topK) || topK < 1 || topK > SEARCH_LIMITS.topK) {
+  const topK = input.rerank?.topK ?? null;
+  if (topK !== null && (!Number.isInteger(topK) || topK < 1 || topK > SEARCH_LIMITS.topK)) {
     throw invalidParameter('rerank.topK', `an integer between 1 and ${SEARCH_LIMITS.topK}`, topK);
   }
   return { first, mode, topK };
@@ -145,6 +157,7 @@ export class SearchService {
     }
     const vocab = await this.vocabularies.requireActive(target);
     const mode = p.mode === 'auto' ? autoRerank(queryModality, target) : p.mode;
+    const topK = p.topK ?? defaultTopK(mode);
 
     const t1 = performance.now();
     const data = stored ? await this.files.read(stored.sha256) : input.data!;
@@ -155,7 +168,7 @@ export class SearchService {
     const query = this.vocabularies.encode(grey, vocab);
     const t4 = performance.now();
     const index = await this.cache.get(vocab.info.id, vocab.info.size);
-    const want = Math.max(p.first, mode === 'none' ? 0 : p.topK) + (stored ? 1 : 0);
+    const want = Math.max(p.first, mode === 'none' ? 0 : topK) + (stored ? 1 : 0);
     let ranked = index.query(query.bow, { first: want }).filter((r) => r.entryId !== stored?.id);
     const t5 = performance.now();
 
@@ -163,7 +176,7 @@ export class SearchService {
     if (mode === 'none') {
       matches = ranked.slice(0, p.first).map((r, i) => ({ imageId: r.entryId, rank: i + 1, score: r.score, nWords: r.nWords, region: null, footprint: null, transform: null }));
     } else {
-      ranked = ranked.slice(0, p.topK);
+      ranked = ranked.slice(0, topK);
       matches =
         mode === 'fast'
           ? await this.fast(ranked, query, grey, vocab, index)

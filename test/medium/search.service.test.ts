@@ -125,6 +125,22 @@ describe(`search on ${TEST_BACKEND}`, () => {
     expect(res.matches[0].imageId).toBe(ids[1]);
   });
 
+  test('correlate re-ranks up to 200 candidates by default, the word-based modes 30 (SEARCH_LIMITS)', async () => {
+    const M = 33; // more than 30 images, so the two defaults give different candidate counts
+    for (let i = 0; i < M; i++) {
+      await app.services.images.ingest({ data: await png(texturedImage(128, 128, 5000 + i)), fileName: `small${i}.png`, modality: 'SMALL' });
+    }
+    expect((await app.services.jobs.wait((await app.services.vocabularies.build('SMALL', { size: 1000, seed: 1 })).id)).state).toBe('SUCCEEDED');
+    const data = await png(texturedImage(128, 128, 5007));
+    const correlated = await app.services.search.search({ data, modality: 'SMALL', target: 'SMALL', first: 100, rerank: { mode: 'correlate' } });
+    expect(correlated.matches).toHaveLength(M);
+    expect(correlated.matches[0].score).toBeGreaterThan(0.99); // the same pixels
+    const verified = await app.services.search.search({ data, modality: 'SMALL', target: 'SMALL', first: 100, rerank: { mode: 'verify' } });
+    expect(verified.matches).toHaveLength(30);
+    const few = await app.services.search.search({ data, modality: 'SMALL', target: 'SMALL', first: 100, rerank: { mode: 'correlate', topK: 5 } });
+    expect(few.matches).toHaveLength(5);
+  });
+
   test('a match becomes a proposed link with its region, then is confirmed', async () => {
     const query = await app.services.images.ingest({ data: await png(crop(images[2], 50, 50, CROP, CROP)), fileName: 'acq.png', modality: 'ACQ' });
     const link = await app.services.links.link({ sourceId: query.id, targetId: ids[2], region: { x: 50, y: 50, width: CROP, height: CROP }, score: 0.4, method: 'search:fast' });

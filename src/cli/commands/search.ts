@@ -14,10 +14,10 @@ export function registerSearch(program: Command): void {
     .requiredOption('--target <name>', 'modality of the repository to search')
     .option('--top <k>', 'number of matches', '10')
     .option('--rerank <mode>', `${RERANK_MODES.join(', ')} (auto: correlate across modalities, verify within one)`, 'auto')
-    .option('--rerank-top <k>', 'candidates to re-rank', '30')
+    .option('--rerank-top <k>', 'candidates to re-rank (default 30; 200 when correlating)')
     .option('--json', 'print JSON: { matches: [{ imageId, name, rank, score, region }], timings }')
     .option('--home <dir>', 'data folder (default ./.cmir, or CMIR_HOME)')
-    .action(async (file: string, opts: { modality: string; target: string; top: string; rerank: string; rerankTop: string; json?: boolean; home?: string }) => {
+    .action(async (file: string, opts: { modality: string; target: string; top: string; rerank: string; rerankTop?: string; json?: boolean; home?: string }) => {
       if (!(RERANK_MODES as readonly string[]).includes(opts.rerank)) throw invalidParameter('--rerank', RERANK_MODES.join(', '), opts.rerank);
       const data = await readFile(file);
       await withApp(opts, async (app) => {
@@ -26,7 +26,7 @@ export function registerSearch(program: Command): void {
           modality: opts.modality,
           target: opts.target,
           first: Number(opts.top),
-          rerank: { mode: opts.rerank as RerankMode, topK: Number(opts.rerankTop) },
+          rerank: { mode: opts.rerank as RerankMode, topK: opts.rerankTop === undefined ? null : Number(opts.rerankTop) },
         });
         const names = new Map((await app.services.images.getMany(result.matches.map((m) => m.imageId))).map((i) => [i.id, i.name]));
         const matches = result.matches.map((m) => ({

@@ -379,7 +379,11 @@ export type RegisterModelInput = {
 
 export type RerankInput = {
   mode?: InputMaybe<RerankMode>;
-  /** How many first-stage candidates are re-ranked (the reference re-ranks 15 or 30). */
+  /**
+   * How many first-stage candidates are re-ranked (1-200). Default 30 (the reference re-ranks 15 or 30), and 200 for
+   * CORRELATE (also when AUTO picks it): across modalities the first stage is near chance, so correlation must see
+   * every image of a small repository.
+   */
   topK?: InputMaybe<Scalars['Int']['input']>;
 };
 
