@@ -27,7 +27,7 @@ from comir.data import PAIRS, Sampler, load_pairs, make_smoke_data, resolve_dir,
 from comir.evaluate import tissue_logit_mean, validate  # noqa: E402
 from comir.export import OPSET, export_onnx, sha256, write_manifest  # noqa: E402
 from comir.loss import activation_decay, forward_p4, nt_xent_mse  # noqa: E402
-from comir.model import UNet, count_parameters, preprocess  # noqa: E402
+from comir.model import build_network, count_parameters, preprocess  # noqa: E402
 
 MANIFEST_FORMAT = "cmir-comir/1"
 
@@ -44,7 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--tau", type=float, default=0.5, help="temperature (RP2)")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--base", type=int, default=None, help="U-Net base channels (default 16)")
-    ap.add_argument("--depth", type=int, default=3, help="poolings (stride = 2**depth)")
+    ap.add_argument("--depth", type=int, default=None, help="poolings (stride = 2**depth; unet 3, tiramisu 6)")
+    ap.add_argument("--arch", default="unet", choices=["unet", "tiramisu"],
+                    help="unet (ours, 487k parameters) or tiramisu (the reference's FC-DenseNet, 1.04M; RP2)")
     ap.add_argument("--norm", default="none", choices=["none", "group"], help="see comir/model.py")
     ap.add_argument("--l1", type=float, default=1e-4, help="activation decay L1 (RP2)")
     ap.add_argument("--l2", type=float, default=1e-4, help="activation decay L2 (biodata notebook, RP2)")
@@ -55,6 +57,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--from-ckpt", help="skip training: load this --ckpt file and the training record of the "
                                         "manifest.json already in --out, then calibrate, validate and export again")
     ap.add_argument("--bg-weight", type=float, default=1.0, help="weight of the background -> 0.5 term")
+    ap.add_argument("--photometric", type=float, default=0.0,
+                    help="strength of per-modality intensity jitter (0 = off, RP2; 1 = gamma/contrast/brightness/"
+                         "noise ranges in comir/data.py Sampler.jitter)")
     ap.add_argument("--epoch-steps", type=int, default=None, help="steps per epoch (validation each epoch)")
     ap.add_argument("--val-patch", type=int, default=None, help="validation patch size (default 64)")
     ap.add_argument("--n-val", type=int, default=None, help="held-out train pairs for validation")
@@ -125,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"pair {spec.name}: {len(pairs)} pairs ({spec.row_filter}); train {len(train)}: "
           f"{[p.id for p in train]}; validation {len(val)}: {[p.id for p in val]}", file=sys.stderr)
 
-    net_a = UNet(spec.a.channels, base=a.base, depth=a.depth, norm=a.norm)
-    net_b = UNet(spec.b.channels, base=a.base, depth=a.depth, norm=a.norm)
+    net_a = build_network(a.arch, spec.a.channels, a.base, a.depth, a.norm)
+    net_b = build_network(a.arch, spec.b.channels, a.base, a.depth, a.norm)
     # margin >= one-sided reach of the receptive field (+ stride-1 for pooling phase), rounded up to the stride
     reach = (net_a.receptive_field() - 1) // 2 + net_a.stride - 1
     margin = int(math.ceil(reach / net_a.stride) * net_a.stride)
@@ -143,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         history = prior["validation"]["history"]
         ema_loss, ema_acc = prior["training"]["final_loss"], prior["training"]["final_batch_acc"]
     else:
-        sampler = Sampler(train, spec, a.crop, rng)
+        sampler = Sampler(train, spec, a.crop, rng, photometric=a.photometric)
         # Adam (not the biodata notebook's SGD 1e-2, RP2): converges in the few hundred steps the CPU budget allows;
         # the Zurich notebook used Adam 1e-3 (RP2). Cosine decay to 10 %.
         params = list(net_a.parameters()) + list(net_b.parameters())
@@ -238,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
                         f"{round(255 / (1 + math.exp(shift)))})"
                         if spec.tissue_mask else "no background in this data set (whole scenes)")),
         network=dict(
-            type="unet", norm=a.norm, base_channels=a.base, depth=a.depth, latent_channels=1,
+            type=a.arch, norm=a.norm, base_channels=net_a.base, depth=net_a.depth, latent_channels=1,
             upsampling="nearest x2", stride=net_a.stride, required_multiple=net_a.stride,
             receptive_field=net_a.receptive_field(), margin=margin, padding="reflect", opset=OPSET,
             parameters=count_parameters(net_a) + count_parameters(net_b)),
@@ -246,7 +251,9 @@ def main(argv: list[str] | None = None) -> int:
             data=("generated smoke pairs" if a.smoke else os.path.abspath(data_dir)), rows=spec.row_filter,
             train_ids=[p.id for p in train], steps=a.steps, batch=a.batch, negatives_per_anchor=2 * a.batch - 2,
             crop=a.crop, loss="NT-Xent, MSE critic", tau=a.tau, p4_rotation_trick=True,
-            augmentation="random crop, rotation uniform [-180,180) bilinear reflect, horizontal flip p=0.5",
+            augmentation="random crop, rotation uniform [-180,180) bilinear reflect, horizontal flip p=0.5"
+                         + (f", photometric jitter strength {a.photometric} per modality (Sampler.jitter)"
+                            if a.photometric > 0 else ""),
             activation_decay=dict(l1=a.l1, l2=a.l2), center_weight=a.center_weight,
             background_weight=a.bg_weight if spec.tissue_mask else 0,
             optimizer=f"Adam lr {a.lr} wd 1e-5, cosine to 10%, grad-norm clip 1.0 per net", seed=a.seed,

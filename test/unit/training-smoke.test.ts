@@ -58,6 +58,38 @@ describe.skipIf(!hasTorch)('CoMIR training smoke test (Python)', () => {
     await model.release();
   });
 
+  it('builds the reference Tiramisu (RP2 channel flow) and jitters intensities per modality within [0, 1]', () => {
+    const script = `
+import json, sys
+sys.path.insert(0, 'training')
+import numpy as np, torch
+from comir.model import Tiramisu, count_parameters
+from comir.data import Sampler
+t = Tiramisu(1).eval()
+skips = [b.out_channels for b in t.down]
+y = t(torch.rand(1, 1, 128, 128))
+s = Sampler.__new__(Sampler); s.rng = np.random.default_rng(0); s.photometric = 1.0
+x = torch.rand(64, 1, 16, 16) * 0.5 + 0.25
+j = s.jitter(x)
+print(json.dumps(dict(params=count_parameters(t), skips=skips, head=t.head_channels, shape=list(y.shape),
+  lo=float(j.min()), hi=float(j.max()), changed=float((j - x).abs().mean()),
+  spread=float((j.mean((1, 2, 3)) - x.mean((1, 2, 3))).std()))))
+`;
+    const r = spawnSync(python, ['-c', script], { encoding: 'utf8', cwd: path.resolve(import.meta.dirname, '../..') });
+    expect(r.status, r.stderr).toBe(0);
+    const o = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    // reference-pipeline.md section 2: skips 80/108/129/144/156/165, 176 channels before the 1x1 head, ~1.05M
+    // parameters with BatchNorm (ours has no norm layer: 1,036,312)
+    expect(o.skips).toEqual([80, 108, 129, 144, 156, 165]);
+    expect(o.head).toBe(176);
+    expect(o.params).toBe(1_036_312);
+    expect(o.shape).toEqual([1, 1, 128, 128]);
+    expect(o.lo).toBeGreaterThanOrEqual(0);
+    expect(o.hi).toBeLessThanOrEqual(1);
+    expect(o.changed).toBeGreaterThan(0.01); // the jitter does something ...
+    expect(o.spread).toBeGreaterThan(0.01); // ... and differently per sample
+  }, 60_000);
+
   it('fails with a non-zero exit code on bad arguments', async () => {
     const code = await runTrain({ pair: 'shg-bf', data: path.join(os.tmpdir(), 'cmir-no-such-dir'), steps: 1, python });
     expect(code).not.toBe(0);

@@ -157,8 +157,9 @@ class Sampler:
     the same for both modalities (RP2 "Augmentation"); reflection at borders (RP2: mode "symmetric").
     Crop centres are drawn where at least `min_tissue` of the crop window is tissue."""
 
-    def __init__(self, pairs: list[Pair], spec: PairSpec, crop: int, rng: np.random.Generator, min_tissue: float = 0.5):
-        self.spec, self.crop, self.rng = spec, crop, rng
+    def __init__(self, pairs: list[Pair], spec: PairSpec, crop: int, rng: np.random.Generator, min_tissue: float = 0.5,
+                 photometric: float = 0.0):
+        self.spec, self.crop, self.rng, self.photometric = spec, crop, rng, photometric
         self.win = int(math.ceil(crop * math.sqrt(2) / 2)) * 2 + 2  # window that holds the rotated crop
         r = self.win // 2
         self.imgs: list[torch.Tensor] = []
@@ -199,7 +200,26 @@ class Sampler:
         a = y[:, :ca]
         b = y[:, ca:ca + cb]
         tissue = y[:, ca + cb:] > 0.5
+        if self.photometric > 0:
+            a, b = self.jitter(a), self.jitter(b)
         return a, b, tissue
+
+    def jitter(self, x: torch.Tensor) -> torch.Tensor:
+        """Photometric jitter, drawn per sample and per modality (so the two networks cannot rely on one shared
+        intensity scale): gamma exp(U(-0.4s, 0.4s)), contrast exp(U(-0.3s, 0.3s)) about the sample mean,
+        brightness U(-0.1s, 0.1s), Gaussian noise sigma U(0, 0.03s); clamped to [0, 1]. Not in RP2: added because
+        the train cores (xy, pancreas) and the test TMA cores differ in staining and glass level (the BF glass level
+        alone ranges ~150..250/255, data.py tissue_mask) and longer training overfit the train cores
+        (training/README.md)."""
+        n, s = x.shape[0], self.photometric
+        u = lambda lo, hi: torch.from_numpy(self.rng.uniform(lo, hi, (n, 1, 1, 1))).float()  # noqa: E731
+        gamma, contrast = torch.exp(u(-0.4 * s, 0.4 * s)), torch.exp(u(-0.3 * s, 0.3 * s))
+        bright, sigma = u(-0.1 * s, 0.1 * s), u(0.0, 0.03 * s)
+        y = x.clamp(0, 1) ** gamma
+        m = y.mean(dim=(1, 2, 3), keepdim=True)
+        y = (y - m) * contrast + m + bright
+        noise = torch.from_numpy(self.rng.standard_normal(y.shape)).float() * sigma
+        return (y + noise).clamp(0, 1)
 
 
 def make_smoke_data(root: str, n: int = 6, size: int = 96, seed: int = 0) -> None:

@@ -92,6 +92,115 @@ class UNet(nn.Module):
         return self.head(x)
 
 
+class _DenseLayer(nn.Sequential):
+    """norm-ReLU-Conv3x3(growth)-Dropout (RP2: BN-ReLU-Conv3x3, dropout 0.2; BN replaced as for the U-Net)."""
+
+    def __init__(self, cin: int, growth: int, norm: str, dropout: float):
+        super().__init__(_norm(norm, cin), nn.ReLU(inplace=False), nn.Conv2d(cin, growth, 3, padding=1, bias=True),
+                         nn.Dropout2d(dropout))
+
+
+class _DenseBlock(nn.Module):
+    """Each layer sees the concatenation of the block input and all earlier layers' outputs. Returns the input plus
+    all new features (down path, last up block), or only the new features (other up blocks, bottleneck): FC-DenseNet."""
+
+    def __init__(self, cin: int, layers: int, growth: int, norm: str, dropout: float, keep_input: bool):
+        super().__init__()
+        self.keep_input = keep_input
+        self.layers = nn.ModuleList(_DenseLayer(cin + i * growth, growth, norm, dropout) for i in range(layers))
+        self.out_channels = (cin if keep_input else 0) + layers * growth
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feats = [x]
+        for layer in self.layers:
+            feats.append(layer(torch.cat(feats, 1)))
+        return torch.cat(feats if self.keep_input else feats[1:], 1)
+
+
+class Tiramisu(nn.Module):
+    """The reference CoMIR network (RP2, models/tiramisu.py DenseUNet): conv_init 3x3 (32), `depth` down dense blocks
+    of 4 layers (growth 12, dropout 0.2), transition down norm-ReLU-Conv1x1 (compression 0.75)-Dropout2d-MaxPool2,
+    a 4-layer bottleneck, `depth` up blocks (nearest x2 + Conv3x3 + ReLU, concat skip, dense block), final 1x1 conv to
+    `latent_channels` without bias or activation. With depth 6 the skips carry 80/108/129/144/156/165 channels and
+    the head sees 176 (RP2). Normalisation: none by default, for the reasons in this module's docstring (RP2 uses BN)."""
+
+    def __init__(self, in_channels: int, depth: int = 6, layers: int = 4, growth: int = 12, init: int = 32,
+                 compression: float = 0.75, dropout: float = 0.2, latent_channels: int = 1, norm: str = "none"):
+        super().__init__()
+        self.in_channels, self.depth, self.norm_kind = in_channels, depth, norm
+        self.base = init
+        self.conv_init = nn.Conv2d(in_channels, init, 3, padding=1, bias=True)
+        c = init
+        self.down, self.trans, skips = nn.ModuleList(), nn.ModuleList(), []
+        for _ in range(depth):
+            blk = _DenseBlock(c, layers, growth, norm, dropout, keep_input=True)
+            self.down.append(blk)
+            c = blk.out_channels
+            skips.append(c)
+            c_out = int(c * compression)
+            self.trans.append(nn.Sequential(_norm(norm, c), nn.ReLU(inplace=False), nn.Conv2d(c, c_out, 1, bias=True),
+                                            nn.Dropout2d(dropout), nn.MaxPool2d(2)))
+            c = c_out
+        self.bottleneck = _DenseBlock(c, layers, growth, norm, dropout, keep_input=False)
+        c = self.bottleneck.out_channels
+        self.ups, self.up_blocks = nn.ModuleList(), nn.ModuleList()
+        for i in range(depth):
+            self.ups.append(nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c, c, 3, padding=1),
+                                          nn.ReLU(inplace=False)))
+            last = i == depth - 1
+            blk = _DenseBlock(c + skips[depth - 1 - i], layers, growth, norm, dropout, keep_input=last)
+            self.up_blocks.append(blk)
+            c = blk.out_channels
+        self.head = nn.Conv2d(c, latent_channels, 1, bias=False)
+        self.head_channels = c
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+        self._rf: int | None = None
+
+    @property
+    def stride(self) -> int:
+        return 2**self.depth
+
+    def receptive_field(self) -> int:
+        """Measured, not derived: the extent of the input gradient of one output pixel (with dropout off), on an
+        input large enough to hold it."""
+        if self._rf is None:
+            was = self.training
+            self.eval()
+            n = 2 * self.stride * 8
+            x = torch.rand(1, self.in_channels, n, n, requires_grad=True)
+            self.forward(x)[0, 0, n // 2, n // 2].backward()
+            ys, xs = torch.nonzero(x.grad.abs().sum(1)[0] > 0, as_tuple=True)
+            self._rf = int(max(ys.max() - ys.min(), xs.max() - xs.min()) + 1)
+            self.zero_grad(set_to_none=True)
+            self.train(was)
+        return self._rf
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv_init(x)
+        skips = []
+        for blk, tr in zip(self.down, self.trans):
+            x = blk(x)
+            skips.append(x)
+            x = tr(x)
+        x = self.bottleneck(x)
+        for up, blk in zip(self.ups, self.up_blocks):
+            x = blk(torch.cat([up(x), skips.pop()], 1))
+        return self.head(x)
+
+
+def build_network(arch: str, in_channels: int, base: int | None, depth: int | None, norm: str) -> nn.Module:
+    """--arch unet (ours, default) or tiramisu (the reference's, RP2)."""
+    if arch == "unet":
+        return UNet(in_channels, base=base or 16, depth=depth or 3, norm=norm)
+    if arch == "tiramisu":
+        return Tiramisu(in_channels, depth=depth or 6, norm=norm)
+    raise ValueError(f"unknown arch {arch!r}")
+
+
 def count_parameters(m: nn.Module) -> int:
     return sum(p.numel() for p in m.parameters())
 
