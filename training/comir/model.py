@@ -22,7 +22,8 @@ def _norm(kind: str, ch: int) -> nn.Module:
     if kind == "none":
         return nn.Identity()
     if kind == "group":
-        return nn.GroupNorm(num_groups=min(8, ch), num_channels=ch)
+        # up to 8 groups; the Tiramisu's channel counts (e.g. 129, 81) need a divisor
+        return nn.GroupNorm(num_groups=max(g for g in range(1, 9) if ch % g == 0), num_channels=ch)
     raise ValueError(f"unknown norm {kind!r}")
 
 
