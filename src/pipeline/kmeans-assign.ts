@@ -1,6 +1,6 @@
 /**
  * The assignment step of approximate k-means (vocabulary.ts), split into fixed chunks so that it can run on several
- * threads (kmeans-pool.ts, vocabulary-worker.ts) with results that do not depend on the number of threads: every
+ * threads (kmeans-pool.ts, kmeans-assign-worker.ts) with results that do not depend on the number of threads: every
  * point's search only reads the shared centroids and the kd-tree (built from the same centroids with the same seed in
  * every thread), and the sum of squared distances is kept per chunk and added in chunk order.
  */

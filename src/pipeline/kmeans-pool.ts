@@ -4,18 +4,14 @@
  * results with worker threads through SharedArrayBuffers, wakes them with Atomics.notify, takes chunks itself too, and
  * blocks in Atomics.wait until they are done. Results are identical for any number of threads (kmeans-assign.ts).
  *
- * Workers run src/pipeline/vocabulary-worker.ts (TypeScript): the worker is started from a small eval'd script that
- * registers tsx's ESM hooks (`tsx/esm/api`, the same call bin/cmir.js makes) and then imports the entry, which works
- * under `tsx`, `node bin/cmir.js` and vitest alike (a Worker does not inherit hooks registered in its parent, and
- * `execArgv: ['--import', 'tsx']` is not honoured for workers by Node 20: both checked). If a worker cannot start or
- * fails, training continues on the main thread alone.
+ * Workers run src/pipeline/kmeans-assign-worker.ts (TypeScript, started through ts-worker.ts). If a worker cannot start
+ * or fails, training continues on the main thread alone.
  */
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { KdTree } from './kdtree.ts';
 import { ASSIGN_CHUNK, type AssignShared, CTRL, runChunks } from './kmeans-assign.ts';
+import { tsWorkerScript } from './ts-worker.ts';
 
 /** Longest wait for workers to start (tsx compiles the worker's modules: ~0.35 s measured here; generous for CI). */
 const START_TIMEOUT_MS = 60_000;
@@ -26,15 +22,9 @@ export function defaultThreads(): number {
 }
 
 function workerScript(): string {
-  const req = createRequire(import.meta.url);
-  // the package's "import" condition of tsx/esm/api (require.resolve returns the "require" one, index.cjs)
-  const api = pathToFileURL(req.resolve('tsx/esm/api').replace(/index\.cjs$/, 'index.mjs')).href;
-  const entry = new URL('./vocabulary-worker.ts', import.meta.url).href;
-  return `const { workerData } = require('node:worker_threads');
-const ctrl = new Int32Array(workerData.ctrl);
-import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); }).catch(() => {
-  Atomics.store(ctrl, ${CTRL.failed}, 1); Atomics.add(ctrl, ${CTRL.ready}, 1); Atomics.notify(ctrl, ${CTRL.ready});
-});`;
+  // a worker that cannot load reports itself failed (and ready) instead of leaving the main thread waiting
+  return tsWorkerScript(new URL('./kmeans-assign-worker.ts', import.meta.url), `const ctrl = new Int32Array(workerData.ctrl);
+  Atomics.store(ctrl, ${CTRL.failed}, 1); Atomics.add(ctrl, ${CTRL.ready}, 1); Atomics.notify(ctrl, ${CTRL.ready});`);
 }
 
 /** Shared state of one training run; `threads - 1` workers plus the main thread. */

@@ -14,7 +14,8 @@ import { InvertedFile } from './inverted-index.ts';
 import { PAPER_SCORING, prepareQuery, type IndexStatistics, type ScoringParams } from './score.ts';
 import { denseSurf, type DenseGridOptions, type FeatureSet } from './surf.ts';
 import type { BowVector, GreyImage, Region } from './types.ts';
-import { createQuantizer, DEFAULT_STRONGEST_FRACTION, selectStrongest, trainVocabulary } from './vocabulary.ts';
+import { createQuantizer, DEFAULT_STRONGEST_FRACTION, selectStrongest } from './vocabulary.ts';
+import { trainVocabularyOffThread } from './vocabulary-thread.ts';
 
 /** Re-ranked candidate: score of its best window/patch and where that is. */
 export interface RerankResult<Id> {
@@ -169,7 +170,7 @@ function cropGrey(img: GreyImage, x: number, y: number, w: number, h: number): G
  * @param query query pixels (its size is the patch size)
  * @param candidates the top-K candidates' pixels, in first-stage order
  */
-export function rerankPaper<Id>(query: GreyImage, candidates: readonly PaperRerankCandidate<Id>[], opts: PaperRerankOptions = {}): RerankResult<Id>[] {
+export async function rerankPaper<Id>(query: GreyImage, candidates: readonly PaperRerankCandidate<Id>[], opts: PaperRerankOptions = {}): Promise<RerankResult<Id>[]> {
   const grid = opts.grid ?? {};
   const patches: { cand: number; region: Region; features: FeatureSet }[] = [];
   candidates.forEach((c, ci) => {
@@ -183,8 +184,9 @@ export function rerankPaper<Id>(query: GreyImage, candidates: readonly PaperRera
   });
   if (patches.length === 0) return [];
   const strongest = selectStrongest(patches.map((p) => p.features), opts.strongestFraction ?? DEFAULT_STRONGEST_FRACTION);
-  const vocab = trainVocabulary(strongest, 64, {
-    size: opts.vocabularySize ?? 20000, seed: opts.seed ?? 0,
+  // a 20,000-word k-means per query: minutes, so off this thread (vocabulary-thread.ts)
+  const vocab = await trainVocabularyOffThread(strongest, 64, {
+    size: opts.vocabularySize ?? 20000, seed: opts.seed ?? 0, transfer: true,
     ...(opts.maxIterations !== undefined ? { maxIterations: opts.maxIterations } : {}),
   });
   const qz = createQuantizer(vocab);

@@ -269,7 +269,7 @@ export class SearchService {
     for (const row of await this.candidateRows(ranked)) {
       candidates.push({ entryId: row.id, image: await this.representations.ofImage(row, target) });
     }
-    const results = rerankPaper(grey, candidates, { grid: VocabularyService.gridOptions(vocab.params), seed: vocab.params.seed });
+    const results = await rerankPaper(grey, candidates, { grid: VocabularyService.gridOptions(vocab.params), seed: vocab.params.seed });
     return results.map((r, i) => windowMatch(r, i, grey));
   }
 }

@@ -15,8 +15,8 @@ import {
   type Quantizer,
   selectStrongest,
   serializeVocabulary,
-  trainVocabulary,
 } from '../pipeline/vocabulary.ts';
+import { trainVocabularyOffThread } from '../pipeline/vocabulary-thread.ts';
 import type { IndexCache } from './index-cache.ts';
 import type { JobService } from './job.service.ts';
 import type { ModalityService } from './modality.service.ts';
@@ -213,10 +213,11 @@ export class VocabularyService {
     const training = selectStrongest(sets, params.strongestFraction);
     sets.length = 0;
     params.trainingDescriptors = training.length / 64;
-    // 2. k-means.
-    const trained = trainVocabulary(training, 64, {
+    // 2. k-means, on a worker thread: the event loop keeps serving requests during the build.
+    const trained = await trainVocabularyOffThread(training, 64, {
       size: params.requestedSize,
       seed: params.seed,
+      transfer: true,
       onProgress: (it) => report(n + Math.min(it, iterations), total),
     });
     params.iterations = trained.report.iterations;

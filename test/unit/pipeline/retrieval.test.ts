@@ -73,11 +73,11 @@ describe('within-modality retrieval on generated textures', () => {
     expect(top1First).toBeGreaterThanOrEqual(7);
   });
 
-  it('paper-mode re-rank (new vocabulary on candidate patches) ranks the source first', () => {
+  it('paper-mode re-rank (new vocabulary on candidate patches) ranks the source first', async () => {
     const x = 100, y = 40;
     const q = crop(images[3], x, y, CROP, CROP);
     const cands = [1, 3, 7].map((i) => ({ entryId: `img${i}`, image: images[i] }));
-    const rr = rerankPaper(q, cands, { vocabularySize: 400, seed: 2, maxIterations: 5 });
+    const rr = await rerankPaper(q, cands, { vocabularySize: 400, seed: 2, maxIterations: 5 });
     expect(rr[0].entryId).toBe('img3');
     // 320 / 175 -> patches at 0 and 145 per axis (reference 1.5); the region is the best patch
     expect([0, 145]).toContain(rr[0].region.x);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { KdTree } from '../../../src/pipeline/kdtree.ts';
 import { createQuantizer, deserializeVocabulary, PARALLEL_MIN_POINTS, quantize, selectStrongest, serializeVocabulary, trainVocabulary } from '../../../src/pipeline/vocabulary.ts';
 import type { FeatureSet } from '../../../src/pipeline/surf.ts';
+import { trainVocabularyOffThread } from '../../../src/pipeline/vocabulary-thread.ts';
 import { rng } from '../../helpers/synthetic-images.ts';
 
 function gaussianClusters(nClusters: number, perCluster: number, dim: number, spread: number, seed: number): { data: Float32Array; centres: Float32Array } {
@@ -137,5 +138,34 @@ describe('multi-threaded assignment', () => {
     expect(two.report.threads).toBe(2);
     expect(two.report.sse).toEqual(one.report.sse);
     expect([...two.centroids]).toEqual([...one.centroids]);
+  });
+});
+
+describe('trainVocabularyOffThread', () => {
+  it('gives trainVocabulary\'s result while this thread keeps running (the event loop is not blocked)', async () => {
+    const { data } = gaussianClusters(40, 400, 16, 0.5, 21);
+    const expected = trainVocabulary(data, 16, { size: 40, seed: 5, maxIterations: 6, threads: 1 });
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    const progress: number[] = [];
+    try {
+      const v = await trainVocabularyOffThread(data, 16, { size: 40, seed: 5, maxIterations: 6, threads: 1, onProgress: (it) => progress.push(it) });
+      expect([...v.centroids]).toEqual([...expected.centroids]);
+      expect(v.report.sse).toEqual(expected.report.sse);
+    } finally {
+      clearInterval(timer);
+    }
+    // a synchronous trainer would leave no tick between the call and its result; the worker's start alone takes
+    // ~0.35 s (tsx compiles its modules)
+    expect(ticks).toBeGreaterThan(0);
+    expect(progress).toEqual(Array.from({ length: expected.report.iterations }, (_, i) => i + 1));
+    expect(data.length).toBe(40 * 400 * 16); // copied, not moved
+  });
+
+  it('moves the descriptors when asked, and rejects with the trainer\'s error', async () => {
+    const data = new Float32Array(64 * 50).fill(1);
+    await trainVocabularyOffThread(data, 64, { size: 3, seed: 1, transfer: true });
+    expect(data.length).toBe(0); // detached: the worker owns them now
+    await expect(trainVocabularyOffThread(new Float32Array(0), 64, { size: 3, seed: 1 })).rejects.toThrow(RangeError);
   });
 });
