@@ -4,6 +4,7 @@
  * 0-based.
  */
 import type { BowVector } from '../pipeline/types.ts';
+import type { Image } from './generated/client.ts';
 import type { Prisma } from './database.ts';
 import type { Tx } from './image.repository.ts';
 
@@ -80,6 +81,14 @@ export class VectorRepository {
       select: { imageId: true, wordMap: true },
     });
     return new Map(rows.flatMap((r) => (r.wordMap ? [[r.imageId, r.wordMap] as const] : [])));
+  }
+
+  /** Images of a modality that have no whole-image histogram under a vocabulary yet, oldest first. */
+  imagesWithoutHistogram(vocabularyId: number, modalityId: number): Promise<Image[]> {
+    return this.prisma.image.findMany({
+      where: { modalityId, histograms: { none: { vocabularyId, x: null } } },
+      orderBy: { id: 'asc' },
+    });
   }
 
   /** Bytes the index of a vocabulary takes per image (histogram + word map), for benchmarks. */

@@ -29,6 +29,11 @@ export class VocabularyRepository {
     return this.prisma.vocabulary.findFirst({ where: { space, state: 'ready' }, orderBy: { id: 'desc' }, select: INFO });
   }
 
+  /** Versions of a space being indexed by a build right now (state 'indexing'). */
+  indexing(space: string): Promise<VocabularyInfo[]> {
+    return this.prisma.vocabulary.findMany({ where: { space, state: 'indexing' }, orderBy: { id: 'asc' }, select: INFO });
+  }
+
   list(spacePrefix?: string): Promise<VocabularyInfo[]> {
     return this.prisma.vocabulary.findMany({
       where: spacePrefix ? { space: { startsWith: spacePrefix } } : {},

@@ -147,19 +147,28 @@ export class VocabularyService {
   }
 
   /**
-   * For ingestion: when the modality has an active vocabulary, encodes the new image now and returns the write to run
-   * inside the ingest transaction, plus the cache update to run after it commits.
+   * For ingestion: encodes the new image under the modality's active vocabulary and under any version a build is
+   * indexing right now, and returns the writes to run inside the ingest transaction, plus the cache update to run
+   * after it commits. (A build lists its images when it starts; what is ingested later is encoded here, and the
+   * build's final sweep catches images that committed before their ingestion could see the new version.)
    */
   async prepareIndexing(
     modality: ModalityWithModel,
     grey: () => Promise<GreyImage>,
   ): Promise<{ write(tx: Tx, imageId: number): Promise<void>; committed(imageId: number): Promise<void> } | null> {
-    const vocab = await this.active(modality);
-    if (!vocab) return null;
-    const enc = this.encode(await grey(), vocab);
+    const active = await this.active(modality);
+    const building = await this.vocabularies.indexing(vocabularySpace(modality));
+    const targets = [...(active ? [active] : []), ...(await Promise.all(building.map((info) => this.load(info))))];
+    if (targets.length === 0) return null;
+    const image = await grey();
+    const encoded = targets.map((vocab) => ({ vocab, enc: this.encode(image, vocab) }));
     return {
-      write: (tx, imageId) => this.store(tx, vocab, imageId, enc),
-      committed: (imageId) => this.cache.add(vocab.info.id, imageId, enc.bow),
+      write: async (tx, imageId) => {
+        for (const { vocab, enc } of encoded) await this.store(tx, vocab, imageId, enc);
+      },
+      committed: async (imageId) => {
+        for (const { vocab, enc } of encoded) await this.cache.add(vocab.info.id, imageId, enc.bow);
+      },
     };
   }
 
@@ -234,9 +243,14 @@ export class VocabularyService {
       await this.vocabularies.setState(info.id, 'indexing');
       const vocab = await this.load(info);
       for (let k = 0; k < n; k++) {
-        const enc = this.encode(await this.representations.ofImage(images[k], modality), vocab);
-        await this.prisma.$transaction((tx) => this.store(tx, vocab, images[k].id, enc));
+        await this.index(images[k], modality, vocab);
         report(n + iterations + k + 1, total);
+      }
+      // Images ingested while the build ran: from 'indexing' on, ingestion encodes under this version itself; this
+      // sweep finds those that committed before (repeated until none is left).
+      for (let missing = await this.vectors.imagesWithoutHistogram(info.id, modality.id); missing.length > 0;
+        missing = await this.vectors.imagesWithoutHistogram(info.id, modality.id)) {
+        for (const image of missing) await this.index(image, modality, vocab);
       }
       const previous = await this.vocabularies.latestReady(info.space);
       await this.vocabularies.setState(info.id, 'ready');
@@ -251,6 +265,16 @@ export class VocabularyService {
     }
     this.cache.invalidate(info.id);
     return { vocabularyId: info.id, size: trained.size, trainingDescriptors: params.trainingDescriptors, iterations: params.iterations };
+  }
+
+  /** Encodes and stores one image under a vocabulary being built; an image deleted meanwhile is skipped. */
+  private async index(image: Image, modality: ModalityWithModel, vocab: LoadedVocabulary): Promise<void> {
+    try {
+      const enc = this.encode(await this.representations.ofImage(image, modality), vocab);
+      await this.prisma.$transaction((tx) => this.store(tx, vocab, image.id, enc));
+    } catch (e) {
+      if (await this.prisma.image.findUnique({ where: { id: image.id }, select: { id: true } })) throw e;
+    }
   }
 }
 

@@ -125,6 +125,31 @@ describe(`search on ${TEST_BACKEND}`, () => {
     expect(res.matches[0].imageId).toBe(ids[1]);
   });
 
+  test('images ingested while a vocabulary is built are indexed under the new version', async () => {
+    const late: Promise<{ id: number }>[] = [];
+    const extra = [texturedImage(SIZE, SIZE, 7001), texturedImage(SIZE, SIZE, 7002)];
+    const ingest = (k: number) => {
+      late[k] = png(extra[k]).then((data) => app.services.images.ingest({ data, fileName: `late${k}.png`, modality: 'TEX' }));
+    };
+    const job = await app.services.vocabularies.build('TEX', { size: 2000, seed: 5 }, (done, total) => {
+      const n = (total - 100) / 2; // pool n images, <= 100 k-means iterations, index n images
+      if (!late[0]) ingest(0); // the build has listed its images: this one is not among them
+      if (!late[1] && done > n + 100) ingest(1); // the new version is being indexed
+    });
+    const finished = await app.services.jobs.wait(job.id);
+    const rows = await Promise.all(late);
+    expect(finished.state).toBe('SUCCEEDED');
+    const newest = (await app.services.vocabularies.list('TEX')).at(-1)!;
+    expect(newest).toMatchObject({ id: (finished.result as { vocabularyId: number }).vocabularyId, state: 'ready' });
+    for (const [k, row] of rows.entries()) {
+      expect(await app.db.prisma.histogram.count({ where: { vocabularyId: newest.id, imageId: row.id } })).toBe(1);
+      const res = await app.services.search.search({ data: await png(crop(extra[k], 50, 40, 200, 200)), modality: 'TEX', target: 'TEX', first: 1 });
+      expect(res.vocabularyId).toBe(newest.id);
+      expect(res.matches[0].imageId).toBe(row.id);
+    }
+    for (const row of rows) await app.services.images.delete(row.id);
+  });
+
   test('correlate re-ranks up to 200 candidates by default, the word-based modes 30 (SEARCH_LIMITS)', async () => {
     const M = 33; // more than 30 images, so the two defaults give different candidate counts
     for (let i = 0; i < M; i++) {
