@@ -68,11 +68,11 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     vocabularies: new VocabularyRepository(prisma),
     vectors: new VectorRepository(prisma),
   };
-  // Jobs run in the process that started them. With the embedded database this process is the only one (lock file),
-  // so unfinished jobs are orphans of a stopped process; on a shared Postgres they may belong to a live server.
-  if (db.kind === 'pglite') await repos.jobs.failInterrupted();
   const modalities = new ModalityService(repos.modalities);
+  // Jobs run in the process that started them. With the embedded database this process is the only one (lock file),
+  // so unfinished jobs are orphans; on a shared Postgres only those whose heartbeat stopped are.
   const jobs = new JobService(repos.jobs);
+  await jobs.recover(db.kind === 'pglite');
   const cache = new IndexCache(repos.vectors);
   const representations = new RepresentationService(config, prisma, files);
   const models = new ModelService(prisma);

@@ -12,23 +12,37 @@ export class JobRepository {
     return this.prisma.job.findMany({ where: { id: { in: [...ids] } } });
   }
 
-  create(kind: string, params: P.InputJsonValue, total: number): Promise<Job> {
-    return this.prisma.job.create({ data: { kind, params, total } });
+  create(kind: string, params: P.InputJsonValue, total: number, owner: string): Promise<Job> {
+    return this.prisma.job.create({ data: { kind, params, total, owner, heartbeatAt: new Date() } });
   }
 
   update(
     id: number,
     data: { state?: JobState; done?: number; total?: number; error?: string; result?: P.InputJsonValue; startedAt?: Date; finishedAt?: Date },
   ): Promise<Job> {
-    return this.prisma.job.update({ where: { id }, data });
+    return this.prisma.job.update({ where: { id }, data: { ...data, heartbeatAt: new Date() } });
   }
 
-  /** Jobs left RUNNING or QUEUED by a process that died cannot finish: mark them failed at start-up. */
-  failInterrupted(): Promise<number> {
+  /** Touches the heartbeat of an owner's unfinished jobs. */
+  heartbeat(owner: string): Promise<number> {
+    return this.prisma.job
+      .updateMany({ where: { owner, state: { in: ['QUEUED', 'RUNNING'] } }, data: { heartbeatAt: new Date() } })
+      .then((r) => r.count);
+  }
+
+  /**
+   * Marks unfinished jobs FAILED as interrupted: those whose heartbeat is older than `staleBefore` (or every one when
+   * it is omitted), optionally only the job `id`.
+   */
+  failInterrupted(staleBefore?: Date, id?: number): Promise<number> {
     return this.prisma.job
       .updateMany({
-        where: { state: { in: ['QUEUED', 'RUNNING'] } },
-        data: { state: 'FAILED', error: 'interrupted: the server stopped before the job finished', finishedAt: new Date() },
+        where: {
+          state: { in: ['QUEUED', 'RUNNING'] },
+          ...(id !== undefined ? { id } : {}),
+          ...(staleBefore ? { OR: [{ heartbeatAt: null }, { heartbeatAt: { lt: staleBefore } }] } : {}),
+        },
+        data: { state: 'FAILED', error: 'interrupted: the process running the job stopped before it finished', finishedAt: new Date() },
       })
       .then((r) => r.count);
   }

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Job, Prisma as P } from '../db/generated/client.ts';
 import type { JobRepository } from '../db/job.repository.ts';
 import { NotFoundError } from '../errors.ts';
@@ -10,19 +12,63 @@ export interface JobProgress {
 /** Progress rows are written at most this often (ms): enough for a progress bar, cheap for the database. */
 const PROGRESS_INTERVAL_MS = 250;
 
+export interface JobServiceOptions {
+  /** This process's name on its jobs; default host:pid:random. */
+  owner?: string;
+  /** How often the owner's unfinished jobs are touched, progress or not; default 15 s. */
+  heartbeatMs?: number;
+}
+
 /**
  * In-process jobs: a row per job with state and done/total, run on this event loop. `start` returns the queued job at
  * once; `wait` resolves when it ends (for the CLI and tests).
+ *
+ * Every row names its owner (this process) and carries a heartbeat, written with each progress update and every
+ * `heartbeatMs`. A job whose heartbeat is older than four intervals belongs to a process that stopped: it can never
+ * finish, and is marked FAILED at start-up (`recover`) or when it is read (`get`). On a shared Postgres this keeps
+ * one server from failing another's live jobs.
  */
 export class JobService {
+  readonly owner: string;
+  private readonly heartbeatMs: number;
   private readonly running = new Map<number, Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly jobs: JobRepository) {}
+  constructor(private readonly jobs: JobRepository, opts: JobServiceOptions = {}) {
+    this.owner = opts.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.heartbeatMs = opts.heartbeatMs ?? 15_000;
+  }
+
+  /** A heartbeat older than this means the owner stopped: four missed beats (slack for a loaded machine). */
+  get orphanAfterMs(): number {
+    return 4 * this.heartbeatMs;
+  }
+
+  /**
+   * At start-up, fails the jobs of stopped processes. `exclusive`: this process is the database's only user (the
+   * embedded database holds a lock file), so every unfinished job is an orphan; otherwise only stale ones are.
+   * @returns how many jobs were failed
+   */
+  recover(exclusive: boolean): Promise<number> {
+    return this.jobs.failInterrupted(exclusive ? undefined : this.staleBefore());
+  }
 
   async get(id: number): Promise<Job> {
-    const job = await this.jobs.findById(id);
+    let job = await this.jobs.findById(id);
     if (!job) throw new NotFoundError('Job', id);
+    if ((job.state === 'QUEUED' || job.state === 'RUNNING') && !this.running.has(id) && this.isStale(job)) {
+      await this.jobs.failInterrupted(this.staleBefore(), id);
+      job = (await this.jobs.findById(id)) ?? job;
+    }
     return job;
+  }
+
+  private staleBefore(): Date {
+    return new Date(Date.now() - this.orphanAfterMs);
+  }
+
+  private isStale(job: Job): boolean {
+    return (job.heartbeatAt ?? job.createdAt).getTime() < Date.now() - this.orphanAfterMs;
   }
 
   async start(
@@ -31,7 +77,7 @@ export class JobService {
     work: (progress: JobProgress) => Promise<P.InputJsonValue>,
     onProgress?: (done: number, total: number) => void,
   ): Promise<Job> {
-    const job = await this.jobs.create(kind, params, 0);
+    const job = await this.jobs.create(kind, params, 0, this.owner);
     let last = 0;
     let latest = { done: 0, total: 0 };
     let pending: Promise<unknown> = Promise.resolve();
@@ -56,10 +102,23 @@ export class JobService {
         await this.jobs.update(job.id, { state: 'FAILED', error: (e as Error).message, finishedAt: new Date() });
       } finally {
         this.running.delete(job.id);
+        if (this.running.size === 0) this.stopHeartbeat();
       }
     })();
     this.running.set(job.id, run);
+    this.startHeartbeat();
     return job;
+  }
+
+  private startHeartbeat(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.jobs.heartbeat(this.owner).catch(() => undefined), this.heartbeatMs);
+    this.timer.unref();
+  }
+
+  private stopHeartbeat(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
   }
 
   /** Resolves with the job's final row once it has finished. */
