@@ -9,6 +9,7 @@ Facts about the reference (CoMIR, MultiRegEval) are cited as RP2 = ../shared/gui
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as _dt
 import json
 import math
@@ -23,11 +24,11 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from comir.data import PAIRS, Sampler, load_pairs, make_smoke_data, resolve_dir, split_val  # noqa: E402
+from comir.data import PAIRS, PairSpec, Sampler, load_pairs, make_smoke_data, resolve_dir, split_val  # noqa: E402
 from comir.evaluate import tissue_logit_mean, validate  # noqa: E402
 from comir.export import OPSET, export_onnx, sha256, write_manifest  # noqa: E402
 from comir.loss import activation_decay, forward_p4, nt_xent_mse  # noqa: E402
-from comir.model import build_network, count_parameters, preprocess  # noqa: E402
+from comir.model import PERCENTILES, build_network, count_parameters  # noqa: E402
 
 MANIFEST_FORMAT = "cmir-comir/1"
 
@@ -60,6 +61,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--photometric", type=float, default=0.0,
                     help="strength of per-modality intensity jitter (0 = off, RP2; 1 = gamma/contrast/brightness/"
                          "noise ranges in comir/data.py Sampler.jitter)")
+    ap.add_argument("--normalization", action="append", default=[], metavar="MODALITY=RULE",
+                    help="override a modality's input normalization (linear, log1p, percentile), e.g. bf=percentile")
     ap.add_argument("--epoch-steps", type=int, default=None, help="steps per epoch (validation each epoch)")
     ap.add_argument("--val-patch", type=int, default=None, help="validation patch size (default 64)")
     ap.add_argument("--n-val", type=int, default=None, help="held-out train pairs for validation")
@@ -104,20 +107,31 @@ class Progress:
         sys.stderr.flush()
 
 
+def with_normalization(spec: PairSpec, overrides: list[str]) -> PairSpec:
+    """The pair with --normalization MODALITY=RULE applied."""
+    for o in overrides:
+        name, _, rule = o.partition("=")
+        if rule not in ("linear", "log1p", "percentile") or name not in (spec.a.name, spec.b.name):
+            raise SystemExit(f"--normalization {o!r}: expected {spec.a.name}|{spec.b.name}=linear|log1p|percentile")
+        side = "a" if name == spec.a.name else "b"
+        spec = dataclasses.replace(spec, **{side: dataclasses.replace(getattr(spec, side), pre=rule)})
+    return spec
+
+
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     rng = np.random.default_rng(a.seed)
     gen = torch.Generator().manual_seed(a.seed)
-    spec = PAIRS[a.pair]
+    spec = with_normalization(PAIRS[a.pair], a.normalization)
     t_start = time.time()
 
     tmpdir = None
     if a.smoke:
         if a.pair != "shg-bf":
             print("--smoke generates SHG/BF-like pairs; using spec shg-bf layout", file=sys.stderr)
-        spec = PAIRS["shg-bf"]
+        spec = with_normalization(PAIRS["shg-bf"], a.normalization)
         tmpdir = tempfile.TemporaryDirectory(prefix="cmir-smoke-")
         make_smoke_data(tmpdir.name, n=6, size=96, seed=a.seed)
         data_dir = tmpdir.name
@@ -159,8 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         prog = Progress(a.steps, every=1 if a.smoke else 10)
         for step in range(1, a.steps + 1):
             net_a.train(); net_b.train()
-            xa, xb, tissue = sampler.batch(a.batch)
-            xa, xb = preprocess(xa, spec.a.pre), preprocess(xb, spec.b.pre)
+            xa, xb, tissue = sampler.batch(a.batch)  # preprocessed (Sampler.normalize)
             za = forward_p4(net_a, xa, gen)  # p4 trick, each net its own k (RP2)
             zb = forward_p4(net_b, xb, gen)
             loss_c, acc = nt_xent_mse(za, zb, a.tau)
@@ -226,7 +239,9 @@ def main(argv: list[str] | None = None) -> int:
             input=dict(name="input", layout="NCHW", channels=ms.channels, source=ms.source,
                        # decode.ts Normalization applied by the caller BEFORE the graph (not in the graph):
                        # 'log1p' = log(1+x) of x in [0,1], not rescaled after the log (range [0, ln 2], RP2)
+                       # 'percentile' = (x - p1) / (p99 - p1) of the image's own percentiles, clamped to [0, 1]
                        normalization=ms.pre, normalization_in_graph=False, normalised_after_log=False,
+                       **(dict(percentiles=[q * 100 for q in PERCENTILES]) if ms.pre == "percentile" else {}),
                        range=[0, round(math.log(2), 6)] if ms.pre == "log1p" else [0, 1]),
             output=dict(name="comir", channels=1)))
     manifest = dict(

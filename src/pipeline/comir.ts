@@ -3,7 +3,8 @@
  * manifest.json written by training/train_comir.py. Pure: no Prisma, no Apollo.
  *
  * Input: a PlanarImage (HWC, Float32) already normalised by the modality's rule (decode.ts `normalize`), which must
- * equal the manifest's `input.normalization` ('log1p' for SHG: log(1+x), range [0, ln 2], not rescaled; 'linear'
+ * equal the manifest's `input.normalization` ('log1p' for SHG: log(1+x), range [0, ln 2], not rescaled; 'percentile'
+ * stretches the image's own 1st..99th percentiles to [0, 1]; 'linear'
  * otherwise). Output: a GreyImage with the network's sigmoid output in [0, 1] (sigmoid(z - logit_shift), inside the
  * graph);
  * `toUint8` gives the 8-bit CoMIR (round(255 y), as MultiRegEval's inference_comir.py, reference-pipeline.md section 2).
@@ -20,11 +21,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../errors.ts';
-import type { Normalization } from './decode.ts';
+import { NORMALIZATIONS, type Normalization } from './decode.ts';
 import type { GreyImage, PlanarImage } from './types.ts';
 
 export const MANIFEST_FORMAT = 'cmir-comir/1';
-const NORMALIZATION_VALUES: readonly Normalization[] = ['linear', 'log1p'];
 
 /** A model directory or its manifest is unusable, or a request does not fit the model. `code` = 'MODEL_INVALID'. */
 export class ModelInvalidError extends AppError {
@@ -130,8 +130,8 @@ export function validateManifest(json: unknown, dir = '.'): ComirManifest {
       fail(dir, `modality ${m.name}: input needs name, layout NCHW and channels`);
     }
     if (inp.channels !== 1 && inp.channels !== 3) fail(dir, `modality ${m.name}: input channels must be 1 or 3`, { channels: inp.channels });
-    if (!NORMALIZATION_VALUES.includes(inp.normalization as Normalization)) {
-      fail(dir, `modality ${m.name}: input.normalization must be one of ${NORMALIZATION_VALUES.join(', ')}`);
+    if (!NORMALIZATIONS.includes(inp.normalization as Normalization)) {
+      fail(dir, `modality ${m.name}: input.normalization must be one of ${NORMALIZATIONS.join(', ')}`);
     }
     const o = m.output;
     if (!isObj(o) || typeof o.name !== 'string' || o.channels !== 1) fail(dir, `modality ${m.name}: output needs name and channels 1`);

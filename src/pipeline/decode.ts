@@ -30,9 +30,16 @@ export interface DecodeOptions {
   page?: number;
 }
 
-/** How a modality's pixel values become [0,1] floats before CoMIR. */
-export type Normalization = 'linear' | 'log1p';
-export const NORMALIZATIONS: readonly Normalization[] = ['linear', 'log1p'];
+/**
+ * How a modality's pixel values become [0,1] floats before CoMIR: 'linear' (as decoded), 'log1p' (log(1+x), the
+ * reference's SHG rule) or 'percentile' (the image's own 1st..99th percentiles stretched to 0..1, for modalities
+ * whose exposure and staining vary between acquisitions: training/README.md).
+ */
+export type Normalization = 'linear' | 'log1p' | 'percentile';
+export const NORMALIZATIONS: readonly Normalization[] = ['linear', 'log1p', 'percentile'];
+
+/** The percentiles 'percentile' stretches to 0 and 1 (training/comir/model.py PERCENTILES). */
+export const STRETCH_PERCENTILES = [0.01, 0.99] as const;
 
 function decodeFailure(e: unknown): UnsupportedImageError {
   const msg = e instanceof Error ? e.message : String(e);
@@ -98,12 +105,39 @@ export async function decodeImage(data: Buffer, opts: DecodeOptions): Promise<{ 
   }
 }
 
-/** Applies a modality's rule in place-free fashion. log1p maps [0,1] to [0, ln 2] (reference-pipeline.md section 2). */
+/**
+ * Applies a modality's rule, returning a new image. log1p maps [0,1] to [0, ln 2] (reference-pipeline.md section 2);
+ * percentile maps the image's STRETCH_PERCENTILES to 0 and 1, clamped (training/comir/model.py percentile_stretch).
+ */
 export function normalize(image: PlanarImage, rule: Normalization): PlanarImage {
   if (rule === 'linear') return image;
   const out = new Float32Array(image.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = Math.log1p(image.data[i]);
+  if (rule === 'log1p') {
+    for (let i = 0; i < out.length; i++) out[i] = Math.log1p(image.data[i]);
+  } else {
+    const [lo, hi] = percentiles(image.data, STRETCH_PERCENTILES);
+    const inv = 1 / Math.max(hi - lo, 1 / 255);
+    for (let i = 0; i < out.length; i++) out[i] = Math.min(1, Math.max(0, (image.data[i] - lo) * inv));
+  }
   return { ...image, data: out };
+}
+
+/**
+ * Percentiles of values in [0,1] as numpy's method 'lower' (the element at sorted index floor(q (n - 1))), exact for
+ * 8- and 16-bit samples: one pass over a 65,536-bin histogram instead of a sort.
+ */
+export function percentiles(values: Float32Array, qs: readonly number[]): number[] {
+  const bins = new Uint32Array(65536);
+  for (let i = 0; i < values.length; i++) bins[Math.round(Math.min(1, Math.max(0, values[i])) * 65535)]++;
+  return qs.map((q) => {
+    const rank = Math.floor(q * (values.length - 1));
+    let seen = 0;
+    for (let b = 0; b < bins.length; b++) {
+      seen += bins[b];
+      if (seen > rank) return b / 65535;
+    }
+    return 1;
+  });
 }
 
 /** Luminance as MATLAB's rgb2gray (0.2989 R + 0.5870 G + 0.1140 B), which the reference applies before SURF. */

@@ -1,4 +1,5 @@
 import { BadUserInputError } from '../errors.ts';
+import type { Normalization } from '../pipeline/decode.ts';
 import { readUpload } from './upload.ts';
 import { fromGlobalId, toGlobalId } from '../ids.ts';
 import type { MutationResolvers } from './__generated__/resolvers-types.ts';
@@ -11,7 +12,7 @@ export const Mutation: MutationResolvers = {
     services.modalities.create({
       name: input.name,
       channels: input.channels ?? undefined,
-      normalization: input.normalization === 'LOG1P' ? 'log1p' : 'linear',
+      normalization: (input.normalization ?? 'LINEAR').toLowerCase() as Normalization,
     }),
   ingestImage: async (_, { input }, { services }) => {
     if ((input.file == null) === (input.path == null)) {

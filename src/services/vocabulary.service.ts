@@ -6,7 +6,7 @@ import type { VocabularyInfo, VocabularyRepository } from '../db/vocabulary.repo
 import { AppError, invalidParameter } from '../errors.ts';
 import { serializeWordMap, type WordMap, wordMapBow, wordMapFromFeatures } from '../pipeline/bow.ts';
 import { mulberry32 } from '../pipeline/kdtree.ts';
-import { type DenseGridOptions, denseSurf, gridCount } from '../pipeline/surf.ts';
+import { type DenseGridOptions, denseSurf, type FeatureSet, gridCount } from '../pipeline/surf.ts';
 import type { BowVector, GreyImage } from '../pipeline/types.ts';
 import {
   createQuantizer,
@@ -29,6 +29,13 @@ export const DEFAULT_VOCABULARY_SIZE = 20_000;
  * repositories are subsampled (seeded) to this many before the strongest 80 % are kept.
  */
 export const MAX_TRAINING_DESCRIPTORS = 2_500_000;
+
+/**
+ * Largest pool of descriptors (bytes) whose features a build keeps from step 1 for step 3, so that SURF runs once per
+ * image instead of twice. Up to this size the kept features add at most ~256 MB to the k-means pool (80 % of them);
+ * larger repositories recompute them.
+ */
+export const REUSED_FEATURES_BYTES = 256 * 2 ** 20;
 
 /** What a vocabulary was built with; stored in its `params` and reused for every image and query it encodes. */
 export interface VocabularyParams {
@@ -127,7 +134,11 @@ export class VocabularyService {
 
   /** Dense features -> words -> bag of words + word map. */
   encode(grey: GreyImage, vocab: LoadedVocabulary): Encoded {
-    const features = denseSurf(grey, VocabularyService.gridOptions(vocab.params));
+    return this.encodeFeatures(denseSurf(grey, VocabularyService.gridOptions(vocab.params)), vocab);
+  }
+
+  /** Words -> bag of words + word map, for features computed on the vocabulary's grid. */
+  private encodeFeatures(features: FeatureSet, vocab: LoadedVocabulary): Encoded {
     const words = vocab.quantizer.quantize(features.descriptors);
     const wordMap = wordMapFromFeatures(features, words);
     return { bow: wordMapBow(wordMap, vocab.info.size), wordMap, nFeatures: features.count };
@@ -213,10 +224,14 @@ export class VocabularyService {
     const expected = images.reduce((s, i) => s + gridCount(i.width) * gridCount(i.height) * 4, 0);
     const keep = Math.min(1, MAX_TRAINING_DESCRIPTORS / Math.max(1, expected));
     const random = mulberry32(params.seed);
+    // Every image's features are kept for step 3 when they fit REUSED_FEATURES_BYTES (SURF then runs once per image).
+    const reuse = keep === 1 && expected * 64 * 4 <= REUSED_FEATURES_BYTES;
     const sets = [];
+    const reused: (FeatureSet | undefined)[] = [];
     for (let k = 0; k < n; k++) {
       const f = denseSurf(await this.representations.ofImage(images[k], modality), VocabularyService.gridOptions(params));
       sets.push(keep < 1 ? subsample(f, keep, random) : f);
+      if (reuse) reused.push(f);
       report(k + 1, total);
     }
     const training = selectStrongest(sets, params.strongestFraction);
@@ -243,7 +258,8 @@ export class VocabularyService {
       await this.vocabularies.setState(info.id, 'indexing');
       const vocab = await this.load(info);
       for (let k = 0; k < n; k++) {
-        await this.index(images[k], modality, vocab);
+        await this.index(images[k], modality, vocab, reused[k]);
+        reused[k] = undefined;
         report(n + iterations + k + 1, total);
       }
       // Images ingested while the build ran: from 'indexing' on, ingestion encodes under this version itself; this
@@ -267,10 +283,12 @@ export class VocabularyService {
     return { vocabularyId: info.id, size: trained.size, trainingDescriptors: params.trainingDescriptors, iterations: params.iterations };
   }
 
-  /** Encodes and stores one image under a vocabulary being built; an image deleted meanwhile is skipped. */
-  private async index(image: Image, modality: ModalityWithModel, vocab: LoadedVocabulary): Promise<void> {
+  /** Encodes (from `features` when given) and stores one image under a vocabulary being built; an image deleted meanwhile is skipped. */
+  private async index(image: Image, modality: ModalityWithModel, vocab: LoadedVocabulary, features?: FeatureSet): Promise<void> {
     try {
-      const enc = this.encode(await this.representations.ofImage(image, modality), vocab);
+      const enc = features
+        ? this.encodeFeatures(features, vocab)
+        : this.encode(await this.representations.ofImage(image, modality), vocab);
       await this.prisma.$transaction((tx) => this.store(tx, vocab, image.id, enc));
     } catch (e) {
       if (await this.prisma.image.findUnique({ where: { id: image.id }, select: { id: true } })) throw e;

@@ -50,6 +50,15 @@ describe(`search on ${TEST_BACKEND}`, () => {
     const [vocab] = await app.services.vocabularies.list('TEX');
     expect(vocab).toMatchObject({ size: 4000, state: 'ready', space: 'TEX/raw' });
     expect(await app.db.prisma.histogram.count({ where: { vocabularyId: vocab.id } })).toBe(N);
+    // the build encodes from the features it pooled: the same histogram as encoding the image afresh
+    const modality = await app.services.representations.modality((await app.services.modalities.getByName('TEX')).id);
+    const loaded = (await app.services.vocabularies.active(modality))!;
+    const row = (await app.repos.images.findManyByIds([ids[2]]))[0];
+    const fresh = app.services.vocabularies.encode(await app.services.representations.ofImage(row, modality), loaded);
+    const stored = (await app.repos.vectors.histogram(vocab.id, ids[2]))!;
+    expect([...stored.bow.ids]).toEqual([...fresh.bow.ids]);
+    expect([...stored.bow.counts]).toEqual([...fresh.bow.counts]);
+    expect(stored.bow.ids.length).toBeGreaterThan(100);
   });
 
   test('shifted, slightly rotated whole images rank their source first with the top score', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { decodeImage, normalize, probeImage, toGrey } from '../../src/pipeline/decode.ts';
+import { decodeImage, normalize, percentiles, probeImage, toGrey } from '../../src/pipeline/decode.ts';
 import { corrupt, makeImage, makeMultiPageTiff, pattern } from '../helpers/images.ts';
 
 const LIMIT = { maxPixels: 10_000_000 };
@@ -71,6 +71,26 @@ describe('normalisation rules', () => {
     expect(out[0]).toBe(0);
     expect(out[1]).toBeCloseTo(Math.log(1.5), 6);
     expect(out[2]).toBeCloseTo(Math.LN2, 6);
+  });
+
+  test('percentile stretches the image\'s 1st..99th percentiles (numpy "lower") to 0..1, clamped', () => {
+    // 8-bit values 40..140 in a shuffled order, as a TMA core's grey H&E spans (training/README.md)
+    const values = Array.from({ length: 101 }, (_, i) => (40 + ((i * 37) % 101)) / 255);
+    const img = { width: 101, height: 1, channels: 1, data: Float32Array.from(values) };
+    // n = 101: the elements at sorted index floor(0.01 * 100) = 1 and floor(0.99 * 100) = 99, i.e. 41 and 139
+    const [lo, hi] = percentiles(img.data, [0.01, 0.99]);
+    expect(lo * 255).toBeCloseTo(41, 4);
+    expect(hi * 255).toBeCloseTo(139, 4);
+    const out = normalize(img, 'percentile').data;
+    const at = (v: number) => out[values.indexOf(v / 255)];
+    expect(at(41)).toBeCloseTo(0, 5);
+    expect(at(139)).toBeCloseTo(1, 5);
+    expect(at(90)).toBeCloseTo(49 / 98, 4);
+    expect(at(40)).toBe(0); // below the 1st percentile: clamped
+    expect(at(140)).toBe(1);
+    // a flat image stays finite (the span is at least 1/255)
+    const flat = normalize({ width: 2, height: 1, channels: 1, data: new Float32Array([0.5, 0.5]) }, 'percentile').data;
+    expect([...flat]).toEqual([0, 0]);
   });
 
   test('toGrey uses rgb2gray weights', () => {

@@ -11,13 +11,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .model import PERCENTILES, percentile_stretch, preprocess
+
 
 @dataclass(frozen=True)
 class ModalitySpec:
     name: str  # modality name, also the ONNX file stem
     column: str  # pairs.csv column with the image path
     channels: int  # network input channels
-    pre: str  # decode.ts Normalization: 'log1p' (SHG, RP2) or 'linear'
+    pre: str  # decode.ts Normalization: 'log1p' (SHG, RP2), 'linear' or 'percentile' (model.preprocess)
     source: str  # human-readable description of how the file is read
 
 
@@ -147,7 +149,6 @@ def split_val(pairs: list[Pair], n_val: int, seed: int) -> tuple[list[Pair], lis
 
 def to_input(arr: np.ndarray, pre: str) -> torch.Tensor:
     """HWC uint8 -> 1CHW float in [0,1], preprocessing applied (same as the exported graph does)."""
-    from .model import preprocess
     x = torch.from_numpy(arr.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
     return preprocess(x, pre)
 
@@ -158,8 +159,17 @@ class Sampler:
     Crop centres are drawn where at least `min_tissue` of the crop window is tissue."""
 
     def __init__(self, pairs: list[Pair], spec: PairSpec, crop: int, rng: np.random.Generator, min_tissue: float = 0.5,
-                 photometric: float = 0.0):
+                 photometric: float = 0.0, crop_stats: float = 0.5):
         self.spec, self.crop, self.rng, self.photometric = spec, crop, rng, photometric
+        # 'percentile' modalities: each sample is stretched with the percentiles of its whole image, or with
+        # probability crop_stats with those of the crop itself, as a query cut from a larger image will be
+        self.crop_stats = crop_stats
+        self.stats: dict[str, list[tuple[float, float]]] = {"a": [], "b": []}
+        for p in pairs:
+            for key, arr, ms in (("a", p.a, spec.a), ("b", p.b, spec.b)):
+                if ms.pre == "percentile":
+                    q = np.quantile(arr.astype(np.float32) / 255.0, PERCENTILES, method="lower")
+                    self.stats[key].append((float(q[0]), float(q[1])))
         self.win = int(math.ceil(crop * math.sqrt(2) / 2)) * 2 + 2  # window that holds the rotated crop
         r = self.win // 2
         self.imgs: list[torch.Tensor] = []
@@ -182,9 +192,10 @@ class Sampler:
 
     def batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         ca, cb = self.spec.a.channels, self.spec.b.channels
-        wins = []
+        wins, chosen = [], []
         for _ in range(n):
             i = self.rng.choice(len(self.imgs), p=self.probs)
+            chosen.append(i)
             cy, cx = self.centres[i][self.rng.integers(len(self.centres[i]))]
             # centre (cy, cx) in original coords = (cy + r, cx + r) in padded coords; window starts at cy, cx
             wins.append(self.imgs[i][:, cy:cy + self.win, cx:cx + self.win])
@@ -202,7 +213,20 @@ class Sampler:
         tissue = y[:, ca + cb:] > 0.5
         if self.photometric > 0:
             a, b = self.jitter(a), self.jitter(b)
-        return a, b, tissue
+        return self.normalize(a, "a", chosen), self.normalize(b, "b", chosen), tissue
+
+    def normalize(self, x: torch.Tensor, key: str, chosen: list[int]) -> torch.Tensor:
+        """The modality's preprocessing (model.preprocess); see __init__ for 'percentile'."""
+        ms = self.spec.a if key == "a" else self.spec.b
+        if ms.pre != "percentile":
+            return preprocess(x, ms.pre)
+        whole = torch.tensor([self.stats[key][i] for i in chosen], dtype=x.dtype).view(-1, 2, 1, 1, 1)
+        own = self.rng.random(len(chosen)) < self.crop_stats
+        out = percentile_stretch(x, whole[:, 0], whole[:, 1])
+        if own.any():
+            idx = torch.from_numpy(np.nonzero(own)[0])
+            out[idx] = percentile_stretch(x[idx])
+        return out
 
     def jitter(self, x: torch.Tensor) -> torch.Tensor:
         """Photometric jitter, drawn per sample and per modality (so the two networks cannot rely on one shared

@@ -207,14 +207,33 @@ def count_parameters(m: nn.Module) -> int:
 
 
 
+# 'percentile': the 1st and 99th percentiles of the image are stretched to 0 and 1 (see preprocess).
+PERCENTILES = (0.01, 0.99)
+
+
+def percentile_stretch(x: torch.Tensor, lo: torch.Tensor | None = None, hi: torch.Tensor | None = None) -> torch.Tensor:
+    """x: NCHW in [0, 1]. (x - lo) / (hi - lo) clamped to [0, 1], with lo, hi (N111) the PERCENTILES of each sample
+    over all its channels and pixels unless given. hi - lo is at least 1/255 (a flat image stays finite).
+    src/pipeline/decode.ts normalize(image, 'percentile') computes the same on the 8-bit values."""
+    if lo is None or hi is None:
+        q = torch.tensor(PERCENTILES, dtype=x.dtype)
+        lh = torch.quantile(x.flatten(1), q, dim=1, interpolation="lower")  # 2, N
+        lo, hi = lh[0].view(-1, 1, 1, 1), lh[1].view(-1, 1, 1, 1)
+    return ((x - lo) / (hi - lo).clamp_min(1 / 255)).clamp(0, 1)
+
+
 def preprocess(x: torch.Tensor, kind: str) -> torch.Tensor:
     """Input x in [0, 1]. 'log1p': SHG gets log(1+x) (RP2, "Preprocessing"), NOT rescaled afterwards, so the range is
     [0, ln 2] as in the reference and as src/pipeline/decode.ts normalize(image, 'log1p') produces. 'linear': unchanged
-    (BF, RGB, NIR: img_as_float only, RP2). The names are decode.ts's Normalization values."""
+    (BF, RGB, NIR: img_as_float only, RP2). 'percentile': percentile_stretch of each image (not in RP2: the grey BF
+    of the test TMA cores spans ~40..145 of 255, the train cores' ~80..255; training/README.md). The names are
+    decode.ts's Normalization values."""
     if kind == "log1p":
         return torch.log1p(x)
     if kind == "linear":
         return x
+    if kind == "percentile":
+        return percentile_stretch(x)
     raise ValueError(f"unknown preprocessing {kind!r}")
 
 

@@ -278,7 +278,9 @@ export type Node = {
 export type Normalization =
   | 'LINEAR'
   /** log(1+x), as the reference applies to SHG. */
-  | 'LOG1P';
+  | 'LOG1P'
+  /** The image's 1st..99th percentiles stretched to 0..1 (exposure and staining vary between acquisitions). */
+  | 'PERCENTILE';
 
 export type PageInfo = {
   __typename?: 'PageInfo';
