@@ -43,8 +43,9 @@ test('buildVocabulary -> job -> search by stored image -> link -> confirm, over 
   const built = await run(`mutation { buildVocabulary(input: { modality: "TEX", size: 1500, seed: 2 }) { id state } }`);
   expect(built.errors).toBeUndefined();
   await app.services.jobs.drain();
-  const job = await run(`query($id: ID!) { job(id: $id) { state progress done total } }`, { id: built.data.buildVocabulary.id });
-  expect(job.data.job).toMatchObject({ state: 'SUCCEEDED', progress: 1 });
+  const job = await run(`query($id: ID!) { job(id: $id) { state progress done total owner heartbeatAt } }`, { id: built.data.buildVocabulary.id });
+  expect(job.data.job).toMatchObject({ state: 'SUCCEEDED', progress: 1, owner: app.services.jobs.owner });
+  expect(Date.parse(job.data.job.heartbeatAt)).toBeGreaterThan(0);
 
   const found = await run(
     `query($id: ID!) { search(input: { imageId: $id, target: "TEX", first: 3, rerank: { mode: FAST, topK: 5 } }) {

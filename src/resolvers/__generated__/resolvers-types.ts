@@ -122,8 +122,12 @@ export type Job = Node & {
   done: Scalars['Int']['output'];
   error?: Maybe<Scalars['String']['output']>;
   finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Last sign of life from the owner (written with progress and every 15 s). */
+  heartbeatAt?: Maybe<Scalars['DateTime']['output']>;
   id: Scalars['ID']['output'];
   kind: Scalars['String']['output'];
+  /** The process running the job (host:pid:tag); a job whose owner stopped is FAILED as interrupted. */
+  owner?: Maybe<Scalars['String']['output']>;
   /** done / total in [0,1]; 0 while total is unknown. */
   progress: Scalars['Float']['output'];
   result?: Maybe<Scalars['JSON']['output']>;
@@ -737,8 +741,10 @@ export type JobResolvers<ContextType = Context, ParentType extends ResolversPare
   done?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  heartbeatAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  owner?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   progress?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   result?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
   startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
