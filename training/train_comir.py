@@ -24,7 +24,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from comir.data import PAIRS, PairSpec, Sampler, load_pairs, make_smoke_data, resolve_dir, split_val  # noqa: E402
+from comir.data import (PAIRS, PairSpec, Sampler, default_n_val, generic_pair, load_pairs, make_smoke_data,  # noqa: E402
+                        resolve_dir, split_val)
 from comir.evaluate import tissue_logit_mean, validate  # noqa: E402
 from comir.export import OPSET, export_onnx, sha256, write_manifest  # noqa: E402
 from comir.loss import activation_decay, forward_p4, nt_xent_mse  # noqa: E402
@@ -35,7 +36,12 @@ MANIFEST_FORMAT = "cmir-comir/1"
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pair", required=True, choices=sorted(PAIRS))
+    ap.add_argument("--pair", required=True,
+                    help=f"a preset ({', '.join(sorted(PAIRS))}) or a new pair's name, with --modalities")
+    ap.add_argument("--modalities", metavar="A,B",
+                    help="a new pair: the two pairs.csv columns holding its images (also the network names)")
+    ap.add_argument("--channels", action="append", default=[], metavar="MODALITY=N",
+                    help="a new pair: input channels of a modality, 1 (default) or 3, e.g. rgb=3")
     ap.add_argument("--data", help="pair folder with pairs.csv, or the shared data root (../shared/data)")
     ap.add_argument("--out", help="output model dir (default models/PAIR)")
     ap.add_argument("--steps", type=int, default=None, help="training steps (default 450; smoke 4)")
@@ -74,6 +80,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     a = ap.parse_args(argv)
     if not a.smoke and not a.data:
         ap.error("--data is required (unless --smoke)")
+    if not a.smoke and (a.pair in PAIRS) == bool(a.modalities):
+        ap.error(f"--modalities A,B is needed for a new pair and not allowed for a preset ({', '.join(sorted(PAIRS))})")
+    if a.channels and not a.modalities:
+        ap.error("--channels is only for a new pair (with --modalities)")
     sm = a.smoke
     a.steps = a.steps if a.steps is not None else (4 if sm else 450)
     a.batch = a.batch or (4 if sm else 24)
@@ -107,6 +117,25 @@ class Progress:
         sys.stderr.flush()
 
 
+def pair_spec(a: argparse.Namespace) -> PairSpec:
+    """The preset, or a new pair from --modalities / --channels."""
+    if a.pair in PAIRS:
+        return PAIRS[a.pair]
+    names = [m.strip() for m in a.modalities.split(",")]
+    if len(names) != 2 or not all(names) or names[0] == names[1]:
+        raise SystemExit(f"--modalities {a.modalities!r}: expected two different pairs.csv columns, e.g. mri,other")
+    channels = {}
+    for c in a.channels:
+        name, _, n = c.partition("=")
+        if not n.isdigit():
+            raise SystemExit(f"--channels {c!r}: expected MODALITY=1 or MODALITY=3")
+        channels[name] = int(n)
+    try:
+        return generic_pair(a.pair, names[0], names[1], channels)
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
+
+
 def with_normalization(spec: PairSpec, overrides: list[str]) -> PairSpec:
     """The pair with --normalization MODALITY=RULE applied."""
     for o in overrides:
@@ -124,7 +153,6 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(a.seed)
     rng = np.random.default_rng(a.seed)
     gen = torch.Generator().manual_seed(a.seed)
-    spec = with_normalization(PAIRS[a.pair], a.normalization)
     t_start = time.time()
 
     tmpdir = None
@@ -135,14 +163,15 @@ def main(argv: list[str] | None = None) -> int:
         tmpdir = tempfile.TemporaryDirectory(prefix="cmir-smoke-")
         make_smoke_data(tmpdir.name, n=6, size=96, seed=a.seed)
         data_dir = tmpdir.name
-        n_val = a.n_val if a.n_val is not None else 2
     else:
+        spec = with_normalization(pair_spec(a), a.normalization)
         data_dir = resolve_dir(spec, a.data)
-        n_val = a.n_val if a.n_val is not None else spec.n_val
     pairs = load_pairs(spec, data_dir, "train")
+    n_val = a.n_val if a.n_val is not None else (2 if a.smoke else default_n_val(spec, len(pairs)))
     train, val = split_val(pairs, n_val, a.seed)
+    ids = lambda ps: [p.id for p in ps] if len(ps) <= 20 else [p.id for p in ps[:10]] + ["..."]  # noqa: E731
     print(f"pair {spec.name}: {len(pairs)} pairs ({spec.row_filter}); train {len(train)}: "
-          f"{[p.id for p in train]}; validation {len(val)}: {[p.id for p in val]}", file=sys.stderr)
+          f"{ids(train)}; validation {len(val)}: {ids(val)}", file=sys.stderr)
 
     net_a = build_network(a.arch, spec.a.channels, a.base, a.depth, a.norm)
     net_b = build_network(a.arch, spec.b.channels, a.base, a.depth, a.norm)

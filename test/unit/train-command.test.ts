@@ -11,13 +11,21 @@ describe('cmir train', () => {
     expect(args.slice(1)).toEqual(['--pair', 'shg-bf', '--data', '/d', '--steps', '10', '--out', 'models/x', '--smoke', '--threads', '2']);
   });
 
-  it('rejects an unknown pair, missing --data and a bad --steps with BAD_USER_INPUT', async () => {
+  it('passes a new pair\'s columns, channels and normalizations through', () => {
+    const args = trainArgs({ pair: 'mri-ct', data: '/d', modalities: 'mri,other', channels: ['other=3'], normalization: ['mri=percentile', 'other=log1p'] });
+    expect(args.slice(1)).toEqual(['--pair', 'mri-ct', '--data', '/d', '--modalities', 'mri,other', '--channels', 'other=3',
+      '--normalization', 'mri=percentile', '--normalization', 'other=log1p']);
+  });
+
+  it('rejects a new pair without --modalities, a preset with them, missing --data and a bad --steps with BAD_USER_INPUT', async () => {
     const mk = () => {
       const p = new Command('cmir').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
       registerTrain(p);
       return p;
     };
-    await expect(mk().parseAsync(['node', 'cmir', 'train', '--pair', 'foo', '--smoke'])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(mk().parseAsync(['node', 'cmir', 'train', '--pair', 'foo', '--data', '/d'])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(mk().parseAsync(['node', 'cmir', 'train', '--pair', 'shg-bf', '--data', '/d', '--modalities', 'a,b'])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(mk().parseAsync(['node', 'cmir', 'train', '--pair', '../x', '--data', '/d', '--modalities', 'a,b'])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     await expect(mk().parseAsync(['node', 'cmir', 'train', '--pair', 'shg-bf'])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     await expect(mk().parseAsync(['node', 'cmir', 'train', '--pair', 'shg-bf', '--smoke', '--steps', '0'])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });

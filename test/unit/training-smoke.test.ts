@@ -6,9 +6,10 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PYTHON, runTrain } from '../../src/cli/commands/train.ts';
 import { ComirModel, loadComirModel, type ComirManifest } from '../../src/pipeline/comir.ts';
@@ -89,6 +90,36 @@ print(json.dumps(dict(params=count_parameters(t), skips=skips, head=t.head_chann
     expect(o.changed).toBeGreaterThan(0.01); // the jitter does something ...
     expect(o.spread).toBeGreaterThan(0.01); // ... and differently per sample
   }, 60_000);
+
+  it('trains a new pair from any pairs.csv (columns, channels and normalization given on the command line)', async () => {
+    // 5 aligned pairs: a grey "left" and a 3-channel "right" that is its inverse, in columns the trainer has no preset for
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'cmir-newpair-'));
+    const lines = ['id,split,left,right'];
+    for (let i = 0; i < 5; i++) {
+      const g = texturedImage(160, 160, 40 + i);
+      const grey = Uint8Array.from(g.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
+      const rgb = new Uint8Array(grey.length * 3);
+      for (let k = 0; k < grey.length; k++) rgb.fill(255 - grey[k], 3 * k, 3 * k + 3);
+      await sharp(grey, { raw: { width: 160, height: 160, channels: 1 } }).png().toFile(path.join(dir, `l${i}.png`));
+      await sharp(rgb, { raw: { width: 160, height: 160, channels: 3 } }).png().toFile(path.join(dir, `r${i}.png`));
+      lines.push(`p${i},train,l${i}.png,r${i}.png`);
+    }
+    await writeFile(path.join(dir, 'pairs.csv'), lines.join('\n') + '\n');
+    const model = path.join(dir, 'model');
+    try {
+      const code = await runTrain({ pair: 'demo', data: dir, modalities: 'left,right', channels: ['right=3'], normalization: ['left=percentile'], steps: 1, out: model, python });
+      expect(code).toBe(0);
+      const manifest = JSON.parse(await readFile(path.join(model, 'manifest.json'), 'utf8')) as ComirManifest;
+      expect(manifest.pair).toBe('demo');
+      expect(manifest.modalities.map((m) => [m.name, m.input.channels, m.input.normalization])).toEqual([['left', 1, 'percentile'], ['right', 3, 'linear']]);
+      const loaded = await loadComirModel(model); // sha256 and manifest checks
+      const out = await loaded.run('right', { width: 64, height: 48, channels: 3, data: new Float32Array(64 * 48 * 3).fill(0.5) });
+      expect(out.width * out.height).toBe(64 * 48);
+      await loaded.release();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it('fails with a non-zero exit code on bad arguments', async () => {
     const code = await runTrain({ pair: 'shg-bf', data: path.join(os.tmpdir(), 'cmir-no-such-dir'), steps: 1, python });

@@ -50,7 +50,30 @@ PAIRS: dict[str, PairSpec] = {
 }
 
 
+def generic_pair(name: str, a: str, b: str, channels: dict[str, int]) -> PairSpec:
+    """A pair the trainer has no preset for: any pairs.csv whose columns `a` and `b` hold aligned 8-bit images of the
+    two modalities (paths relative to the csv). Rows with split == train are used when the csv has a split column (all
+    rows otherwise), minus rows with aligned == no. Inputs are linear [0,1] unless --normalization says otherwise; no
+    tissue mask (every pixel counts). The networks are named after the columns."""
+    for m, c in channels.items():
+        if m not in (a, b) or c not in (1, 3):
+            raise ValueError(f"--channels {m}={c}: expected {a}|{b}=1|3")
+    return PairSpec(
+        name=name, subdir=name,
+        a=ModalitySpec(a, a, channels.get(a, 1), "linear", f"pairs.csv column {a}, 8-bit / 255"),
+        b=ModalitySpec(b, b, channels.get(b, 1), "linear", f"pairs.csv column {b}, 8-bit / 255"),
+        row_filter="split == train (when the csv has a split column) and aligned != no",
+        tissue_mask=False, n_val=-1)
+
+
+def default_n_val(spec: PairSpec, n_pairs: int) -> int:
+    """Validation hold-out: the preset's, or for a generic pair ~1 in 8 pairs (at least 1, at most 6, as vis-nir)."""
+    return spec.n_val if spec.n_val >= 0 else max(1, min(6, n_pairs // 8))
+
+
 def _keep_row(spec: PairSpec, row: dict, split: str) -> bool:
+    if spec.name not in PAIRS:
+        return row.get("split", split) == split and row.get("aligned", "yes") != "no"
     if spec.name == "shg-bf":
         return row.get("split") == split and row.get("aligned", "yes") != "no"
     if spec.name == "vis-nir":

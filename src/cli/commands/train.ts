@@ -23,6 +23,12 @@ export interface TrainOptions {
   smoke?: boolean;
   python?: string;
   threads?: number;
+  /** A new pair (not a preset): the two pairs.csv columns holding its images, also the network names. */
+  modalities?: string;
+  /** MODALITY=1|3 input channels of a new pair's modalities (default 1). */
+  channels?: string[];
+  /** MODALITY=linear|log1p|percentile overrides of the input normalization. */
+  normalization?: string[];
 }
 
 /** The argv of the trainer for the given options (exported for tests). */
@@ -33,6 +39,9 @@ export function trainArgs(o: TrainOptions): string[] {
   if (o.out) args.push('--out', o.out);
   if (o.smoke) args.push('--smoke');
   if (o.threads !== undefined) args.push('--threads', String(o.threads));
+  if (o.modalities) args.push('--modalities', o.modalities);
+  for (const c of o.channels ?? []) args.push('--channels', c);
+  for (const n of o.normalization ?? []) args.push('--normalization', n);
   return args;
 }
 
@@ -47,6 +56,10 @@ export function runTrain(o: TrainOptions): Promise<number> {
   });
 }
 
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 function parsePositiveInt(name: string) {
   return (v: string): number => {
     const n = Number(v);
@@ -59,15 +72,23 @@ export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('train a CoMIR network pair (PyTorch) and export two ONNX files + manifest.json')
-    .requiredOption('--pair <name>', `modality pair: ${TRAIN_PAIRS.join(', ')}`)
+    .requiredOption('--pair <name>', `modality pair: a preset (${TRAIN_PAIRS.join(', ')}) or a new pair's name with --modalities`)
     .option('--data <dir>', 'data folder in the pairs.csv layout (the pair folder or the shared data root)')
+    .option('--modalities <a,b>', "a new pair: the two pairs.csv columns with its aligned images (the networks' names)")
+    .option('--channels <m=n>', 'a new pair: input channels of a modality, 1 (default) or 3; repeatable', collect, [])
+    .option('--normalization <m=rule>', 'input normalization of a modality: linear, log1p or percentile; repeatable', collect, [])
     .option('--steps <n>', 'training steps (default 450; --smoke 4)', parsePositiveInt('--steps'))
     .option('--out <dir>', 'output model folder (default models/<pair>)')
     .option('--threads <n>', 'torch threads (default 1)', parsePositiveInt('--threads'))
     .option('--python <path>', `Python interpreter with torch (default $CMIR_PYTHON or ${DEFAULT_PYTHON})`)
     .option('--smoke', 'a few steps on tiny generated pairs (no data needed)')
     .action(async (opts: TrainOptions) => {
-      if (!(TRAIN_PAIRS as readonly string[]).includes(opts.pair)) throw invalidParameter('--pair', TRAIN_PAIRS.join(' or '), opts.pair);
+      const preset = (TRAIN_PAIRS as readonly string[]).includes(opts.pair);
+      if (!opts.smoke && !preset && !opts.modalities) {
+        throw invalidParameter('--modalities', `two pairs.csv columns, e.g. mri,other (a pair other than ${TRAIN_PAIRS.join(', ')})`, opts.modalities);
+      }
+      if (preset && opts.modalities) throw invalidParameter('--modalities', `nothing for the preset ${opts.pair}`, opts.modalities);
+      if (!/^[A-Za-z0-9._-]+$/.test(opts.pair)) throw invalidParameter('--pair', 'a name of letters, digits, . _ -', opts.pair);
       if (!opts.smoke && !opts.data) throw invalidParameter('--data', 'a data folder (or --smoke)', opts.data);
       const code = await runTrain(opts);
       if (code !== 0) {
