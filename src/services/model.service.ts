@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { ComirModel as ComirModelRow, Modality, Prisma as P } from '../db/generated/client.ts';
 import type { Prisma } from '../db/database.ts';
 import { invalidParameter } from '../errors.ts';
-import { loadComirModel, ModelInvalidError } from '../pipeline/comir.ts';
+import { loadComirModel } from '../pipeline/comir.ts';
 import { validateModalityName } from './modality.service.ts';
 
 export interface RegisteredModel {
@@ -26,8 +26,9 @@ export class ModelService {
 
   /**
    * Registers the model in `dir`. Its networks map to modalities named by `mapping` (manifest name -> modality), by
-   * default the manifest's names in upper case (shg -> SHG). A modality that already has images must agree with the
-   * network on channels and normalisation, or the registration is refused with MODEL_INVALID and nothing changes.
+   * default the manifest's names in upper case (shg -> SHG). Each modality takes its network's channels and
+   * normalisation, also when it has images. A model whose manifest or files are invalid is refused with MODEL_INVALID
+   * and nothing changes.
    */
   async register(dir: string, mapping: Record<string, string> = {}): Promise<RegisteredModel> {
     const absolute = path.resolve(dir);
@@ -51,15 +52,9 @@ export class ModelService {
       });
       const modalities: Modality[] = [];
       for (const { network, name } of targets) {
-        const existing = await tx.modality.findUnique({ where: { name }, include: { _count: { select: { images: true } } } });
-        if (existing && existing._count.images > 0) {
-          if (existing.normalization !== network.input.normalization) {
-            throw new ModelInvalidError(
-              `modality ${name} normalises ${existing.normalization}, the ${network.name} network expects ${network.input.normalization}`,
-              { modality: name },
-            );
-          }
-        }
+        // The modality takes the network's channels and normalisation even when it has images: a model version is
+        // a new representation space (representationSpace), so no stored CoMIR or vocabulary of the old space is
+        // read under the new rule; the old ones stay with their version.
         const data = {
           comirModelId: row.id,
           comirNetwork: network.name,

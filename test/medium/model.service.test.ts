@@ -92,4 +92,24 @@ describe(`CoMIR models on ${TEST_BACKEND}`, () => {
     expect(await app.services.models.list()).toEqual(before);
     await expect(app.services.models.register(path.join(MODELS, 'shg-bf'), { nope: 'X' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });
+
+  test('a new model version may change a network\'s normalisation for a modality that has images (a new space)', async () => {
+    const dir = path.join(scratch, 'percentile');
+    await cp(path.join(MODELS, 'shg-bf'), dir, { recursive: true });
+    const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
+    manifest.modalities[1].input.normalization = 'percentile';
+    await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+    const before = (await app.services.representations.modalityByName('BF'))!;
+    expect(await app.db.prisma.image.count({ where: { modalityId: before.id } })).toBeGreaterThan(0);
+    await app.services.models.register(dir);
+    const after = (await app.services.representations.modalityByName('BF'))!;
+    expect(after).toMatchObject({ normalization: 'percentile', comirNetwork: 'bf' });
+    expect(after.comirModel!.version).not.toBe(before.comirModel!.version);
+    // the old vocabulary belongs to the old space: searches wait for a build in the new one
+    await expect(app.services.search.search({ data: await grey8(500), modality: 'SHG', target: 'BF' })).rejects.toMatchObject({ code: 'INDEX_NOT_READY' });
+    const job = await app.services.vocabularies.build('BF', { size: 500, seed: 1 });
+    expect(await app.services.jobs.wait(job.id)).toMatchObject({ state: 'SUCCEEDED' });
+    const res = await app.services.search.search({ data: await grey8(501), modality: 'SHG', target: 'BF', first: 2 });
+    expect(res.matches).toHaveLength(2);
+  });
 });
