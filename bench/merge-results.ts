@@ -3,8 +3,8 @@
  * does not throw away the others:
  *   npm run bench:merge -- bench/results/vis-nir-quick.json tmp/bench-vis/vis-nir-quick.json
  * With one file, only its markdown is written again (after a change to the report's layout).
- * Runs, timings and vocabularies of the configurations in the second file replace those of the first; everything else
- * is kept. The markdown is written again next to the first file, and its notes say which configurations came from
+ * Runs (per configuration, direction and query kind) and timings (per configuration and kind) of the second file
+ * replace those of the first, and its vocabularies are added; everything else is kept. The markdown is written again next to the first file, and its notes say which configurations came from
  * which run (dates and commands), since the two runs may differ in code.
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -26,11 +26,16 @@ async function main() {
   const extra = JSON.parse(await readFile(extraPath, 'utf8')) as BenchmarkResult & { commands?: string[] };
   if (base.dataset !== extra.dataset || base.quick !== extra.quick) throw new Error('the two runs are of different datasets or modes');
   const rerun = new Set(extra.runs.map((r) => r.config));
+  // a run is one (config, direction, query kind): a partial re-run of some kinds keeps the others
+  const key = (r: { config: string; direction: string; query: string }) => `${r.config}|${r.direction}|${r.query}`;
+  const replaced = new Set(extra.runs.map(key));
+  const timings: BenchmarkResult['timings'] = { ...base.timings };
+  for (const [config, kinds] of Object.entries(extra.timings)) timings[config] = { ...base.timings[config], ...kinds };
   const merged: BenchmarkResult & { commands: string[] } = {
     ...base,
     created: extra.created,
-    runs: [...base.runs.filter((r) => !rerun.has(r.config)), ...extra.runs],
-    timings: { ...base.timings, ...extra.timings },
+    runs: [...base.runs.filter((r) => !replaced.has(key(r))), ...extra.runs],
+    timings,
     vocabularies: [...base.vocabularies, ...extra.vocabularies],
     notes: [
       ...base.notes.filter((n) => !n.startsWith('Merged:')),
