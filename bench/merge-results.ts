@@ -29,6 +29,7 @@ async function main() {
   // a run is one (config, direction, query kind): a partial re-run of some kinds keeps the others
   const key = (r: { config: string; direction: string; query: string }) => `${r.config}|${r.direction}|${r.query}`;
   const replaced = new Set(extra.runs.map(key));
+  const aboutRerun = (note: string) => [...rerun].some((c) => note.startsWith(`${c} `));
   const timings: BenchmarkResult['timings'] = { ...base.timings };
   for (const [config, kinds] of Object.entries(extra.timings)) timings[config] = { ...base.timings[config], ...kinds };
   const merged: BenchmarkResult & { commands: string[] } = {
@@ -38,8 +39,10 @@ async function main() {
     timings,
     vocabularies: [...base.vocabularies, ...extra.vocabularies],
     notes: [
-      ...base.notes.filter((n) => !n.startsWith('Merged:')),
-      `Merged: ${[...rerun].join(', ')} from the run of ${extra.created}; the other configurations from the run of ${base.created}.`,
+      // a note about a re-run configuration ("paper30 not run ...") comes from the re-run
+      ...base.notes.filter((n) => !n.startsWith('Merged:') && !aboutRerun(n)),
+      ...extra.notes.filter(aboutRerun),
+      `Merged: ${[...rerun].map((c) => `${c} (${[...new Set(extra.runs.filter((r) => r.config === c).map((r) => r.query))].join(', ')})`).join(', ')} from the run of ${extra.created}; the other runs from the run of ${base.created}.`,
     ],
     // runs written before results recorded their command: the command that reproduces them
     commands: [
