@@ -72,6 +72,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--epoch-steps", type=int, default=None, help="steps per epoch (validation each epoch)")
     ap.add_argument("--val-patch", type=int, default=None, help="validation patch size (default 64)")
     ap.add_argument("--n-val", type=int, default=None, help="held-out train pairs for validation")
+    ap.add_argument("--scale-tolerance", type=float, default=None,
+                    help="write search.scale_tolerance to the manifest: the pair's default scale sweep for "
+                         "correlation searches, 0..0.5 (docs/adr/0005; vis-nir: 0.1)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=int(os.environ.get("CMIR_TRAIN_THREADS", "1")))
     ap.add_argument("--eval-test", action="store_true", help="after training, report metrics on the test split "
@@ -311,6 +314,10 @@ def main(argv: list[str] | None = None) -> int:
             **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in last_val.items()},
             history=history),
     )
+    if a.scale_tolerance is not None:
+        if not 0 <= a.scale_tolerance <= 0.5:
+            raise SystemExit("--scale-tolerance must be in 0..0.5")
+        manifest["search"] = dict(scale_tolerance=a.scale_tolerance, source="cmir train --scale-tolerance")
     if report_test is not None:
         manifest["report_test"] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in report_test.items()}
     write_manifest(os.path.join(a.out, "manifest.json"), manifest)

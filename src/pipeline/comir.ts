@@ -71,6 +71,12 @@ export interface ComirManifest {
     opset?: number;
     parameters?: number;
   };
+  /**
+   * How acquisitions of the pair's two modalities usually relate, as search defaults (a request overrides them):
+   * the largest relative scale difference and rotation between a query and its image (docs/adr/0005). Absent: 0 and
+   * 30 degrees.
+   */
+  search?: { scale_tolerance?: number; max_rotation?: number; source?: string };
   training?: Record<string, unknown>;
   validation?: Record<string, unknown> & { acc1?: number };
   report_test?: Record<string, unknown>;
@@ -135,6 +141,13 @@ export function validateManifest(json: unknown, dir = '.'): ComirManifest {
     }
     const o = m.output;
     if (!isObj(o) || typeof o.name !== 'string' || o.channels !== 1) fail(dir, `modality ${m.name}: output needs name and channels 1`);
+  }
+  const search = json.search;
+  if (search !== undefined) {
+    const inRange = (v: unknown, max: number) => v === undefined || (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= max);
+    if (!isObj(search) || !inRange(search.scale_tolerance, 0.5) || !inRange(search.max_rotation, 180)) {
+      fail(dir, 'search.scale_tolerance must be a number in 0..0.5 and search.max_rotation in 0..180');
+    }
   }
   return json as unknown as ComirManifest;
 }

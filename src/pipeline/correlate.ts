@@ -48,8 +48,31 @@ const MIN_RELATIVE_VARIANCE = 1e-3;
  */
 const MIN_VARIANCE = 1e-8;
 
+/** Rotation sweep step (degrees): the prototype's (above); the worst angle error is half of it. */
+export const ANGLE_STEP = 5;
+/**
+ * Ratio between neighbouring scales of the scale sweep: the worst scale error is ~4 %, which at the 64 px working size
+ * moves the query's edge by ~1.3 px from its centre. vis-nir's real warps span scales 0.90..1.10 (the 160 test
+ * affines of ../shared/data/vis-nir); docs/adr/0005 has the measurement.
+ */
+export const SCALE_STEP = 1.08;
+
+/**
+ * The poses a search tries: rotations within +-maxRotation degrees in ANGLE_STEP steps (0 included), and scales
+ * SCALE_STEP^k that cover 1 +- scaleTolerance within SCALE_STEP's half step.
+ */
+export function correlationPoses(maxRotation: number, scaleTolerance: number): { angles: number[]; scales: number[] } {
+  const na = Math.ceil(maxRotation / ANGLE_STEP - 1e-9);
+  const angles = Array.from({ length: 2 * na + 1 }, (_, i) => Math.max(-maxRotation, Math.min(maxRotation, (i - na) * ANGLE_STEP)));
+  const ns = Math.max(0, Math.ceil(Math.log(1 + scaleTolerance) / Math.log(SCALE_STEP) - 0.5 - 1e-9));
+  const scales = Array.from({ length: 2 * ns + 1 }, (_, i) => SCALE_STEP ** (i - ns));
+  return { angles, scales };
+}
+
 export interface CorrelateOptions {
   angles?: readonly number[];
+  /** Query scales tried with every angle (default [1]): a view is the query rotated, then scaled by this factor. */
+  scales?: readonly number[];
   workingSize?: number;
   minOverlap?: number;
   /** Longer side (px) of the largest candidate, to bound the working scale (MAX_CANDIDATE_WORKING_SIZE). */
@@ -58,9 +81,10 @@ export interface CorrelateOptions {
   maxCandidateSize?: number;
 }
 
-/** One rotated view of the downsampled query, with its validity mask, ready to correlate. */
+/** One rotated (and scaled) view of the downsampled query, with its validity mask, ready to correlate. */
 export interface CorrelationView {
   readonly angle: number;
+  readonly scale: number;
   /** Working-scale query pixel -> view pixel. */
   readonly toView: Affine;
   readonly width: number;
@@ -106,6 +130,8 @@ export interface CorrelatedMatch<Id> {
   /** Query pixel -> candidate pixel (full resolution). */
   readonly transform: Affine;
   readonly angle: number;
+  /** The view's scale: the query appears this much larger in the candidate. */
+  readonly scale: number;
   readonly footprint: Point[];
   readonly region: Region;
 }
@@ -142,7 +168,7 @@ export function downsample(img: GreyImage, f: number): GreyImage {
   return { width: w, height: h, data: out };
 }
 
-/** Downsamples the query and renders its rotated views (each on a canvas that holds it, as verify.ts does). */
+/** Downsamples the query and renders its rotated (and scaled) views (each on a canvas that holds it, as verify.ts does). */
 export function prepareCorrelation(query: GreyImage, opts: CorrelateOptions = {}): CorrelationQuery {
   const factor = correlationFactor(query, opts.workingSize, opts.largestCandidate, opts.maxCandidateSize);
   const q = downsample(query, factor);
@@ -152,8 +178,9 @@ export function prepareCorrelation(query: GreyImage, opts: CorrelateOptions = {}
     both[2 * i] = q.data[i];
     both[2 * i + 1] = 1;
   }
-  const views = (opts.angles ?? DEFAULT_CORRELATION_ANGLES).map((angle): CorrelationView => {
-    const { width: W, height: H, toView } = rotatedCanvas(w, h, angle);
+  const poses = (opts.scales ?? [1]).flatMap((scale) => (opts.angles ?? DEFAULT_CORRELATION_ANGLES).map((angle) => ({ angle, scale })));
+  const views = poses.map(({ angle, scale }): CorrelationView => {
+    const { width: W, height: H, toView } = rotatedCanvas(w, h, angle, scale);
     const r = warpAffine({ width: w, height: h, channels: 2, data: both }, toView, W, H).data;
     const masked = new Float64Array(W * H), mask = new Float64Array(W * H);
     const sumM = new Float64Array((W + 1) * (H + 1)), sumT = new Float64Array((W + 1) * (H + 1)), sumT2 = new Float64Array((W + 1) * (H + 1));
@@ -179,7 +206,7 @@ export function prepareCorrelation(query: GreyImage, opts: CorrelateOptions = {}
     const last = sumM.length - 1;
     const area = sumM[last];
     const variance = area > 0 ? sumT2[last] / area - (sumT[last] / area) ** 2 : 0;
-    return { angle, toView, width: W, height: H, masked, mask, sumM, sumT, sumT2, area, variance };
+    return { angle, scale, toView, width: W, height: H, masked, mask, sumM, sumT, sumT2, area, variance };
   });
   return { factor, width: query.width, height: query.height, views, minOverlap: opts.minOverlap ?? DEFAULT_MIN_OVERLAP, spectra: new Map() };
 }
@@ -257,6 +284,7 @@ export function correlateCandidate<Id>(q: CorrelationQuery, c: CorrelationCandid
     score: Number.isFinite(best.r) ? best.r : -1,
     transform,
     angle: best.view.angle,
+    scale: best.view.scale,
     footprint,
     region,
   };

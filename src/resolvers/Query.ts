@@ -54,6 +54,8 @@ export const Query: QueryResolvers = {
       rerank: input.rerank && {
         mode: input.rerank.mode ? (input.rerank.mode.toLowerCase() as RerankMode) : null,
         topK: input.rerank.topK,
+        maxRotation: input.rerank.maxRotation,
+        scaleTolerance: input.rerank.scaleTolerance,
       },
     });
   },

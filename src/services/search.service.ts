@@ -12,7 +12,8 @@ import { rerankFast, rerankPaper } from '../pipeline/rerank.ts';
 import type { Point } from '../pipeline/geometry.ts';
 import type { GreyImage, QueryResult, Region } from '../pipeline/types.ts';
 import { verify } from '../pipeline/verify.ts';
-import { correlateCandidate, prepareCorrelation } from '../pipeline/correlate.ts';
+import { correlateCandidate, correlationPoses, prepareCorrelation } from '../pipeline/correlate.ts';
+import type { ComirManifest } from '../pipeline/comir.ts';
 import { footprint, regionTransform } from './link.service.ts';
 import type { IndexCache } from './index-cache.ts';
 import type { ModalityWithModel, RepresentationService } from './representation.service.ts';
@@ -31,7 +32,7 @@ export interface SearchInput {
   modality?: string | null;
   target: string;
   first?: number | null;
-  rerank?: { mode?: RerankMode | null; topK?: number | null } | null;
+  rerank?: { mode?: RerankMode | null; topK?: number | null; maxRotation?: number | null; scaleTolerance?: number | null } | null;
 }
 
 export interface SearchMatch {
@@ -84,6 +85,27 @@ export function autoRerank(queryModality: { id: number }, target: { id: number }
  */
 export const SEARCH_LIMITS = { first: 100, topK: 200, defaultTopK: 30, defaultCorrelateTopK: 200, defaultFirst: 10 } as const;
 
+/**
+ * The poses CORRELATE tries (pipeline/correlate.ts correlationPoses). Defaults, when neither the request nor the
+ * target's CoMIR pair (manifest `search`) says: rotations within the benchmark protocol's +-30 degrees
+ * (../shared/data/README.md) at one scale. docs/adr/0005: a +-10 % scale sweep took vis-nir (real warps, scales
+ * 0.90..1.10) from Acc@1 25-33 % to 67-93 % but cost shg-bf (one pixel size) 69 -> 46 % on whole cores, at 3x the time,
+ * so it is the vis-nir pair's default (models/vis-nir/manifest.json), not everyone's.
+ */
+export const POSE_LIMITS = { maxRotation: 180, defaultMaxRotation: 30, scaleTolerance: 0.5, defaultScaleTolerance: 0 } as const;
+
+/** The request's pose bounds, else the target's model pair's, else POSE_LIMITS' defaults. */
+export function correlationBounds(
+  request: { maxRotation: number | null; scaleTolerance: number | null },
+  target: ModalityWithModel,
+): { maxRotation: number; scaleTolerance: number } {
+  const declared = (target.comirModel?.manifest as { search?: ComirManifest['search'] } | null | undefined)?.search;
+  return {
+    maxRotation: request.maxRotation ?? declared?.max_rotation ?? POSE_LIMITS.defaultMaxRotation,
+    scaleTolerance: request.scaleTolerance ?? declared?.scale_tolerance ?? POSE_LIMITS.defaultScaleTolerance,
+  };
+}
+
 /** The number of candidates a mode re-ranks when the request does not say. */
 export function defaultTopK(mode: Exclude<RerankMode, 'auto'>): number {
   return mode === 'correlate' ? SEARCH_LIMITS.defaultCorrelateTopK : SEARCH_LIMITS.defaultTopK;
@@ -95,6 +117,9 @@ interface SearchPlan {
   mode: RerankMode;
   /** Unset: the mode's default (SEARCH_LIMITS), chosen once 'auto' is resolved. */
   topK: number | null;
+  /** CORRELATE's sweep: +-degrees and the relative scale range; unset: correlationBounds' defaults. */
+  maxRotation: number | null;
+  scaleTolerance: number | null;
 }
 
 function plan(input: SearchInput): SearchPlan {
@@ -111,7 +136,15 @@ function plan(input: SearchInput): SearchPlan {
   if (topK !== null && (!Number.isInteger(topK) || topK < 1 || topK > SEARCH_LIMITS.topK)) {
     throw invalidParameter('rerank.topK', `an integer between 1 and ${SEARCH_LIMITS.topK}`, topK);
   }
-  return { first, mode, topK };
+  const maxRotation = input.rerank?.maxRotation ?? null;
+  if (maxRotation !== null && (!Number.isFinite(maxRotation) || maxRotation < 0 || maxRotation > POSE_LIMITS.maxRotation)) {
+    throw invalidParameter('rerank.maxRotation', `degrees between 0 and ${POSE_LIMITS.maxRotation}`, maxRotation);
+  }
+  const scaleTolerance = input.rerank?.scaleTolerance ?? null;
+  if (scaleTolerance !== null && (!Number.isFinite(scaleTolerance) || scaleTolerance < 0 || scaleTolerance > POSE_LIMITS.scaleTolerance)) {
+    throw invalidParameter('rerank.scaleTolerance', `a fraction between 0 and ${POSE_LIMITS.scaleTolerance}`, scaleTolerance);
+  }
+  return { first, mode, topK, maxRotation, scaleTolerance };
 }
 
 /**
@@ -183,7 +216,7 @@ export class SearchService {
           : mode === 'verify'
             ? await this.verify(ranked, grey, vocab)
             : mode === 'correlate'
-              ? await this.correlate(ranked, grey, target)
+              ? await this.correlate(ranked, grey, target, correlationBounds(p, target))
               : await this.paper(ranked, grey, vocab, target);
       matches = matches.slice(0, p.first);
     }
@@ -243,9 +276,15 @@ export class SearchService {
   }
 
   /** Dense correlation (pipeline/correlate.ts) of the query with each candidate's representation. */
-  private async correlate(ranked: QueryResult<number>[], grey: GreyImage, target: ModalityWithModel): Promise<SearchMatch[]> {
+  private async correlate(
+    ranked: QueryResult<number>[],
+    grey: GreyImage,
+    target: ModalityWithModel,
+    bounds: { maxRotation: number; scaleTolerance: number },
+  ): Promise<SearchMatch[]> {
     const rows = await this.candidateRows(ranked);
-    const q = prepareCorrelation(grey, { largestCandidate: Math.max(0, ...rows.map((r) => Math.max(r.width, r.height))) });
+    const largestCandidate = Math.max(0, ...rows.map((r) => Math.max(r.width, r.height)));
+    const q = prepareCorrelation(grey, { largestCandidate, ...correlationPoses(bounds.maxRotation, bounds.scaleTolerance) });
     const out = [];
     for (const row of rows) {
       const image = await this.representations.reduced(row, target, q.factor);

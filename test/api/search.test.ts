@@ -86,4 +86,6 @@ test('search input errors are typed', async () => {
   expect(unknown.errors![0].extensions.code).toBe('NOT_FOUND');
   const big = await run(`query($id: ID!) { search(input: { imageId: $id, target: "TEX", first: 1000 }) { matches { rank } } }`, { id: ids[0] });
   expect(big.errors![0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' }, message: expect.stringMatching(/^Expected an integer between 1 and 100 for first/) });
+  const scale = await run(`query($id: ID!) { search(input: { imageId: $id, target: "TEX", rerank: { scaleTolerance: 2 } }) { matches { rank } } }`, { id: ids[0] });
+  expect(scale.errors![0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', parameter: 'rerank.scaleTolerance' }, message: expect.stringMatching(/^Expected a fraction between 0 and 0.5/) });
 });

@@ -76,8 +76,8 @@ export function sample(img: GreyImage, x: number, y: number): number {
  * centre + R(angle) * (u - outW/2 + 0.5, v - outH/2 + 0.5) (bilinear, replicate borders).
  * `centerX/centerY` is the source point shown at the output centre; angle in degrees.
  */
-export function rotatedView(img: GreyImage, centerX: number, centerY: number, angleDeg: number, outW: number, outH: number): GreyImage {
-  const a = (angleDeg * Math.PI) / 180, c = Math.cos(a), s = Math.sin(a);
+export function rotatedView(img: GreyImage, centerX: number, centerY: number, angleDeg: number, outW: number, outH: number, zoom = 1): GreyImage {
+  const a = (angleDeg * Math.PI) / 180, c = Math.cos(a) / zoom, s = Math.sin(a) / zoom;
   const data = new Float32Array(outW * outH);
   for (let v = 0; v < outH; v++) {
     const dv = v - outH / 2 + 0.5;

@@ -105,6 +105,23 @@ describe(`search on ${TEST_BACKEND}`, () => {
     ).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 
+  test('correlate sweeps scale when asked: a query shown 10 % larger is found and its scale recovered; by default it is not', async () => {
+    const q = rotatedView(images[3], SIZE / 2 - 10, SIZE / 2 + 12, 12, 240, 220, 1.1);
+    const data = await png({ ...q, data: q.data.map((v) => 0.15 + 0.6 * v) });
+    const scaleOf = (t: number[]) => Math.sqrt(Math.abs(t[0] * t[4] - t[1] * t[3]));
+    const swept = await app.services.search.search({ data, modality: 'TEX', target: 'TEX', first: 3, rerank: { mode: 'correlate', topK: N, scaleTolerance: 0.1 } });
+    expect(swept.matches[0].imageId).toBe(ids[3]);
+    expect(Math.abs(scaleOf(swept.matches[0].transform!) - 1 / 1.1)).toBeLessThan(0.04);
+    // TEX has no CoMIR pair, so no manifest default: one scale (search.service.ts POSE_LIMITS)
+    const fixed = await app.services.search.search({ data, modality: 'TEX', target: 'TEX', first: N, rerank: { mode: 'correlate', topK: N } });
+    const own = fixed.matches.find((m) => m.imageId === ids[3])!;
+    expect(scaleOf(own.transform!)).toBeCloseTo(1, 6);
+    expect(swept.matches[0].score).toBeGreaterThan(own.score + 0.1);
+    await expect(
+      app.services.search.search({ data, modality: 'TEX', target: 'TEX', rerank: { mode: 'correlate', maxRotation: 200 } }),
+    ).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { parameter: 'rerank.maxRotation' } });
+  });
+
   test('searching with a stored image excludes the image itself', async () => {
     const res = await app.services.search.search({ imageId: ids[0], target: 'TEX', first: 10, rerank: { mode: 'none' } });
     expect(res.matches.map((m) => m.imageId)).not.toContain(ids[0]);

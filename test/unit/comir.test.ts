@@ -54,6 +54,13 @@ function centreCrop(img: PlanarImage, size: number): PlanarImage {
 }
 
 describe('manifest validation', () => {
+  it('accepts search defaults in range (the shipped vis-nir pair declares a 10 % scale tolerance) and rejects others', async () => {
+    const visNir = JSON.parse(await readFile(path.join(import.meta.dirname, '..', '..', 'models', 'vis-nir', 'manifest.json'), 'utf8'));
+    expect(validateManifest(visNir).search?.scale_tolerance).toBe(0.1);
+    expect(() => validateManifest({ ...visNir, search: { scale_tolerance: 2 } })).toThrow(/search.scale_tolerance must be a number in 0..0.5/);
+    expect(() => validateManifest({ ...visNir, search: { max_rotation: -1 } })).toThrow(ModelInvalidError);
+  });
+
   it('rejects a malformed manifest with MODEL_INVALID', () => {
     expect(() => validateManifest({ format: 'nope' })).toThrow(ModelInvalidError);
     try {

@@ -15,9 +15,11 @@ export function registerSearch(program: Command): void {
     .option('--top <k>', 'number of matches', '10')
     .option('--rerank <mode>', `${RERANK_MODES.join(', ')} (auto: correlate across modalities, verify within one)`, 'auto')
     .option('--rerank-top <k>', 'candidates to re-rank (default 30; 200 when correlating)')
+    .option('--max-rotation <degrees>', 'correlate: the largest rotation between query and image (default 30)')
+    .option('--scale-tolerance <fraction>', 'correlate: the largest relative scale difference (default 0.1; 0 when both share a pixel size)')
     .option('--json', 'print JSON: { matches: [{ imageId, name, rank, score, region }], timings }')
     .option('--home <dir>', 'data folder (default ./.cmir, or CMIR_HOME)')
-    .action(async (file: string, opts: { modality: string; target: string; top: string; rerank: string; rerankTop?: string; json?: boolean; home?: string }) => {
+    .action(async (file: string, opts: { modality: string; target: string; top: string; rerank: string; rerankTop?: string; maxRotation?: string; scaleTolerance?: string; json?: boolean; home?: string }) => {
       if (!(RERANK_MODES as readonly string[]).includes(opts.rerank)) throw invalidParameter('--rerank', RERANK_MODES.join(', '), opts.rerank);
       const data = await readFile(file);
       await withApp(opts, async (app) => {
@@ -26,7 +28,12 @@ export function registerSearch(program: Command): void {
           modality: opts.modality,
           target: opts.target,
           first: Number(opts.top),
-          rerank: { mode: opts.rerank as RerankMode, topK: opts.rerankTop === undefined ? null : Number(opts.rerankTop) },
+          rerank: {
+            mode: opts.rerank as RerankMode,
+            topK: opts.rerankTop === undefined ? null : Number(opts.rerankTop),
+            maxRotation: opts.maxRotation === undefined ? null : Number(opts.maxRotation),
+            scaleTolerance: opts.scaleTolerance === undefined ? null : Number(opts.scaleTolerance),
+          },
         });
         const names = new Map((await app.services.images.getMany(result.matches.map((m) => m.imageId))).map((i) => [i.id, i.name]));
         const matches = result.matches.map((m) => ({

@@ -29,6 +29,8 @@ export interface TrainOptions {
   channels?: string[];
   /** MODALITY=linear|log1p|percentile overrides of the input normalization. */
   normalization?: string[];
+  /** Written to the manifest's `search.scale_tolerance`: the pair's default scale sweep for correlation searches. */
+  scaleTolerance?: number;
 }
 
 /** The argv of the trainer for the given options (exported for tests). */
@@ -42,6 +44,7 @@ export function trainArgs(o: TrainOptions): string[] {
   if (o.modalities) args.push('--modalities', o.modalities);
   for (const c of o.channels ?? []) args.push('--channels', c);
   for (const n of o.normalization ?? []) args.push('--normalization', n);
+  if (o.scaleTolerance !== undefined) args.push('--scale-tolerance', String(o.scaleTolerance));
   return args;
 }
 
@@ -58,6 +61,13 @@ export function runTrain(o: TrainOptions): Promise<number> {
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/** docs/adr/0005: the scale sweep's range, as search input `scaleTolerance` (search.service.ts POSE_LIMITS). */
+function parseScaleTolerance(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 0.5) throw invalidParameter('--scale-tolerance', 'a fraction between 0 and 0.5', v);
+  return n;
 }
 
 function parsePositiveInt(name: string) {
@@ -77,6 +87,7 @@ export function registerTrain(program: Command): void {
     .option('--modalities <a,b>', "a new pair: the two pairs.csv columns with its aligned images (the networks' names)")
     .option('--channels <m=n>', 'a new pair: input channels of a modality, 1 (default) or 3; repeatable', collect, [])
     .option('--normalization <m=rule>', 'input normalization of a modality: linear, log1p or percentile; repeatable', collect, [])
+    .option('--scale-tolerance <fraction>', "the pair's default scale sweep for searches, into the manifest (docs/adr/0005)", parseScaleTolerance)
     .option('--steps <n>', 'training steps (default 450; --smoke 4)', parsePositiveInt('--steps'))
     .option('--out <dir>', 'output model folder (default models/<pair>)')
     .option('--threads <n>', 'torch threads (default 1)', parsePositiveInt('--threads'))

@@ -384,7 +384,18 @@ export type RegisterModelInput = {
 };
 
 export type RerankInput = {
+  /**
+   * CORRELATE only: the query may be rotated up to this many degrees either way against the image (0-180; swept in
+   * 5-degree steps). Default: the target's CoMIR pair's `search.max_rotation`, else 30 (the benchmark protocol's range).
+   */
+  maxRotation?: InputMaybe<Scalars['Float']['input']>;
   mode?: InputMaybe<RerankMode>;
+  /**
+   * CORRELATE only: the query's scale may differ from the image's by up to this fraction (0-0.5; swept in 8 % steps,
+   * each step costs as much as the whole rotation sweep). Default: the target's CoMIR pair's `search.scale_tolerance`
+   * (the shipped vis-nir: 0.1, its cameras' fields of view differ), else 0 (one pixel size, as shg-bf).
+   */
+  scaleTolerance?: InputMaybe<Scalars['Float']['input']>;
   /**
    * How many first-stage candidates are re-ranked (1-200). Default 30 (the reference re-ranks 15 or 30), and 200 for
    * CORRELATE (also when AUTO picks it): across modalities the first stage is near chance, so correlation must see

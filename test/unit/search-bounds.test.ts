@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { correlationBounds, POSE_LIMITS } from '../../src/services/search.service.ts';
+import type { ModalityWithModel } from '../../src/services/representation.service.ts';
+
+/** A target modality whose CoMIR pair's manifest carries `search` (or no pair at all). */
+const target = (search?: object): ModalityWithModel =>
+  ({ id: 1, name: 'NIR', comirModel: search === undefined ? null : { manifest: { search } } }) as unknown as ModalityWithModel;
+
+describe("correlation pose bounds: the request, else the target pair's manifest, else one scale and +-30 degrees", () => {
+  it('falls back to POSE_LIMITS without a model pair or without a search section', () => {
+    expect(correlationBounds({ maxRotation: null, scaleTolerance: null }, target())).toEqual({ maxRotation: 30, scaleTolerance: 0 });
+    expect(correlationBounds({ maxRotation: null, scaleTolerance: null }, target({}))).toEqual({
+      maxRotation: POSE_LIMITS.defaultMaxRotation,
+      scaleTolerance: POSE_LIMITS.defaultScaleTolerance,
+    });
+  });
+
+  it("takes the manifest's defaults, and the request over both", () => {
+    const visNir = target({ scale_tolerance: 0.1 });
+    expect(correlationBounds({ maxRotation: null, scaleTolerance: null }, visNir)).toEqual({ maxRotation: 30, scaleTolerance: 0.1 });
+    expect(correlationBounds({ maxRotation: 10, scaleTolerance: 0 }, visNir)).toEqual({ maxRotation: 10, scaleTolerance: 0 });
+    expect(correlationBounds({ maxRotation: null, scaleTolerance: null }, target({ max_rotation: 90 })).maxRotation).toBe(90);
+  });
+});
