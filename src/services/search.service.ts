@@ -80,7 +80,7 @@ export function autoRerank(queryModality: { id: number }, target: { id: number }
  * Bounds of k and of the re-ranked candidate count. The reference re-ranks HIT = 15 or 30 (reference 1.8): the default
  * for the word-based modes. CORRELATE re-ranks up to 200 by default (every image of a repository that small), because
  * across modalities the word-based first stage is near chance and re-ranking its top 30 cannot find what it missed:
- * bench/results/vis-nir-quick.md, 160 images, Acc@1 8.3-16.7 % with the top 30 against 41.7-58.3 % with all 160;
+ * docs/adr/0004 (vis-nir, 160 images, one scale): Acc@1 8.3-16.7 % with the top 30 against 41.7-58.3 % with all 160;
  * its cost grows linearly (there ~40 ms per candidate for a whole 1024 x 680 query, ~75 ms for a crop, docs/adr/0004).
  */
 export const SEARCH_LIMITS = { first: 100, topK: 200, defaultTopK: 30, defaultCorrelateTopK: 200, defaultFirst: 10 } as const;
