@@ -315,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
             history=history),
     )
     if a.scale_tolerance is not None:
-        if not 0 <= a.scale_tolerance <= 0.5:
+        if not 0 <= a.scale_tolerance <= 0.5:  # POSE_BOUNDS in src/pipeline/correlate.ts
             raise SystemExit("--scale-tolerance must be in 0..0.5")
         manifest["search"] = dict(scale_tolerance=a.scale_tolerance, source="cmir train --scale-tolerance")
     if report_test is not None:

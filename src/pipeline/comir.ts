@@ -21,6 +21,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../errors.ts';
+import { POSE_BOUNDS } from './correlate.ts';
 import { NORMALIZATIONS, type Normalization } from './decode.ts';
 import type { GreyImage, PlanarImage } from './types.ts';
 
@@ -145,8 +146,8 @@ export function validateManifest(json: unknown, dir = '.'): ComirManifest {
   const search = json.search;
   if (search !== undefined) {
     const inRange = (v: unknown, max: number) => v === undefined || (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= max);
-    if (!isObj(search) || !inRange(search.scale_tolerance, 0.5) || !inRange(search.max_rotation, 180)) {
-      fail(dir, 'search.scale_tolerance must be a number in 0..0.5 and search.max_rotation in 0..180');
+    if (!isObj(search) || !inRange(search.scale_tolerance, POSE_BOUNDS.scaleTolerance) || !inRange(search.max_rotation, POSE_BOUNDS.maxRotation)) {
+      fail(dir, `search.scale_tolerance must be a number in 0..${POSE_BOUNDS.scaleTolerance} and search.max_rotation in 0..${POSE_BOUNDS.maxRotation}`);
     }
   }
   return json as unknown as ComirManifest;

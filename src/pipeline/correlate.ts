@@ -58,6 +58,12 @@ export const ANGLE_STEP = 5;
 export const SCALE_STEP = 1.08;
 
 /**
+ * Valid ranges of the pose bounds (search input, CoMIR manifest `search`, `cmir train --scale-tolerance`): any rotation
+ * up to a half turn either way; scales within +-50 % (beyond that, resample to a common pixel size first: ADR 0005).
+ */
+export const POSE_BOUNDS = { maxRotation: 180, scaleTolerance: 0.5 } as const;
+
+/**
  * The poses a search tries: rotations within +-maxRotation degrees in ANGLE_STEP steps (0 included), and scales
  * SCALE_STEP^k that cover 1 +- scaleTolerance within SCALE_STEP's half step.
  */

@@ -31,15 +31,13 @@ export function rigidAbout(degrees: number, cx: number, cy: number, tx: number, 
 }
 
 /**
- * The canvas that holds a w x h image rotated by `degrees` about its centre, and the map from image pixels to canvas
- * pixels (the rotated views of verify.ts and correlate.ts).
+ * The canvas that holds a w x h image rotated by `degrees` (and scaled by `scale`) about its centre, and the map from
+ * image pixels to canvas pixels: the image centre goes to the canvas centre (the views of verify.ts and correlate.ts).
  */
 export function rotatedCanvas(w: number, h: number, degrees: number, scale = 1): { width: number; height: number; toView: Affine } {
   const t = (Math.abs(degrees) * Math.PI) / 180;
   const width = Math.ceil(scale * (w * Math.cos(t) + h * Math.sin(t)));
   const height = Math.ceil(scale * (w * Math.sin(t) + h * Math.cos(t)));
-  if (scale === 1) return { width, height, toView: rigidAbout(degrees, (w - 1) / 2, (h - 1) / 2, (width - w) / 2, (height - h) / 2) };
-  // image centre -> canvas centre, rotated and scaled about it
   const r = (degrees * Math.PI) / 180, c = scale * Math.cos(r), s = scale * Math.sin(r);
   const [cx, cy, vx, vy] = [(w - 1) / 2, (h - 1) / 2, (width - 1) / 2, (height - 1) / 2];
   return { width, height, toView: [c, -s, vx - c * cx + s * cy, s, c, vy - s * cx - c * cy] };

@@ -12,7 +12,7 @@ import { rerankFast, rerankPaper } from '../pipeline/rerank.ts';
 import type { Point } from '../pipeline/geometry.ts';
 import type { GreyImage, QueryResult, Region } from '../pipeline/types.ts';
 import { verify } from '../pipeline/verify.ts';
-import { correlateCandidate, correlationPoses, prepareCorrelation } from '../pipeline/correlate.ts';
+import { correlateCandidate, correlationPoses, POSE_BOUNDS, prepareCorrelation } from '../pipeline/correlate.ts';
 import type { ComirManifest } from '../pipeline/comir.ts';
 import { footprint, regionTransform } from './link.service.ts';
 import type { IndexCache } from './index-cache.ts';
@@ -86,23 +86,24 @@ export function autoRerank(queryModality: { id: number }, target: { id: number }
 export const SEARCH_LIMITS = { first: 100, topK: 200, defaultTopK: 30, defaultCorrelateTopK: 200, defaultFirst: 10 } as const;
 
 /**
- * The poses CORRELATE tries (pipeline/correlate.ts correlationPoses). Defaults, when neither the request nor the
- * target's CoMIR pair (manifest `search`) says: rotations within the benchmark protocol's +-30 degrees
- * (../shared/data/README.md) at one scale. docs/adr/0005: a +-10 % scale sweep took vis-nir (real warps, scales
- * 0.90..1.10) from Acc@1 25-33 % to 67-93 % but cost shg-bf (one pixel size) 69 -> 46 % on whole cores, at 3x the time,
- * so it is the vis-nir pair's default (models/vis-nir/manifest.json), not everyone's.
+ * The poses CORRELATE tries (pipeline/correlate.ts correlationPoses) when neither the request nor the target's CoMIR
+ * pair (manifest `search`) says: rotations within the benchmark protocol's +-30 degrees (../shared/data/README.md) at
+ * one scale. docs/adr/0005: a +-10 % scale sweep took vis-nir's default (real warps, scales 0.90..1.10) from Acc@1
+ * 41.7-58.3 % to 54.2-70.8 % (bench/results/vis-nir-quick.md) but cost shg-bf (one pixel size) 69 -> 46 % on whole
+ * cores in a side experiment, with three times the poses: so it is the vis-nir pair's default
+ * (models/vis-nir/manifest.json), not everyone's.
  */
-export const POSE_LIMITS = { maxRotation: 180, defaultMaxRotation: 30, scaleTolerance: 0.5, defaultScaleTolerance: 0 } as const;
+export const POSE_DEFAULTS = { maxRotation: 30, scaleTolerance: 0 } as const;
 
-/** The request's pose bounds, else the target's model pair's, else POSE_LIMITS' defaults. */
+/** The request's pose bounds, else the target's model pair's, else POSE_DEFAULTS. */
 export function correlationBounds(
   request: { maxRotation: number | null; scaleTolerance: number | null },
   target: ModalityWithModel,
 ): { maxRotation: number; scaleTolerance: number } {
   const declared = (target.comirModel?.manifest as { search?: ComirManifest['search'] } | null | undefined)?.search;
   return {
-    maxRotation: request.maxRotation ?? declared?.max_rotation ?? POSE_LIMITS.defaultMaxRotation,
-    scaleTolerance: request.scaleTolerance ?? declared?.scale_tolerance ?? POSE_LIMITS.defaultScaleTolerance,
+    maxRotation: request.maxRotation ?? declared?.max_rotation ?? POSE_DEFAULTS.maxRotation,
+    scaleTolerance: request.scaleTolerance ?? declared?.scale_tolerance ?? POSE_DEFAULTS.scaleTolerance,
   };
 }
 
@@ -122,6 +123,15 @@ interface SearchPlan {
   scaleTolerance: number | null;
 }
 
+/** An optional numeric parameter: null when absent, else checked against [min, max] (and integrality); `unit` names it. */
+function optionalInRange(name: string, value: number | null | undefined, min: number, max: number, unit: 'integer' | 'degrees' | 'fraction'): number | null {
+  if (value == null) return null;
+  if (!Number.isFinite(value) || value < min || value > max || (unit === 'integer' && !Number.isInteger(value))) {
+    throw invalidParameter(name, `${unit === 'integer' ? 'an integer' : unit === 'degrees' ? 'degrees' : 'a fraction'} between ${min} and ${max}`, value);
+  }
+  return value;
+}
+
 function plan(input: SearchInput): SearchPlan {
   if ((input.data == null) === (input.imageId == null)) {
     throw new BadUserInputError('give exactly one query: an image file or the id of a stored image');
@@ -132,18 +142,9 @@ function plan(input: SearchInput): SearchPlan {
   }
   const mode = input.rerank?.mode ?? 'auto';
   if (!RERANK_MODES.includes(mode)) throw invalidParameter('rerank.mode', RERANK_MODES.join(', '), mode);
-  const topK = input.rerank?.topK ?? null;
-  if (topK !== null && (!Number.isInteger(topK) || topK < 1 || topK > SEARCH_LIMITS.topK)) {
-    throw invalidParameter('rerank.topK', `an integer between 1 and ${SEARCH_LIMITS.topK}`, topK);
-  }
-  const maxRotation = input.rerank?.maxRotation ?? null;
-  if (maxRotation !== null && (!Number.isFinite(maxRotation) || maxRotation < 0 || maxRotation > POSE_LIMITS.maxRotation)) {
-    throw invalidParameter('rerank.maxRotation', `degrees between 0 and ${POSE_LIMITS.maxRotation}`, maxRotation);
-  }
-  const scaleTolerance = input.rerank?.scaleTolerance ?? null;
-  if (scaleTolerance !== null && (!Number.isFinite(scaleTolerance) || scaleTolerance < 0 || scaleTolerance > POSE_LIMITS.scaleTolerance)) {
-    throw invalidParameter('rerank.scaleTolerance', `a fraction between 0 and ${POSE_LIMITS.scaleTolerance}`, scaleTolerance);
-  }
+  const topK = optionalInRange('rerank.topK', input.rerank?.topK, 1, SEARCH_LIMITS.topK, 'integer');
+  const maxRotation = optionalInRange('rerank.maxRotation', input.rerank?.maxRotation, 0, POSE_BOUNDS.maxRotation, 'degrees');
+  const scaleTolerance = optionalInRange('rerank.scaleTolerance', input.rerank?.scaleTolerance, 0, POSE_BOUNDS.scaleTolerance, 'fraction');
   return { first, mode, topK, maxRotation, scaleTolerance };
 }
 

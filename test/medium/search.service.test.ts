@@ -112,7 +112,7 @@ describe(`search on ${TEST_BACKEND}`, () => {
     const swept = await app.services.search.search({ data, modality: 'TEX', target: 'TEX', first: 3, rerank: { mode: 'correlate', topK: N, scaleTolerance: 0.1 } });
     expect(swept.matches[0].imageId).toBe(ids[3]);
     expect(Math.abs(scaleOf(swept.matches[0].transform!) - 1 / 1.1)).toBeLessThan(0.04);
-    // TEX has no CoMIR pair, so no manifest default: one scale (search.service.ts POSE_LIMITS)
+    // TEX has no CoMIR pair, so no manifest default: one scale (search.service.ts POSE_DEFAULTS)
     const fixed = await app.services.search.search({ data, modality: 'TEX', target: 'TEX', first: N, rerank: { mode: 'correlate', topK: N } });
     const own = fixed.matches.find((m) => m.imageId === ids[3])!;
     expect(scaleOf(own.transform!)).toBeCloseTo(1, 6);

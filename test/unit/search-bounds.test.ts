@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { correlationBounds, POSE_LIMITS } from '../../src/services/search.service.ts';
+import { correlationBounds, POSE_DEFAULTS } from '../../src/services/search.service.ts';
 import type { ModalityWithModel } from '../../src/services/representation.service.ts';
 
 /** A target modality whose CoMIR pair's manifest carries `search` (or no pair at all). */
@@ -7,11 +7,11 @@ const target = (search?: object): ModalityWithModel =>
   ({ id: 1, name: 'NIR', comirModel: search === undefined ? null : { manifest: { search } } }) as unknown as ModalityWithModel;
 
 describe("correlation pose bounds: the request, else the target pair's manifest, else one scale and +-30 degrees", () => {
-  it('falls back to POSE_LIMITS without a model pair or without a search section', () => {
+  it('falls back to POSE_DEFAULTS without a model pair or without a search section', () => {
     expect(correlationBounds({ maxRotation: null, scaleTolerance: null }, target())).toEqual({ maxRotation: 30, scaleTolerance: 0 });
     expect(correlationBounds({ maxRotation: null, scaleTolerance: null }, target({}))).toEqual({
-      maxRotation: POSE_LIMITS.defaultMaxRotation,
-      scaleTolerance: POSE_LIMITS.defaultScaleTolerance,
+      maxRotation: POSE_DEFAULTS.maxRotation,
+      scaleTolerance: POSE_DEFAULTS.scaleTolerance,
     });
   });
 

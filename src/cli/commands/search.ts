@@ -15,8 +15,8 @@ export function registerSearch(program: Command): void {
     .option('--top <k>', 'number of matches', '10')
     .option('--rerank <mode>', `${RERANK_MODES.join(', ')} (auto: correlate across modalities, verify within one)`, 'auto')
     .option('--rerank-top <k>', 'candidates to re-rank (default 30; 200 when correlating)')
-    .option('--max-rotation <degrees>', 'correlate: the largest rotation between query and image (default 30)')
-    .option('--scale-tolerance <fraction>', 'correlate: the largest relative scale difference (default 0.1; 0 when both share a pixel size)')
+    .option('--max-rotation <degrees>', "correlate: the largest rotation between query and image (default: the model pair's, else 30)")
+    .option('--scale-tolerance <fraction>', "correlate: the largest relative scale difference (default: the model pair's, vis-nir 0.1; else 0)")
     .option('--json', 'print JSON: { matches: [{ imageId, name, rank, score, region }], timings }')
     .option('--home <dir>', 'data folder (default ./.cmir, or CMIR_HOME)')
     .action(async (file: string, opts: { modality: string; target: string; top: string; rerank: string; rerankTop?: string; maxRotation?: string; scaleTolerance?: string; json?: boolean; home?: string }) => {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { invalidParameter } from '../../errors.ts';
+import { POSE_BOUNDS } from '../../pipeline/correlate.ts';
 
 /** Debian's interpreter: the pyenv python3 first on PATH has no torch (../shared/guide/stack.md). */
 export const DEFAULT_PYTHON = '/usr/bin/python3';
@@ -63,10 +64,11 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** docs/adr/0005: the scale sweep's range, as search input `scaleTolerance` (search.service.ts POSE_LIMITS). */
+/** docs/adr/0005: the scale sweep's range, as search input `scaleTolerance`. */
 function parseScaleTolerance(v: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || n > 0.5) throw invalidParameter('--scale-tolerance', 'a fraction between 0 and 0.5', v);
+  const max = POSE_BOUNDS.scaleTolerance;
+  if (!Number.isFinite(n) || n < 0 || n > max) throw invalidParameter('--scale-tolerance', `a fraction between 0 and ${max}`, v);
   return n;
 }
 
