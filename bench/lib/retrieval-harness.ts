@@ -165,6 +165,12 @@ interface Direction {
   pairs: Pair[];
   /** vis-nir NIR: the query side already carries a real warp: use it as is. */
   asIs: boolean;
+  /**
+   * The query side's documented no-data fill (search input noDataValue): vis-nir NIR has "black borders where the warp
+   * left no data" (../shared/data/README.md), as a lab's registered image would. The protocol's own rotations are not
+   * declared: their fill stands for content a real query would have.
+   */
+  noDataValue?: number;
   /** The pairs whose `from` side is queried. */
   queries: Pair[];
 }
@@ -174,6 +180,7 @@ interface Query {
   group: string;
   kind: QueryKind;
   png: Buffer;
+  noDataValue?: number;
 }
 
 function parseCsv(text: string): Record<string, string>[] {
@@ -217,7 +224,7 @@ async function loadDirections(dataset: Dataset, dataDir: string, queryLimit: num
     );
     const q = spread(test, queryLimit);
     return [
-      { name: 'NIR->RGB', from: 'NIR', to: 'RGB', pairs: test, asIs: true, queries: q },
+      { name: 'NIR->RGB', from: 'NIR', to: 'RGB', pairs: test, asIs: true, noDataValue: 0, queries: q },
       { name: 'RGB->NIR', from: 'RGB', to: 'NIR', pairs: test, asIs: false, queries: q },
     ];
   }
@@ -384,7 +391,7 @@ async function buildQueries(
   for (const pair of direction.queries) {
     const src = await decodeFile(pair.files[direction.from]);
     const push = async (kind: QueryKind, img: PlanarImage | Buffer) =>
-      queries.push({ pairId: pair.id, group: pair.group, kind, png: Buffer.isBuffer(img) ? img : await encodePng16(img) });
+      queries.push({ pairId: pair.id, group: pair.group, kind, png: Buffer.isBuffer(img) ? img : await encodePng16(img), noDataValue: direction.noDataValue });
     if (direction.asIs) {
       // vis-nir NIR: the stored image already carries the pair's real affine warp (data README); as is.
       if (opts.kinds.includes('whole')) await push('whole', await readFile(pair.files[direction.from]));
@@ -545,6 +552,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
                   modality: from,
                   target: to,
                   first: KS[KS.length - 1],
+                  noDataValue: q.noDataValue ?? null,
                   ...(config.rerank ? { rerank: config.rerank } : {}),
                 });
                 const owners = res.matches.map((m) => owner.get(m.imageId) ?? []);

@@ -95,7 +95,7 @@ export interface CorrelationView {
   readonly toView: Affine;
   readonly width: number;
   readonly height: number;
-  /** mask * value, mask (1 inside the rotated query, 0 on the blank canvas corners). */
+  /** mask * value, mask (1 inside the rotated query where it has data, 0 on the blank canvas corners and no data). */
   readonly masked: Float64Array;
   readonly mask: Float64Array;
   /**
@@ -174,15 +174,39 @@ export function downsample(img: GreyImage, f: number): GreyImage {
   return { width: w, height: h, data: out };
 }
 
-/** Downsamples the query and renders its rotated (and scaled) views (each on a canvas that holds it, as verify.ts does). */
-export function prepareCorrelation(query: GreyImage, opts: CorrelateOptions = {}): CorrelationQuery {
+/** A validity mask at 1/f scale (the blocks of downsample()): 1 where every pixel of the block is data. */
+function downsampleMask(valid: Uint8Array, width: number, height: number, f: number): Uint8Array {
+  const w = Math.max(1, Math.floor(width / f)), h = Math.max(1, Math.floor(height / f));
+  const fx = Math.min(f, width), fy = Math.min(f, height);
+  const out = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let all = 1;
+      for (let dy = 0; dy < fy && all; dy++) {
+        const row = (y * f + dy) * width + x * f;
+        for (let dx = 0; dx < fx; dx++) if (!valid[row + dx]) { all = 0; break; }
+      }
+      out[y * w + x] = all;
+    }
+  }
+  return out;
+}
+
+/**
+ * Downsamples the query and renders its rotated (and scaled) views (each on a canvas that holds it, as verify.ts does).
+ * `valid` (1 = data, per full-resolution pixel; pipeline/nodata.ts) leaves the query's no-data pixels out of every
+ * correlation, as the canvas corners are: a working pixel counts only where its whole block is data.
+ */
+export function prepareCorrelation(query: GreyImage, opts: CorrelateOptions = {}, valid?: Uint8Array | null): CorrelationQuery {
   const factor = correlationFactor(query, opts.workingSize, opts.largestCandidate, opts.maxCandidateSize);
   const q = downsample(query, factor);
+  const m = valid ? downsampleMask(valid, query.width, query.height, factor) : null;
   const w = q.width, h = q.height;
   const both = new Float32Array(w * h * 2);
   for (let i = 0; i < w * h; i++) {
-    both[2 * i] = q.data[i];
-    both[2 * i + 1] = 1;
+    const inside = m ? m[i] : 1;
+    both[2 * i] = q.data[i] * inside;
+    both[2 * i + 1] = inside;
   }
   const poses = (opts.scales ?? [1]).flatMap((scale) => (opts.angles ?? DEFAULT_CORRELATION_ANGLES).map((angle) => ({ angle, scale })));
   const views = poses.map(({ angle, scale }): CorrelationView => {
@@ -194,7 +218,7 @@ export function prepareCorrelation(query: GreyImage, opts: CorrelateOptions = {}
       let rm = 0, rt = 0, rt2 = 0;
       for (let x = 0; x < W; x++) {
         const i = y * W + x;
-        // inside = fully interpolated from query pixels (bilinear weight of the ones channel ~ 1)
+        // inside = fully interpolated from query pixels with data (bilinear weight of the validity channel ~ 1)
         if (r[2 * i + 1] >= 0.999) {
           const v = r[2 * i] / r[2 * i + 1];
           mask[i] = 1;
@@ -296,9 +320,14 @@ export function correlateCandidate<Id>(q: CorrelationQuery, c: CorrelationCandid
   };
 }
 
-/** Correlates every candidate with the query; best first. */
-export function correlate<Id>(query: GreyImage, candidates: readonly { entryId: Id; image: GreyImage }[], opts: CorrelateOptions = {}): CorrelatedMatch<Id>[] {
-  const q = prepareCorrelation(query, { largestCandidate: Math.max(...candidates.map((c) => Math.max(c.image.width, c.image.height))), ...opts });
+/** Correlates every candidate with the query (`valid`: its data mask, as prepareCorrelation); best first. */
+export function correlate<Id>(
+  query: GreyImage,
+  candidates: readonly { entryId: Id; image: GreyImage }[],
+  opts: CorrelateOptions = {},
+  valid?: Uint8Array | null,
+): CorrelatedMatch<Id>[] {
+  const q = prepareCorrelation(query, { largestCandidate: Math.max(...candidates.map((c) => Math.max(c.image.width, c.image.height))), ...opts }, valid);
   return candidates
     .map((c) => correlateCandidate(q, { entryId: c.entryId, image: downsample(c.image, q.factor), width: c.image.width, height: c.image.height }))
     .sort((a, b) => b.score - a.score);

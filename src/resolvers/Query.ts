@@ -51,6 +51,7 @@ export const Query: QueryResolvers = {
       modality: input.modality,
       target: input.target,
       first: input.first,
+      noDataValue: input.noDataValue,
       rerank: input.rerank && {
         mode: input.rerank.mode ? (input.rerank.mode.toLowerCase() as RerankMode) : null,
         topK: input.rerank.topK,

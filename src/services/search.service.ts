@@ -10,7 +10,8 @@ import type { InvertedFile } from '../pipeline/inverted-index.ts';
 import { decodeImage } from '../pipeline/decode.ts';
 import { rerankFast, rerankPaper } from '../pipeline/rerank.ts';
 import type { Point } from '../pipeline/geometry.ts';
-import type { GreyImage, QueryResult, Region } from '../pipeline/types.ts';
+import { noDataMask } from '../pipeline/nodata.ts';
+import type { GreyImage, PlanarImage, QueryResult, Region } from '../pipeline/types.ts';
 import { verify } from '../pipeline/verify.ts';
 import { correlateCandidate, correlationPoses, POSE_BOUNDS, prepareCorrelation } from '../pipeline/correlate.ts';
 import type { ComirManifest } from '../pipeline/comir.ts';
@@ -32,6 +33,8 @@ export interface SearchInput {
   modality?: string | null;
   target: string;
   first?: number | null;
+  /** The query's fill where it has no data (0..1 of full scale; pipeline/nodata.ts). */
+  noDataValue?: number | null;
   rerank?: { mode?: RerankMode | null; topK?: number | null; maxRotation?: number | null; scaleTolerance?: number | null } | null;
 }
 
@@ -121,13 +124,15 @@ interface SearchPlan {
   /** CORRELATE's sweep: +-degrees and the relative scale range; unset: correlationBounds' defaults. */
   maxRotation: number | null;
   scaleTolerance: number | null;
+  noDataValue: number | null;
 }
 
 /** An optional numeric parameter: null when absent, else checked against [min, max] (and integrality); `unit` names it. */
-function optionalInRange(name: string, value: number | null | undefined, min: number, max: number, unit: 'integer' | 'degrees' | 'fraction'): number | null {
+function optionalInRange(name: string, value: number | null | undefined, min: number, max: number, unit: 'integer' | 'degrees' | 'fraction' | 'value'): number | null {
   if (value == null) return null;
   if (!Number.isFinite(value) || value < min || value > max || (unit === 'integer' && !Number.isInteger(value))) {
-    throw invalidParameter(name, `${unit === 'integer' ? 'an integer' : unit === 'degrees' ? 'degrees' : 'a fraction'} between ${min} and ${max}`, value);
+    const what = { integer: 'an integer', degrees: 'degrees', fraction: 'a fraction', value: 'a value' }[unit];
+    throw invalidParameter(name, `${what} between ${min} and ${max}`, value);
   }
   return value;
 }
@@ -145,7 +150,8 @@ function plan(input: SearchInput): SearchPlan {
   const topK = optionalInRange('rerank.topK', input.rerank?.topK, 1, SEARCH_LIMITS.topK, 'integer');
   const maxRotation = optionalInRange('rerank.maxRotation', input.rerank?.maxRotation, 0, POSE_BOUNDS.maxRotation, 'degrees');
   const scaleTolerance = optionalInRange('rerank.scaleTolerance', input.rerank?.scaleTolerance, 0, POSE_BOUNDS.scaleTolerance, 'fraction');
-  return { first, mode, topK, maxRotation, scaleTolerance };
+  const noDataValue = optionalInRange('noDataValue', input.noDataValue, 0, 1, 'value');
+  return { first, mode, topK, maxRotation, scaleTolerance, noDataValue };
 }
 
 /**
@@ -195,7 +201,8 @@ export class SearchService {
 
     const t1 = performance.now();
     const data = stored ? await this.files.read(stored.sha256) : input.data!;
-    const { image: pixels } = await decodeImage(data, { maxPixels: this.config.maxPixels, page: stored?.page ?? 0 });
+    const { image: pixels, info } = await decodeImage(data, { maxPixels: this.config.maxPixels, page: stored?.page ?? 0 });
+    const valid = p.noDataValue == null ? null : queryValidity(pixels, p.noDataValue, info.bitDepth);
     const t2 = performance.now();
     const grey = await this.representations.compute(queryModality, pixels);
     const t3 = performance.now();
@@ -217,7 +224,7 @@ export class SearchService {
           : mode === 'verify'
             ? await this.verify(ranked, grey, vocab)
             : mode === 'correlate'
-              ? await this.correlate(ranked, grey, target, correlationBounds(p, target))
+              ? await this.correlate(ranked, grey, valid, target, correlationBounds(p, target))
               : await this.paper(ranked, grey, vocab, target);
       matches = matches.slice(0, p.first);
     }
@@ -280,12 +287,13 @@ export class SearchService {
   private async correlate(
     ranked: QueryResult<number>[],
     grey: GreyImage,
+    valid: Uint8Array | null,
     target: ModalityWithModel,
     bounds: { maxRotation: number; scaleTolerance: number },
   ): Promise<SearchMatch[]> {
     const rows = await this.candidateRows(ranked);
     const largestCandidate = Math.max(0, ...rows.map((r) => Math.max(r.width, r.height)));
-    const q = prepareCorrelation(grey, { largestCandidate, ...correlationPoses(bounds.maxRotation, bounds.scaleTolerance) });
+    const q = prepareCorrelation(grey, { largestCandidate, ...correlationPoses(bounds.maxRotation, bounds.scaleTolerance) }, valid);
     const out = [];
     for (const row of rows) {
       const image = await this.representations.reduced(row, target, q.factor);
@@ -326,6 +334,18 @@ function windowMatch(r: { entryId: number; score: number; nWords: number; region
     footprint: footprint(transform, query.width, query.height),
     transform,
   };
+}
+
+/**
+ * Where the query has data, given its no-data value: samples equal to it (within half a step of the file's bit depth)
+ * in every channel, in 5 x 5 blocks or larger (pipeline/nodata.ts). A query that is all no data cannot be searched.
+ */
+function queryValidity(pixels: PlanarImage, value: number, bitDepth: 8 | 16): Uint8Array | null {
+  const valid = noDataMask(pixels, value, 0.5 / (2 ** bitDepth - 1));
+  if (valid && !valid.includes(1)) {
+    throw new BadUserInputError(`the query holds no data: every pixel equals noDataValue ${value}`, { parameter: 'noDataValue', value });
+  }
+  return valid;
 }
 
 function invalidModality(): never {

@@ -122,6 +122,30 @@ describe(`search on ${TEST_BACKEND}`, () => {
     ).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { parameter: 'rerank.maxRotation' } });
   });
 
+  test('a query with a black warp fill is found with the fill declared as no data (noDataValue), and typed errors', async () => {
+    const i = 5, angle = -14, w = 260, h = 240;
+    const q = rotatedView(images[i], SIZE / 2 + 12, SIZE / 2 + 10, angle, w, h);
+    // restyled into 0.15..0.75, then a corner triangle and a band at the bottom are the warp's black fill (0)
+    const filled = { ...q, data: q.data.map((v, k) => ((k % w) + Math.floor(k / w) < 150 || Math.floor(k / w) >= h - 50 ? 0 : 0.15 + 0.6 * v)) };
+    const data = await png(filled);
+    const ask = (noDataValue?: number) => app.services.search.search({ data, modality: 'TEX', target: 'TEX', first: N, noDataValue, rerank: { mode: 'correlate', topK: N } });
+    const declared = await ask(0);
+    const plain = await ask();
+    expect(declared.matches[0].imageId).toBe(ids[i]);
+    expect(declared.matches[0].score).toBeGreaterThan(0.8);
+    const own = (r: typeof plain) => r.matches.find((m) => m.imageId === ids[i])!.score;
+    expect(own(declared)).toBeGreaterThan(own(plain) + 0.2);
+    // the query centre still maps to the view centre in the source
+    const t = declared.matches[0].transform!;
+    const [cx, cy] = [t[0] * (w / 2) + t[1] * (h / 2) + t[2], t[3] * (w / 2) + t[4] * (h / 2) + t[5]];
+    expect(Math.hypot(cx - (SIZE / 2 + 12), cy - (SIZE / 2 + 10))).toBeLessThan(6);
+    await expect(ask(2)).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { parameter: 'noDataValue' } });
+    const black = await png({ width: 64, height: 64, data: new Float32Array(64 * 64) });
+    await expect(
+      app.services.search.search({ data: black, modality: 'TEX', target: 'TEX', noDataValue: 0 }),
+    ).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { parameter: 'noDataValue' }, message: expect.stringMatching(/holds no data/) });
+  });
+
   test('searching with a stored image excludes the image itself', async () => {
     const res = await app.services.search.search({ imageId: ids[0], target: 'TEX', first: 10, rerank: { mode: 'none' } });
     expect(res.matches.map((m) => m.imageId)).not.toContain(ids[0]);

@@ -438,6 +438,13 @@ export type SearchInput = {
   imageId?: InputMaybe<Scalars['ID']['input']>;
   /** Modality of the query (taken from the stored image when imageId is given). */
   modality?: InputMaybe<Scalars['String']['input']>;
+  /**
+   * The value the query image holds where it has no data, in 0-1 of full scale (0 = black), as GDAL's NoData value: for
+   * instance the black fill a registration's warp leaves around an image. Regions of it (5 x 5 px and larger, in every
+   * channel) are left out of CORRELATE re-ranking, so the fill is not matched against tissue or scene. Unset: every
+   * pixel is data.
+   */
+  noDataValue?: InputMaybe<Scalars['Float']['input']>;
   rerank?: InputMaybe<RerankInput>;
   /** Modality of the repository to search. */
   target: Scalars['String']['input'];

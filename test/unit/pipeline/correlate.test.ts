@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { correlate, correlationFactor, correlationPoses, downsample } from '../../../src/pipeline/correlate.ts';
 import { applyAffine, iouPolygons, type Point, rigidAbout } from '../../../src/pipeline/geometry.ts';
+import { noDataMask } from '../../../src/pipeline/nodata.ts';
 import type { GreyImage } from '../../../src/pipeline/types.ts';
 import { rng, rotatedView, texturedImage } from '../../helpers/synthetic-images.ts';
 
@@ -79,5 +80,29 @@ describe('dense correlation re-ranking (masked NCC over rotations and translatio
     const flat = { width: 100, height: 100, data: new Float32Array(100 * 100).fill(0.5) };
     const res = correlate(flat, candidates());
     expect(res.every((m) => m.score === -1)).toBe(true);
+  });
+});
+
+describe('dense correlation with a query that has no data in part of its frame', () => {
+  it('leaves the fill out: the view is found with the score and place it has without fill', () => {
+    const images = Array.from({ length: N }, (_, i) => texturedImage(SIZE, SIZE, 7100 + i));
+    const target = 3, angle = -12, cx = SIZE / 2 + 10, cy = SIZE / 2 - 6, w = 150, h = 130;
+    const clean = restyle(rotatedView(images[target], cx, cy, angle, w, h), 11);
+    // a warp's black fill: one corner triangle and a band along the right side, 35 % of the frame
+    const filled = { ...clean, data: clean.data.map((v, i) => ((i % w) + Math.floor(i / w) < 90 || i % w >= w - 25 ? 0 : v)) };
+    const pixels = { ...filled, channels: 1 as const };
+    const valid = noDataMask(pixels, 0, 1e-6)!;
+    expect(1 - valid.reduce((s, v) => s + v, 0) / valid.length).toBeGreaterThan(0.3);
+    const cands = images.map((image, i) => ({ entryId: i, image }));
+    const masked = correlate(filled, cands, {}, valid);
+    const unmasked = correlate(filled, cands);
+    const reference = correlate(clean, cands);
+    const score = (r: ReturnType<typeof correlate<number>>) => r.find((m) => m.entryId === target)!.score;
+    expect(masked[0].entryId).toBe(target);
+    expect(score(masked)).toBeGreaterThan(score(reference) - 0.05);
+    // measured: 0.87 masked, 0.88 without fill, 0.34 with the fill correlated (and another image ranked first)
+    expect(score(masked) - score(unmasked)).toBeGreaterThan(0.3);
+    const truth: Point[] = ([[0, 0], [w, 0], [w, h], [0, h]] as Point[]).map((p) => applyAffine(rigidAbout(angle, w / 2, h / 2, cx - w / 2, cy - h / 2), p));
+    expect(iouPolygons(masked[0].footprint, truth)).toBeGreaterThan(0.8);
   });
 });
