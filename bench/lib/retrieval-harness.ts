@@ -165,12 +165,6 @@ interface Direction {
   pairs: Pair[];
   /** vis-nir NIR: the query side already carries a real warp: use it as is. */
   asIs: boolean;
-  /**
-   * The query side's documented no-data fill (search input noDataValue): vis-nir NIR has "black borders where the warp
-   * left no data" (../shared/data/README.md), as a lab's registered image would. The protocol's own rotations are not
-   * declared: their fill stands for content a real query would have.
-   */
-  noDataValue?: number;
   /** The pairs whose `from` side is queried. */
   queries: Pair[];
 }
@@ -193,6 +187,15 @@ function parseAffine(text: string): Affine {
   const n = text.match(/-?\d+(\.\d+)?(e[-+]?\d+)?/gi)!.map(Number);
   if (n.length !== 6) throw new Error(`affine file with ${n.length} numbers`);
   return n as unknown as Affine;
+}
+
+/**
+ * The no-data value a dataset documents for a modality's files, declared as a lab would declare it (search input and
+ * ingestion `noDataValue`): vis-nir NIR has "black borders where the warp left no data" (../shared/data/README.md).
+ * The protocol's own rotations are not declared: their fill stands for content a real query would have.
+ */
+function documentedNoData(dataset: Dataset, key: string): number | undefined {
+  return dataset === 'vis-nir' && key === 'NIR' ? 0 : undefined;
 }
 
 /** Evenly spread subset (keeps categories/cases mixed when the list is sorted by them). */
@@ -224,7 +227,7 @@ async function loadDirections(dataset: Dataset, dataDir: string, queryLimit: num
     );
     const q = spread(test, queryLimit);
     return [
-      { name: 'NIR->RGB', from: 'NIR', to: 'RGB', pairs: test, asIs: true, noDataValue: 0, queries: q },
+      { name: 'NIR->RGB', from: 'NIR', to: 'RGB', pairs: test, asIs: true, queries: q },
       { name: 'RGB->NIR', from: 'RGB', to: 'NIR', pairs: test, asIs: false, queries: q },
     ];
   }
@@ -391,7 +394,7 @@ async function buildQueries(
   for (const pair of direction.queries) {
     const src = await decodeFile(pair.files[direction.from]);
     const push = async (kind: QueryKind, img: PlanarImage | Buffer) =>
-      queries.push({ pairId: pair.id, group: pair.group, kind, png: Buffer.isBuffer(img) ? img : await encodePng16(img), noDataValue: direction.noDataValue });
+      queries.push({ pairId: pair.id, group: pair.group, kind, png: Buffer.isBuffer(img) ? img : await encodePng16(img), noDataValue: documentedNoData(dataset, direction.from) });
     if (direction.asIs) {
       // vis-nir NIR: the stored image already carries the pair's real affine warp (data README); as is.
       if (opts.kinds.includes('whole')) await push('whole', await readFile(pair.files[direction.from]));
@@ -508,7 +511,13 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
           ingested.add(key);
           let imageId: number;
           try {
-            imageId = (await app.services.images.ingest({ data: await readFile(pair.files[d.to]), fileName: pair.files[d.to], modality, name: pair.id })).id;
+            imageId = (await app.services.images.ingest({
+              data: await readFile(pair.files[d.to]),
+              fileName: pair.files[d.to],
+              modality,
+              name: pair.id,
+              noDataValue: documentedNoData(dataset, d.to) ?? null,
+            })).id;
           } catch (e) {
             if (!(e instanceof DuplicateImageError)) throw e;
             imageId = e.existingId; // the same file stored under another pair: both ids are right answers

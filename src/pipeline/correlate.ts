@@ -118,11 +118,13 @@ export interface CorrelationQuery {
   readonly minOverlap: number;
   /** Spectra of the views (mask, mask*value), per padded size "WxH" (one per candidate size). */
   readonly spectra: Map<string, { mm: Spectrum; mt: Spectrum }[]>;
+  /** Spectra of the views' mask * value^2, per padded size (only for candidates with no data). */
+  readonly squareSpectra: Map<string, Spectrum[]>;
 }
 
 export interface CorrelationCandidate<Id> {
   readonly entryId: Id;
-  /** The candidate's representation at the query's working scale (downsample(image, query.factor)). */
+  /** The candidate's representation at the query's working scale (downsample(image, query.factor)); NaN = no data. */
   readonly image: GreyImage;
   /** Its size at full resolution. */
   readonly width: number;
@@ -155,7 +157,10 @@ export function correlationFactor(
   return Math.max(1, Math.round(Math.max(query.width, query.height) / workingSize), Math.ceil(largestCandidate / maxCandidateSize));
 }
 
-/** Box-filter downsampling by an integer factor (mean of each f x f block; a partial last block is dropped). */
+/**
+ * Box-filter downsampling by an integer factor (mean of each f x f block; a partial last block is dropped). A block
+ * with a NaN (no-data) pixel is NaN.
+ */
 export function downsample(img: GreyImage, f: number): GreyImage {
   if (f === 1) return img;
   const w = Math.max(1, Math.floor(img.width / f)), h = Math.max(1, Math.floor(img.height / f));
@@ -174,38 +179,19 @@ export function downsample(img: GreyImage, f: number): GreyImage {
   return { width: w, height: h, data: out };
 }
 
-/** A validity mask at 1/f scale (the blocks of downsample()): 1 where every pixel of the block is data. */
-function downsampleMask(valid: Uint8Array, width: number, height: number, f: number): Uint8Array {
-  const w = Math.max(1, Math.floor(width / f)), h = Math.max(1, Math.floor(height / f));
-  const fx = Math.min(f, width), fy = Math.min(f, height);
-  const out = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      let all = 1;
-      for (let dy = 0; dy < fy && all; dy++) {
-        const row = (y * f + dy) * width + x * f;
-        for (let dx = 0; dx < fx; dx++) if (!valid[row + dx]) { all = 0; break; }
-      }
-      out[y * w + x] = all;
-    }
-  }
-  return out;
-}
-
 /**
  * Downsamples the query and renders its rotated (and scaled) views (each on a canvas that holds it, as verify.ts does).
- * `valid` (1 = data, per full-resolution pixel; pipeline/nodata.ts) leaves the query's no-data pixels out of every
- * correlation, as the canvas corners are: a working pixel counts only where its whole block is data.
+ * NaN pixels are no data (pipeline/nodata.ts markNoData): they are left out of every correlation, as the canvas corners
+ * are; a working pixel counts only where its whole block is data (the block mean of downsample() is NaN otherwise).
  */
-export function prepareCorrelation(query: GreyImage, opts: CorrelateOptions = {}, valid?: Uint8Array | null): CorrelationQuery {
+export function prepareCorrelation(query: GreyImage, opts: CorrelateOptions = {}): CorrelationQuery {
   const factor = correlationFactor(query, opts.workingSize, opts.largestCandidate, opts.maxCandidateSize);
   const q = downsample(query, factor);
-  const m = valid ? downsampleMask(valid, query.width, query.height, factor) : null;
   const w = q.width, h = q.height;
   const both = new Float32Array(w * h * 2);
   for (let i = 0; i < w * h; i++) {
-    const inside = m ? m[i] : 1;
-    both[2 * i] = q.data[i] * inside;
+    const inside = Number.isNaN(q.data[i]) ? 0 : 1;
+    both[2 * i] = inside ? q.data[i] : 0;
     both[2 * i + 1] = inside;
   }
   const poses = (opts.scales ?? [1]).flatMap((scale) => (opts.angles ?? DEFAULT_CORRELATION_ANGLES).map((angle) => ({ angle, scale })));
@@ -238,7 +224,7 @@ export function prepareCorrelation(query: GreyImage, opts: CorrelateOptions = {}
     const variance = area > 0 ? sumT2[last] / area - (sumT[last] / area) ** 2 : 0;
     return { angle, scale, toView, width: W, height: H, masked, mask, sumM, sumT, sumT2, area, variance };
   });
-  return { factor, width: query.width, height: query.height, views, minOverlap: opts.minOverlap ?? DEFAULT_MIN_OVERLAP, spectra: new Map() };
+  return { factor, width: query.width, height: query.height, views, minOverlap: opts.minOverlap ?? DEFAULT_MIN_OVERLAP, spectra: new Map(), squareSpectra: new Map() };
 }
 
 function viewSpectra(q: CorrelationQuery, PW: number, PH: number) {
@@ -254,7 +240,28 @@ function viewSpectra(q: CorrelationQuery, PW: number, PH: number) {
   return s;
 }
 
-/** Correlates one candidate with every view; its best (view, translation). */
+/**
+ * Spectra of the views' mask * value^2, per padded size: needed only for candidates with no-data pixels, where the
+ * query-side overlap sums are correlations too.
+ */
+function viewSquareSpectra(q: CorrelationQuery, PW: number, PH: number): Spectrum[] {
+  const key = `${PW}x${PH}^2`;
+  let s = q.squareSpectra.get(key);
+  if (!s) {
+    s = q.views.map((v) => {
+      const sq = v.masked.map((x) => x * x);
+      return realPairSpectra(sq, sq, v.width, v.height, PW, PH)[0];
+    });
+    q.squareSpectra.set(key, s);
+  }
+  return s;
+}
+
+/**
+ * Correlates one candidate with every view; its best (view, translation). Where the candidate has no data (NaN), the
+ * overlap statistics of both sides are correlations with the candidate's mask (Padfield 2012's full form: six
+ * correlations per view instead of three), so the candidate's fill counts neither as overlap nor as content.
+ */
 export function correlateCandidate<Id>(q: CorrelationQuery, c: CorrelationCandidate<Id>): CorrelatedMatch<Id> {
   const { width: cw, height: ch, data } = c.image;
   // Offsets are searched only where the view overlaps the candidate by >= minOverlap of the smaller extent along each
@@ -263,20 +270,43 @@ export function correlateCandidate<Id>(q: CorrelationQuery, c: CorrelationCandid
   const ax = (vw: number) => Math.ceil(q.minOverlap * Math.min(vw, cw)), ay = (vh: number) => Math.ceil(q.minOverlap * Math.min(vh, ch));
   const PW = nextPow2(Math.max(...q.views.map((v) => cw + v.width - ax(v.width))));
   const PH = nextPow2(Math.max(...q.views.map((v) => ch + v.height - ay(v.height))));
-  const sq = new Float64Array(cw * ch);
-  for (let i = 0; i < sq.length; i++) sq[i] = data[i] * data[i];
-  const [fI, fI2] = realPairSpectra(data, sq, cw, ch, PW, PH);
+  const values = new Float64Array(cw * ch), sq = new Float64Array(cw * ch), inside = new Float64Array(cw * ch);
+  let gaps = false;
+  for (let i = 0; i < sq.length; i++) {
+    if (Number.isNaN(data[i])) {
+      gaps = true;
+      continue;
+    }
+    values[i] = data[i];
+    sq[i] = data[i] * data[i];
+    inside[i] = 1;
+  }
+  const [fI, fI2] = realPairSpectra(values, sq, cw, ch, PW, PH);
+  const fM = gaps ? realPairSpectra(inside, inside, cw, ch, PW, PH)[0] : null;
   const spectra = viewSpectra(q, PW, PH);
+  const squares = fM ? viewSquareSpectra(q, PW, PH) : null;
   let best = { r: -Infinity, ux: 0, uy: 0, view: q.views[0] };
-  // Three inverse FFTs per two views: (sI, sI2) of each, and their two sTI together (fft.ts correlatePair).
+  // Three inverse FFTs per two views: (sI, sI2) of each, and their two sTI together (fft.ts correlatePair); with
+  // candidate gaps, three per view.
   for (let k = 0; k < q.views.length; k += 2) {
     const pair = k + 1 < q.views.length ? [k, k + 1] : [k];
-    const [sTIa, sTIb] = correlatePair(spectra[k].mt, fI, spectra[pair[pair.length - 1]].mt, fI);
+    const [sTIa, sTIb] = fM ? [null, null] : correlatePair(spectra[k].mt, fI, spectra[pair[pair.length - 1]].mt, fI);
     pair.forEach((j, t) => {
       const v = q.views[j];
       if (v.area === 0 || v.variance < MIN_VARIANCE) return;
-      const [sI, sI2] = correlatePair(spectra[j].mm, fI, spectra[j].mm, fI2);
-      const sTI = t === 0 ? sTIa : sTIb;
+      let sI: Float64Array, sI2: Float64Array, sTI: Float64Array;
+      // with candidate gaps: the overlap count and the query-side sums per offset
+      let full: { nn: Float64Array; sT: Float64Array; sT2: Float64Array } | null = null;
+      if (fM && squares) {
+        const [nn, sT] = correlatePair(spectra[j].mm, fM, spectra[j].mt, fM);
+        const [sT2, sIm] = correlatePair(squares[j], fM, spectra[j].mm, fI);
+        [sI2, sTI] = correlatePair(spectra[j].mm, fI2, spectra[j].mt, fI);
+        sI = sIm;
+        full = { nn, sT, sT2 };
+      } else {
+        [sI, sI2] = correlatePair(spectra[j].mm, fI, spectra[j].mm, fI2);
+        sTI = (t === 0 ? sTIa : sTIb)!;
+      }
       const minN = q.minOverlap * v.area;
       const eps = MIN_RELATIVE_VARIANCE * v.variance;
       const W1 = v.width + 1;
@@ -286,13 +316,21 @@ export function correlateCandidate<Id>(q: CorrelationQuery, c: CorrelationCandid
         // the view rows y with 0 <= y + uy < ch
         const y0 = Math.max(0, -uy), y1 = Math.min(v.height, ch - uy);
         for (let ux = aX - v.width; ux <= cw - aX; ux++) {
-          const x0 = Math.max(0, -ux), x1 = Math.min(v.width, cw - ux);
-          const a = y0 * W1 + x0, b = y0 * W1 + x1, c = y1 * W1 + x0, d = y1 * W1 + x1;
-          const nn = v.sumM[d] - v.sumM[b] - v.sumM[c] + v.sumM[a];
-          if (nn < minN) continue;
-          const sT = v.sumT[d] - v.sumT[b] - v.sumT[c] + v.sumT[a];
-          const sT2 = v.sumT2[d] - v.sumT2[b] - v.sumT2[c] + v.sumT2[a];
           const i = row + ((ux + PW) % PW);
+          let nn: number, sT: number, sT2: number;
+          if (full) {
+            nn = full.nn[i];
+            if (nn < minN) continue;
+            sT = full.sT[i];
+            sT2 = full.sT2[i];
+          } else {
+            const x0 = Math.max(0, -ux), x1 = Math.min(v.width, cw - ux);
+            const a = y0 * W1 + x0, b = y0 * W1 + x1, c = y1 * W1 + x0, d = y1 * W1 + x1;
+            nn = v.sumM[d] - v.sumM[b] - v.sumM[c] + v.sumM[a];
+            if (nn < minN) continue;
+            sT = v.sumT[d] - v.sumT[b] - v.sumT[c] + v.sumT[a];
+            sT2 = v.sumT2[d] - v.sumT2[b] - v.sumT2[c] + v.sumT2[a];
+          }
           const vT = sT2 - (sT * sT) / nn;
           const vI = sI2[i] - (sI[i] * sI[i]) / nn;
           if (vT <= eps * nn || vI <= eps * nn) continue;
@@ -320,14 +358,9 @@ export function correlateCandidate<Id>(q: CorrelationQuery, c: CorrelationCandid
   };
 }
 
-/** Correlates every candidate with the query (`valid`: its data mask, as prepareCorrelation); best first. */
-export function correlate<Id>(
-  query: GreyImage,
-  candidates: readonly { entryId: Id; image: GreyImage }[],
-  opts: CorrelateOptions = {},
-  valid?: Uint8Array | null,
-): CorrelatedMatch<Id>[] {
-  const q = prepareCorrelation(query, { largestCandidate: Math.max(...candidates.map((c) => Math.max(c.image.width, c.image.height))), ...opts }, valid);
+/** Correlates every candidate with the query (NaN = no data in either); best first. */
+export function correlate<Id>(query: GreyImage, candidates: readonly { entryId: Id; image: GreyImage }[], opts: CorrelateOptions = {}): CorrelatedMatch<Id>[] {
+  const q = prepareCorrelation(query, { largestCandidate: Math.max(...candidates.map((c) => Math.max(c.image.width, c.image.height))), ...opts });
   return candidates
     .map((c) => correlateCandidate(q, { entryId: c.entryId, image: downsample(c.image, q.factor), width: c.image.width, height: c.image.height }))
     .sort((a, b) => b.score - a.score);

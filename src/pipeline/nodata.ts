@@ -6,7 +6,7 @@
  * Why it matters: correlation compares the query with a candidate over the query's whole frame, fill included, and
  * the fill's CoMIR is a flat region that exists in no candidate. docs/adr/0006 has the measurement.
  */
-import type { PlanarImage } from './types.ts';
+import type { GreyImage, PlanarImage } from './types.ts';
 
 /**
  * Side of the square opening applied to the fill-valued pixels (px): only pixels inside a 5 x 5 block that is all fill
@@ -16,11 +16,13 @@ import type { PlanarImage } from './types.ts';
 export const NO_DATA_OPENING = 5;
 
 /**
- * Validity of each pixel (1 = data, 0 = no data): no data = every channel within `tolerance` of `value`, opened by a
- * NO_DATA_OPENING square. Null when no pixel is no data (the caller then needs no mask).
+ * Validity of each pixel (1 = data, 0 = no data): no data = every channel equal to `value` (0..1 of full scale) within
+ * half a sample step of the file's `bitDepth`, opened by a NO_DATA_OPENING square. Null when no pixel is no data (the
+ * caller then needs no mask).
  */
-export function noDataMask(image: PlanarImage, value: number, tolerance: number): Uint8Array | null {
+export function noDataMask(image: PlanarImage, value: number, bitDepth: number): Uint8Array | null {
   const { width: W, height: H, channels: C, data } = image;
+  const tolerance = 0.5 / (2 ** bitDepth - 1);
   const fill = new Uint8Array(W * H);
   for (let i = 0, j = 0; i < fill.length; i++, j += C) {
     let all = 1;
@@ -64,4 +66,9 @@ function pass(m: Uint8Array, W: number, H: number, k: number, all: boolean, axis
     }
   }
   return out;
+}
+
+/** A copy of `image` with NaN where `valid` is 0: how correlation (pipeline/correlate.ts) is told about no data. */
+export function markNoData(image: GreyImage, valid: Uint8Array): GreyImage {
+  return { ...image, data: image.data.map((v, i) => (valid[i] ? v : Number.NaN)) };
 }

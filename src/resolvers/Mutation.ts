@@ -35,6 +35,7 @@ export const Mutation: MutationResolvers = {
       slide: input.slide,
       name: input.name,
       page: input.page,
+      noDataValue: input.noDataValue,
     });
   },
   registerModel: async (_, { input }, { services }) => {

@@ -10,6 +10,7 @@ import type { ModalityRepository } from '../db/modality.repository.ts';
 import type { SlideRepository } from '../db/slide.repository.ts';
 import { BadUserInputError, DuplicateImageError, invalidParameter, NotFoundError, PayloadTooLargeError } from '../errors.ts';
 import { decodeImage, encodeGreyPng, thumbnailPng } from '../pipeline/decode.ts';
+import { noDataMask } from '../pipeline/nodata.ts';
 import type { GreyImage, PlanarImage } from '../pipeline/types.ts';
 import type { IndexCache } from './index-cache.ts';
 import type { RepresentationService } from './representation.service.ts';
@@ -28,6 +29,8 @@ export interface IngestInput {
   slide?: string | null;
   name?: string | null;
   page?: number | null;
+  /** The file's fill where it has no data (0..1 of full scale; pipeline/nodata.ts). */
+  noDataValue?: number | null;
 }
 
 /** A validated ingestion plan: everything checked before anything is written. */
@@ -37,6 +40,7 @@ interface IngestPlan {
   modality: string;
   slide: string | null;
   page: number;
+  noDataValue: number | null;
 }
 
 export interface ImageFilter {
@@ -79,7 +83,11 @@ export class ImageService {
     if (input.data.length > this.config.maxUploadBytes) {
       throw new PayloadTooLargeError(`the file has ${input.data.length} bytes; the limit is ${this.config.maxUploadBytes}`);
     }
-    return { data: input.data, name, modality, slide, page };
+    const noDataValue = input.noDataValue ?? null;
+    if (noDataValue !== null && !(Number.isFinite(noDataValue) && noDataValue >= 0 && noDataValue <= 1)) {
+      throw invalidParameter('noDataValue', 'a value between 0 and 1', noDataValue);
+    }
+    return { data: input.data, name, modality, slide, page, noDataValue };
   }
 
   /**
@@ -90,6 +98,7 @@ export class ImageService {
   async ingest(input: IngestInput): Promise<Image> {
     const plan = this.plan(input);
     const { info, image: pixels } = await decodeImage(plan.data, { maxPixels: this.config.maxPixels, page: plan.page });
+    if (plan.noDataValue !== null) dataMask(pixels, plan.noDataValue, info.bitDepth, 'image');
     const sha256 = sha256Hex(plan.data);
     const existing = await this.images.findBySha256(sha256);
     if (existing) throw new DuplicateImageError(existing.id, sha256);
@@ -120,6 +129,7 @@ export class ImageService {
           bitDepth: info.bitDepth,
           format: info.format,
           page: plan.page,
+          noDataValue: plan.noDataValue,
           byteSize: plan.data.length,
           sha256,
         });
@@ -248,4 +258,17 @@ export class ImageService {
     await rename(`${cached}.tmp`, cached);
     return png;
   }
+}
+
+/**
+ * Where decoded pixels have data, given the file's no-data value: samples equal to it in every channel, in 5 x 5
+ * blocks or larger (pipeline/nodata.ts); null when all are data. An
+ * image (or query) that is all no data is refused: there is nothing to match.
+ */
+export function dataMask(pixels: PlanarImage, value: number, bitDepth: number, what: 'image' | 'query'): Uint8Array | null {
+  const valid = noDataMask(pixels, value, bitDepth);
+  if (valid && !valid.includes(1)) {
+    throw new BadUserInputError(`the ${what} holds no data: every pixel equals noDataValue ${value}`, { parameter: 'noDataValue', value });
+  }
+  return valid;
 }

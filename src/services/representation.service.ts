@@ -6,6 +6,7 @@ import type { GreyImage, PlanarImage } from '../pipeline/types.ts';
 import type { Config } from '../config.ts';
 import type { FileStore } from '../db/file-store.ts';
 import { downsample } from '../pipeline/correlate.ts';
+import { markNoData, noDataMask } from '../pipeline/nodata.ts';
 import { ReducedCache } from './reduced-cache.ts';
 
 /** A modality with its CoMIR model row, if it has one. */
@@ -105,7 +106,15 @@ export class RepresentationService {
    */
   reduced(image: Image, modality: ModalityWithModel, factor: number): Promise<GreyImage> {
     const key = `${image.id}|${representationSpace(modality)}|${factor}`;
-    return this.reducedCache.get(key, async () => downsample(await this.ofImage(image, modality), factor));
+    return this.reducedCache.get(key, async () => downsample(await this.withNoData(image, await this.ofImage(image, modality)), factor));
+  }
+
+  /** The representation with NaN where the image declared no data (pipeline/nodata.ts); as is otherwise. */
+  private async withNoData(image: Image, representation: GreyImage): Promise<GreyImage> {
+    if (image.noDataValue == null) return representation;
+    const { image: pixels } = await decodeImage(await this.files.read(image.sha256), { maxPixels: this.config.maxPixels, page: image.page });
+    const valid = noDataMask(pixels, image.noDataValue, image.bitDepth);
+    return valid ? markNoData(representation, valid) : representation;
   }
 }
 

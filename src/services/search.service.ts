@@ -10,11 +10,12 @@ import type { InvertedFile } from '../pipeline/inverted-index.ts';
 import { decodeImage } from '../pipeline/decode.ts';
 import { rerankFast, rerankPaper } from '../pipeline/rerank.ts';
 import type { Point } from '../pipeline/geometry.ts';
-import { noDataMask } from '../pipeline/nodata.ts';
-import type { GreyImage, PlanarImage, QueryResult, Region } from '../pipeline/types.ts';
+import { markNoData } from '../pipeline/nodata.ts';
+import type { GreyImage, QueryResult, Region } from '../pipeline/types.ts';
 import { verify } from '../pipeline/verify.ts';
 import { correlateCandidate, correlationPoses, POSE_BOUNDS, prepareCorrelation } from '../pipeline/correlate.ts';
 import type { ComirManifest } from '../pipeline/comir.ts';
+import { dataMask } from './image.service.ts';
 import { footprint, regionTransform } from './link.service.ts';
 import type { IndexCache } from './index-cache.ts';
 import type { ModalityWithModel, RepresentationService } from './representation.service.ts';
@@ -202,7 +203,7 @@ export class SearchService {
     const t1 = performance.now();
     const data = stored ? await this.files.read(stored.sha256) : input.data!;
     const { image: pixels, info } = await decodeImage(data, { maxPixels: this.config.maxPixels, page: stored?.page ?? 0 });
-    const valid = p.noDataValue == null ? null : queryValidity(pixels, p.noDataValue, info.bitDepth);
+    const valid = p.noDataValue == null ? null : dataMask(pixels, p.noDataValue, info.bitDepth, 'query');
     const t2 = performance.now();
     const grey = await this.representations.compute(queryModality, pixels);
     const t3 = performance.now();
@@ -293,7 +294,7 @@ export class SearchService {
   ): Promise<SearchMatch[]> {
     const rows = await this.candidateRows(ranked);
     const largestCandidate = Math.max(0, ...rows.map((r) => Math.max(r.width, r.height)));
-    const q = prepareCorrelation(grey, { largestCandidate, ...correlationPoses(bounds.maxRotation, bounds.scaleTolerance) }, valid);
+    const q = prepareCorrelation(valid ? markNoData(grey, valid) : grey, { largestCandidate, ...correlationPoses(bounds.maxRotation, bounds.scaleTolerance) });
     const out = [];
     for (const row of rows) {
       const image = await this.representations.reduced(row, target, q.factor);
@@ -334,18 +335,6 @@ function windowMatch(r: { entryId: number; score: number; nWords: number; region
     footprint: footprint(transform, query.width, query.height),
     transform,
   };
-}
-
-/**
- * Where the query has data, given its no-data value: samples equal to it (within half a step of the file's bit depth)
- * in every channel, in 5 x 5 blocks or larger (pipeline/nodata.ts). A query that is all no data cannot be searched.
- */
-function queryValidity(pixels: PlanarImage, value: number, bitDepth: 8 | 16): Uint8Array | null {
-  const valid = noDataMask(pixels, value, 0.5 / (2 ** bitDepth - 1));
-  if (valid && !valid.includes(1)) {
-    throw new BadUserInputError(`the query holds no data: every pixel equals noDataValue ${value}`, { parameter: 'noDataValue', value });
-  }
-  return valid;
 }
 
 function invalidModality(): never {

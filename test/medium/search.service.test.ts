@@ -216,6 +216,32 @@ describe(`search on ${TEST_BACKEND}`, () => {
     expect(few.matches).toHaveLength(5);
   });
 
+  test('an image ingested with a black fill declared as no data is found where a query overlaps the fill; typed errors', async () => {
+    const textures = [0, 1, 2, 3].map((k) => texturedImage(SIZE, SIZE, 2300 + k));
+    // the first is a warped acquisition: columns from 200 on are the warp's black fill
+    const warped = { ...textures[0], data: textures[0].data.map((v, k) => (k % SIZE >= 200 ? 0 : 0.1 + 0.8 * v)) };
+    const rows = [];
+    for (const [k, t] of [warped, ...textures.slice(1)].entries()) {
+      rows.push(await app.services.images.ingest({ data: await png(t), fileName: `w${k}.png`, modality: 'WARPED', noDataValue: k === 0 ? 0 : null }));
+    }
+    expect(rows.map((r) => r.noDataValue)).toEqual([0, null, null, null]);
+    expect((await app.services.jobs.wait((await app.services.vocabularies.build('WARPED', { size: 1000, seed: 1 })).id)).state).toBe('SUCCEEDED');
+    // a view centred at x = 175: about a third of it lies over the fill
+    const q = rotatedView(textures[0], 175, SIZE / 2, 10, 200, 180);
+    const res = await app.services.search.search({ data: await png({ ...q, data: q.data.map((v) => 0.15 + 0.6 * v) }), modality: 'WARPED', target: 'WARPED', first: 4, rerank: { mode: 'correlate' } });
+    expect(res.matches[0].imageId).toBe(rows[0].id);
+    // measured 0.93 in the unit test of the same geometry; the fill correlated as content gave 0.44 there
+    expect(res.matches[0].score).toBeGreaterThan(0.8);
+    const before = (await app.services.images.list({ modality: 'WARPED' }, {})).totalCount;
+    await expect(
+      app.services.images.ingest({ data: await png({ width: 64, height: 64, data: new Float32Array(64 * 64) }), fileName: 'black.png', modality: 'WARPED', noDataValue: 0 }),
+    ).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { parameter: 'noDataValue' }, message: expect.stringMatching(/image holds no data/) });
+    await expect(
+      app.services.images.ingest({ data: await png(textures[3]), fileName: 'x.png', modality: 'WARPED', noDataValue: 1.5 }),
+    ).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { parameter: 'noDataValue' } });
+    expect((await app.services.images.list({ modality: 'WARPED' }, {})).totalCount).toBe(before);
+  });
+
   test('a match becomes a proposed link with its region, then is confirmed', async () => {
     const query = await app.services.images.ingest({ data: await png(crop(images[2], 50, 50, CROP, CROP)), fileName: 'acq.png', modality: 'ACQ' });
     const link = await app.services.links.link({ sourceId: query.id, targetId: ids[2], region: { x: 50, y: 50, width: CROP, height: CROP }, score: 0.4, method: 'search:fast' });

@@ -41,9 +41,10 @@ export function registerIngest(program: Command): void {
     .requiredOption('--modality <name>', 'modality of the images, e.g. SHG or BF')
     .option('--slide <name>', 'slide they belong to (created if new)')
     .option('--page <n>', 'page of multi-page TIFFs', '0')
+    .option('--nodata <value>', 'the value (0-1 of full scale) the files hold where they have no data, e.g. 0 for a warp\'s black fill: correlate ignores it')
     .option('--json', 'print a JSON array instead of one line per image')
     .option('--home <dir>', 'data folder (default ./.cmir, or CMIR_HOME)')
-    .action(async (paths: string[], opts: { modality: string; slide?: string; page: string; json?: boolean; home?: string }) => {
+    .action(async (paths: string[], opts: { modality: string; slide?: string; page: string; nodata?: string; json?: boolean; home?: string }) => {
       const files = await expandPaths(paths);
       const outcomes: Outcome[] = [];
       await withApp(opts, async (app) => {
@@ -57,6 +58,7 @@ export function registerIngest(program: Command): void {
               modality: opts.modality,
               slide: opts.slide,
               page: Number(opts.page),
+              noDataValue: opts.nodata === undefined ? null : Number(opts.nodata),
             });
             outcomes.push({ file, status: 'ingested', id: toGlobalId('Image', image.id), name: image.name, width: image.width, height: image.height });
           } catch (e) {

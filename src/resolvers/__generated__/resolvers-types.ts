@@ -70,6 +70,8 @@ export type Image = Node & {
   links: Array<Link>;
   modality: Modality;
   name: Scalars['String']['output'];
+  /** The value the file holds where it has no data (0-1 of full scale), as declared at ingestion; null: all data. */
+  noDataValue?: Maybe<Scalars['Float']['output']>;
   sha256: Scalars['String']['output'];
   slide?: Maybe<Slide>;
   /** URL of a PNG thumbnail (longer side `size` px), served by this server. */
@@ -107,6 +109,12 @@ export type IngestImageInput = {
   modality: Scalars['String']['input'];
   /** Defaults to the file name without its extension. */
   name?: InputMaybe<Scalars['String']['input']>;
+  /**
+   * The value the file holds where it has no data, in 0-1 of full scale (0 = black), as GDAL's NoData value: for
+   * instance the black fill a registration's warp leaves around an image. Regions of it (5 x 5 px and larger, in every
+   * channel) are left out of CORRELATE re-ranking when the image is a candidate. Unset: every pixel is data.
+   */
+  noDataValue?: InputMaybe<Scalars['Float']['input']>;
   /** Page of a multi-page TIFF (0-based). */
   page?: InputMaybe<Scalars['Int']['input']>;
   /** A path on the server, for batch ingestion of files already there. */
@@ -732,6 +740,7 @@ export type ImageResolvers<ContextType = Context, ParentType extends ResolversPa
   links?: Resolver<Array<ResolversTypes['Link']>, ParentType, ContextType>;
   modality?: Resolver<ResolversTypes['Modality'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  noDataValue?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   sha256?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   slide?: Resolver<Maybe<ResolversTypes['Slide']>, ParentType, ContextType>;
   thumbnailUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType, RequireFields<ImageThumbnailUrlArgs, 'size'>>;

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { correlate, correlationFactor, correlationPoses, downsample } from '../../../src/pipeline/correlate.ts';
 import { applyAffine, iouPolygons, type Point, rigidAbout } from '../../../src/pipeline/geometry.ts';
-import { noDataMask } from '../../../src/pipeline/nodata.ts';
+import { markNoData, noDataMask } from '../../../src/pipeline/nodata.ts';
 import type { GreyImage } from '../../../src/pipeline/types.ts';
 import { rng, rotatedView, texturedImage } from '../../helpers/synthetic-images.ts';
 
@@ -91,10 +91,10 @@ describe('dense correlation with a query that has no data in part of its frame',
     // a warp's black fill: one corner triangle and a band along the right side, 35 % of the frame
     const filled = { ...clean, data: clean.data.map((v, i) => ((i % w) + Math.floor(i / w) < 90 || i % w >= w - 25 ? 0 : v)) };
     const pixels = { ...filled, channels: 1 as const };
-    const valid = noDataMask(pixels, 0, 1e-6)!;
+    const valid = noDataMask(pixels, 0, 16)!;
     expect(1 - valid.reduce((s, v) => s + v, 0) / valid.length).toBeGreaterThan(0.3);
     const cands = images.map((image, i) => ({ entryId: i, image }));
-    const masked = correlate(filled, cands, {}, valid);
+    const masked = correlate(markNoData(filled, valid), cands);
     const unmasked = correlate(filled, cands);
     const reference = correlate(clean, cands);
     const score = (r: ReturnType<typeof correlate<number>>) => r.find((m) => m.entryId === target)!.score;
@@ -104,5 +104,36 @@ describe('dense correlation with a query that has no data in part of its frame',
     expect(score(masked) - score(unmasked)).toBeGreaterThan(0.3);
     const truth: Point[] = ([[0, 0], [w, 0], [w, h], [0, h]] as Point[]).map((p) => applyAffine(rigidAbout(angle, w / 2, h / 2, cx - w / 2, cy - h / 2), p));
     expect(iouPolygons(masked[0].footprint, truth)).toBeGreaterThan(0.8);
+  });
+});
+
+describe('dense correlation with candidates that have no data (NaN) in part of their frame', () => {
+  const images = Array.from({ length: N }, (_, i) => texturedImage(SIZE, SIZE, 7200 + i));
+  const target = 1, angle = 18, cx = SIZE / 2 - 30, cy = SIZE / 2 + 4, w = 140, h = 120;
+  const query = restyle(rotatedView(images[target], cx, cy, angle, w, h), 21);
+  /** The target with its columns x >= from replaced by `fill`. */
+  const withFill = (from: number, fill: number) => ({ ...images[target], data: images[target].data.map((v, i) => (i % SIZE >= from ? fill : v)) });
+  const cands = (t: GreyImage) => images.map((image, i) => ({ entryId: i, image: i === target ? t : image }));
+  const own = (r: ReturnType<typeof correlate<number>>) => r.find((m) => m.entryId === target)!;
+
+  it('gives the same peak, transform included, when the gap lies outside the match (the six-correlation form)', () => {
+    // the view spans x ~ 20..210 of the target; columns from 236 on are no data
+    const plain = own(correlate(query, cands(images[target])));
+    const gapped = own(correlate(query, cands(withFill(236, Number.NaN))));
+    expect(gapped.score).toBeCloseTo(plain.score, 6);
+    gapped.transform.forEach((t, k) => expect(t).toBeCloseTo(plain.transform[k], 6));
+  });
+
+  it('leaves the candidate\'s fill out where it overlaps the query: the match keeps its score', () => {
+    // columns from 150 on are the warp's black fill: about 30 % of the query's footprint
+    const filled = correlate(query, cands(withFill(150, 0)));
+    const gapped = correlate(query, cands(withFill(150, Number.NaN)));
+    const clean = own(correlate(query, cands(images[target])));
+    expect(gapped[0].entryId).toBe(target);
+    // measured: 0.93 with the gap, 0.93 without fill, 0.44 with the fill correlated (and another image ranked first)
+    expect(own(gapped).score).toBeGreaterThan(own(filled).score + 0.3);
+    expect(own(gapped).score).toBeGreaterThan(clean.score - 0.1);
+    const truth: Point[] = ([[0, 0], [w, 0], [w, h], [0, h]] as Point[]).map((p) => applyAffine(rigidAbout(angle, w / 2, h / 2, cx - w / 2, cy - h / 2), p));
+    expect(iouPolygons(gapped[0].footprint, truth)).toBeGreaterThan(0.8);
   });
 });
