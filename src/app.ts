@@ -17,6 +17,7 @@ import { ModalityService } from './services/modality.service.ts';
 import { ModelService } from './services/model.service.ts';
 import { RepresentationService } from './services/representation.service.ts';
 import { SearchService } from './services/search.service.ts';
+import { CorrelationPool } from './pipeline/correlate-pool.ts';
 import { SlideService } from './services/slide.service.ts';
 import { VocabularyService } from './services/vocabulary.service.ts';
 
@@ -78,6 +79,8 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
   const models = new ModelService(prisma);
   // The shipped models (models/*) are registered on first start, so SHG and BF meet in CoMIR space out of the box.
   await models.registerAll(config.modelsDir);
+  // Dense correlation runs on worker threads, one per core (started at the first CORRELATE search).
+  const correlation = new CorrelationPool();
   const vocabularies = new VocabularyService(prisma, repos.vocabularies, repos.vectors, representations, modalities, jobs, cache);
   const services: Services = {
     modalities,
@@ -88,7 +91,7 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     models,
     representations,
     vocabularies,
-    search: new SearchService(config, files, repos.images, repos.vectors, representations, vocabularies, cache),
+    search: new SearchService(config, files, repos.images, repos.vectors, representations, vocabularies, cache, correlation),
   };
   return {
     config,
@@ -98,6 +101,7 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     async close() {
       await jobs.drain();
       await representations.close();
+      await correlation.close();
       await db.close();
     },
   };

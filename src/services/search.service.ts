@@ -13,7 +13,8 @@ import type { Point } from '../pipeline/geometry.ts';
 import { markNoData } from '../pipeline/nodata.ts';
 import type { GreyImage, QueryResult, Region } from '../pipeline/types.ts';
 import { verify } from '../pipeline/verify.ts';
-import { correlateCandidate, correlationPoses, POSE_BOUNDS, prepareCorrelation } from '../pipeline/correlate.ts';
+import { correlationPoses, POSE_BOUNDS } from '../pipeline/correlate.ts';
+import type { CorrelationPool } from '../pipeline/correlate-pool.ts';
 import type { ComirManifest } from '../pipeline/comir.ts';
 import { dataMask } from './image.service.ts';
 import { footprint, regionTransform } from './link.service.ts';
@@ -169,6 +170,7 @@ export class SearchService {
     private readonly representations: RepresentationService,
     private readonly vocabularies: VocabularyService,
     private readonly cache: IndexCache,
+    private readonly correlation: CorrelationPool,
   ) {}
 
   private async modality(name: string): Promise<ModalityWithModel> {
@@ -294,13 +296,15 @@ export class SearchService {
   ): Promise<SearchMatch[]> {
     const rows = await this.candidateRows(ranked);
     const largestCandidate = Math.max(0, ...rows.map((r) => Math.max(r.width, r.height)));
-    const q = prepareCorrelation(valid ? markNoData(grey, valid) : grey, { largestCandidate, ...correlationPoses(bounds.maxRotation, bounds.scaleTolerance) });
-    const out = [];
+    const session = this.correlation.session(valid ? markNoData(grey, valid) : grey, {
+      largestCandidate,
+      ...correlationPoses(bounds.maxRotation, bounds.scaleTolerance),
+    });
+    // candidates are loaded here while worker threads correlate the ones already handed out
     for (const row of rows) {
-      const image = await this.representations.reduced(row, target, q.factor);
-      out.push(correlateCandidate(q, { entryId: row.id, image, width: row.width, height: row.height }));
+      session.add({ entryId: row.id, image: await this.representations.reduced(row, target, session.factor), width: row.width, height: row.height });
     }
-    return out
+    return (await session.finish())
       .sort((a, b) => b.score - a.score)
       .map((m, i) => ({
         imageId: m.entryId,
