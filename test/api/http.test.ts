@@ -15,13 +15,13 @@ afterAll(async () => {
   await app?.close();
 });
 
-const INGEST = `mutation($file: Upload!, $slide: String) {
-  ingestImage(input: { file: $file, modality: "SHG", slide: $slide }) { id name width height thumbnailUrl(size: 32) } }`;
+const INGEST = `mutation($file: Upload!, $slide: String, $noData: Float) {
+  ingestImage(input: { file: $file, modality: "SHG", slide: $slide, noDataValue: $noData }) { id name width height noDataValue thumbnailUrl(size: 32) } }`;
 
 /** A GraphQL multipart request (spec: operations, map, then the file parts). */
-function multipart(file: Buffer, filename: string, headers: Record<string, string> = { 'apollo-require-preflight': 'true' }) {
+function multipart(file: Buffer, filename: string, headers: Record<string, string> = { 'apollo-require-preflight': 'true' }, noData: number | null = null) {
   const form = new FormData();
-  form.set('operations', JSON.stringify({ query: INGEST, variables: { file: null, slide: 'HTTP-1' } }));
+  form.set('operations', JSON.stringify({ query: INGEST, variables: { file: null, slide: 'HTTP-1', noData } }));
   form.set('map', JSON.stringify({ 0: ['variables.file'] }));
   form.set('0', new Blob([new Uint8Array(file)]), filename);
   return fetch(server.url, { method: 'POST', body: form, headers });
@@ -33,11 +33,11 @@ describe('HTTP server', () => {
     expect(await res.json()).toEqual({ data: { __typename: 'Query' } });
   });
 
-  test('multipart upload ingests the file, and its thumbnail is served as PNG', async () => {
-    const res = await multipart(await makeImage({ width: 120, height: 60, bitDepth: 16, format: 'tiff', seed: 4 }), 'core_B7.tif');
+  test('multipart upload ingests the file (with its declared no-data value), and its thumbnail is served as PNG', async () => {
+    const res = await multipart(await makeImage({ width: 120, height: 60, bitDepth: 16, format: 'tiff', seed: 4 }), 'core_B7.tif', undefined, 0);
     const body = (await res.json()) as any;
     expect(body.errors).toBeUndefined();
-    expect(body.data.ingestImage).toMatchObject({ name: 'core_B7', width: 120, height: 60 });
+    expect(body.data.ingestImage).toMatchObject({ name: 'core_B7', width: 120, height: 60, noDataValue: 0 });
     const thumb = await fetch(body.data.ingestImage.thumbnailUrl.replace('http://', 'http://'));
     expect(thumb.status).toBe(200);
     expect(thumb.headers.get('content-type')).toBe('image/png');
