@@ -622,7 +622,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
       'shg-bf: the same transform per core is used in both directions (the pair is registered).',
     );
   }
-  if (dataset === 'vis-nir') notes.push('vis-nir: NIR queries are the stored NIR images (real affine warp, pairs.csv `affine`) as is, crop = 30 % centre crop; RGB queries are seeded rigid transforms; the NIR repository is the stored (warped) NIR images.');
+  if (dataset === 'vis-nir') notes.push('vis-nir: NIR queries are the stored NIR images (real affine warp, pairs.csv `affine`) as is, crop = 30 % centre crop; RGB queries are seeded rigid transforms; the NIR repository is the stored (warped) NIR images. NIR files declare their black warp fill as no data (noDataValue 0, as queries and at ingestion; docs/adr/0006).');
   notes.push('correlate configs and default use the target model pair\'s pose defaults (manifest `search`; docs/adr/0005): vis-nir sweeps scales 0.926, 1, 1.08 with the rotations, shg-bf one scale.');
   if (dataset === 'mri-ct') notes.push('mri-ct: no CoMIR model, so every config runs on raw grey pixels; one repository per set (test split); accCase counts a hit by case.');
   if (paperLimit === 0) notes.push('paper30 not run (paperLimit 0): it trains a 20,000-word vocabulary per query on the top-30 candidates\' patches (reference 1.4a), minutes per query on this machine; run it with --paper-limit N.');
