@@ -60,6 +60,11 @@ export interface RunResult {
   vocabularySize: number;
   oriented: boolean;
   rerank: string;
+  /**
+   * Per query, in query order: its source's rank (1-based; 0 = not in the top 15), so two runs of the same queries can
+   * be compared query by query (runs written before 2026-11-27 lack it).
+   */
+  ranks?: { pair: string; rank: number }[];
 }
 
 export interface BenchmarkResult {
@@ -587,6 +592,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
                 rerank: config.rerank
                   ? `${config.rerank.mode}${config.rerank.mode === 'none' ? '' : config.rerank.topK}`
                   : `service default (${[...ran].map((m) => (m === 'none' ? m : `${m}${defaultTopK(m as Exclude<RerankMode, 'auto'>)}`)).join(', ')})`,
+                ranks: qs.map((q, k) => ({ pair: q.pairId, rank: ranks[k] })),
               };
               if (dataset === 'mri-ct') {
                 const c = accTable(caseRanks);
