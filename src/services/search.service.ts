@@ -301,8 +301,13 @@ export class SearchService {
       ...correlationPoses(bounds.maxRotation, bounds.scaleTolerance),
     });
     // candidates are loaded here while worker threads correlate the ones already handed out
-    for (const row of rows) {
-      session.add({ entryId: row.id, image: await this.representations.reduced(row, target, session.factor), width: row.width, height: row.height });
+    try {
+      for (const row of rows) {
+        session.add({ entryId: row.id, image: await this.representations.reduced(row, target, session.factor), width: row.width, height: row.height });
+      }
+    } catch (e) {
+      void session.finish(); // the workers drop the query once they are done with what they hold
+      throw e;
     }
     return (await session.finish())
       .sort((a, b) => b.score - a.score)
