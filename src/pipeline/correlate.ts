@@ -248,10 +248,7 @@ function viewSquareSpectra(q: CorrelationQuery, PW: number, PH: number): Spectru
   const key = `${PW}x${PH}^2`;
   let s = q.squareSpectra.get(key);
   if (!s) {
-    s = q.views.map((v) => {
-      const sq = v.masked.map((x) => x * x);
-      return realPairSpectra(sq, sq, v.width, v.height, PW, PH)[0];
-    });
+    s = q.views.map((v) => realPairSpectra(v.masked.map((x) => x * x), null, v.width, v.height, PW, PH)[0]);
     q.squareSpectra.set(key, s);
   }
   return s;
@@ -270,19 +267,13 @@ export function correlateCandidate<Id>(q: CorrelationQuery, c: CorrelationCandid
   const ax = (vw: number) => Math.ceil(q.minOverlap * Math.min(vw, cw)), ay = (vh: number) => Math.ceil(q.minOverlap * Math.min(vh, ch));
   const PW = nextPow2(Math.max(...q.views.map((v) => cw + v.width - ax(v.width))));
   const PH = nextPow2(Math.max(...q.views.map((v) => ch + v.height - ay(v.height))));
-  const values = new Float64Array(cw * ch), sq = new Float64Array(cw * ch), inside = new Float64Array(cw * ch);
-  let gaps = false;
-  for (let i = 0; i < sq.length; i++) {
-    if (Number.isNaN(data[i])) {
-      gaps = true;
-      continue;
-    }
-    values[i] = data[i];
-    sq[i] = data[i] * data[i];
-    inside[i] = 1;
-  }
+  const gaps = data.some(Number.isNaN);
+  // no data counts as 0 in the value sums and 0 in the candidate's mask
+  const values = gaps ? data.map((v) => (Number.isNaN(v) ? 0 : v)) : data;
+  const sq = new Float64Array(cw * ch);
+  for (let i = 0; i < sq.length; i++) sq[i] = values[i] * values[i];
   const [fI, fI2] = realPairSpectra(values, sq, cw, ch, PW, PH);
-  const fM = gaps ? realPairSpectra(inside, inside, cw, ch, PW, PH)[0] : null;
+  const fM = gaps ? realPairSpectra(data.map((v) => (Number.isNaN(v) ? 0 : 1)), null, cw, ch, PW, PH)[0] : null;
   const spectra = viewSpectra(q, PW, PH);
   const squares = fM ? viewSquareSpectra(q, PW, PH) : null;
   let best = { r: -Infinity, ux: 0, uy: 0, view: q.views[0] };

@@ -10,13 +10,13 @@ import type { ModalityRepository } from '../db/modality.repository.ts';
 import type { SlideRepository } from '../db/slide.repository.ts';
 import { BadUserInputError, DuplicateImageError, invalidParameter, NotFoundError, PayloadTooLargeError } from '../errors.ts';
 import { decodeImage, encodeGreyPng, thumbnailPng } from '../pipeline/decode.ts';
-import { noDataMask } from '../pipeline/nodata.ts';
 import type { GreyImage, PlanarImage } from '../pipeline/types.ts';
 import type { IndexCache } from './index-cache.ts';
 import type { RepresentationService } from './representation.service.ts';
 import type { VocabularyService } from './vocabulary.service.ts';
 import type { ModalityService } from './modality.service.ts';
 import { validateModalityName } from './modality.service.ts';
+import { dataMask, validateNoDataValue } from './no-data.ts';
 import { type Page, pageOf, validatePageArgs } from './pagination.ts';
 import { validateSlideName } from './slide.service.ts';
 
@@ -83,10 +83,7 @@ export class ImageService {
     if (input.data.length > this.config.maxUploadBytes) {
       throw new PayloadTooLargeError(`the file has ${input.data.length} bytes; the limit is ${this.config.maxUploadBytes}`);
     }
-    const noDataValue = input.noDataValue ?? null;
-    if (noDataValue !== null && !(Number.isFinite(noDataValue) && noDataValue >= 0 && noDataValue <= 1)) {
-      throw invalidParameter('noDataValue', 'a value between 0 and 1', noDataValue);
-    }
+    const noDataValue = validateNoDataValue(input.noDataValue);
     return { data: input.data, name, modality, slide, page, noDataValue };
   }
 
@@ -260,15 +257,3 @@ export class ImageService {
   }
 }
 
-/**
- * Where decoded pixels have data, given the file's no-data value: samples equal to it in every channel, in 5 x 5
- * blocks or larger (pipeline/nodata.ts); null when all are data. An
- * image (or query) that is all no data is refused: there is nothing to match.
- */
-export function dataMask(pixels: PlanarImage, value: number, bitDepth: number, what: 'image' | 'query'): Uint8Array | null {
-  const valid = noDataMask(pixels, value, bitDepth);
-  if (valid && !valid.includes(1)) {
-    throw new BadUserInputError(`the ${what} holds no data: every pixel equals noDataValue ${value}`, { parameter: 'noDataValue', value });
-  }
-  return valid;
-}

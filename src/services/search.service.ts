@@ -4,7 +4,7 @@ import type { FileStore } from '../db/file-store.ts';
 import type { Image } from '../db/generated/client.ts';
 import type { ImageRepository } from '../db/image.repository.ts';
 import type { VectorRepository } from '../db/vector.repository.ts';
-import { BadUserInputError, invalidParameter, NotFoundError } from '../errors.ts';
+import { BadUserInputError, invalidParameter, NotFoundError, optionalInRange } from '../errors.ts';
 import { deserializeWordMap } from '../pipeline/bow.ts';
 import type { InvertedFile } from '../pipeline/inverted-index.ts';
 import { decodeImage } from '../pipeline/decode.ts';
@@ -16,8 +16,8 @@ import { verify } from '../pipeline/verify.ts';
 import { correlationPoses, POSE_BOUNDS } from '../pipeline/correlate.ts';
 import type { CorrelationPool } from '../pipeline/correlate-pool.ts';
 import type { ComirManifest } from '../pipeline/comir.ts';
-import { dataMask } from './image.service.ts';
 import { footprint, regionTransform } from './link.service.ts';
+import { dataMask, validateNoDataValue } from './no-data.ts';
 import type { IndexCache } from './index-cache.ts';
 import type { ModalityWithModel, RepresentationService } from './representation.service.ts';
 import { representationSpace } from './representation.service.ts';
@@ -129,16 +129,6 @@ interface SearchPlan {
   noDataValue: number | null;
 }
 
-/** An optional numeric parameter: null when absent, else checked against [min, max] (and integrality); `unit` names it. */
-function optionalInRange(name: string, value: number | null | undefined, min: number, max: number, unit: 'integer' | 'degrees' | 'fraction' | 'value'): number | null {
-  if (value == null) return null;
-  if (!Number.isFinite(value) || value < min || value > max || (unit === 'integer' && !Number.isInteger(value))) {
-    const what = { integer: 'an integer', degrees: 'degrees', fraction: 'a fraction', value: 'a value' }[unit];
-    throw invalidParameter(name, `${what} between ${min} and ${max}`, value);
-  }
-  return value;
-}
-
 function plan(input: SearchInput): SearchPlan {
   if ((input.data == null) === (input.imageId == null)) {
     throw new BadUserInputError('give exactly one query: an image file or the id of a stored image');
@@ -152,7 +142,7 @@ function plan(input: SearchInput): SearchPlan {
   const topK = optionalInRange('rerank.topK', input.rerank?.topK, 1, SEARCH_LIMITS.topK, 'integer');
   const maxRotation = optionalInRange('rerank.maxRotation', input.rerank?.maxRotation, 0, POSE_BOUNDS.maxRotation, 'degrees');
   const scaleTolerance = optionalInRange('rerank.scaleTolerance', input.rerank?.scaleTolerance, 0, POSE_BOUNDS.scaleTolerance, 'fraction');
-  const noDataValue = optionalInRange('noDataValue', input.noDataValue, 0, 1, 'value');
+  const noDataValue = validateNoDataValue(input.noDataValue);
   return { first, mode, topK, maxRotation, scaleTolerance, noDataValue };
 }
 
