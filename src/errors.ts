@@ -68,10 +68,10 @@ export function invalidParameter(name: string, expected: string, actual: unknown
 }
 
 /** An optional numeric parameter: null when absent, else checked against [min, max] (and integrality); `unit` names it. */
-export function optionalInRange(name: string, value: number | null | undefined, min: number, max: number, unit: 'integer' | 'degrees' | 'fraction' | 'value'): number | null {
+export function optionalInRange(name: string, value: number | null | undefined, min: number, max: number, unit: 'integer' | 'degrees' | 'fraction' | 'weight' | 'value'): number | null {
   if (value == null) return null;
   if (!Number.isFinite(value) || value < min || value > max || (unit === 'integer' && !Number.isInteger(value))) {
-    const what = { integer: 'an integer', degrees: 'degrees', fraction: 'a fraction', value: 'a value' }[unit];
+    const what = { integer: 'an integer', degrees: 'degrees', fraction: 'a fraction', weight: 'a weight', value: 'a value' }[unit];
     throw invalidParameter(name, `${what} between ${min} and ${max}`, value);
   }
   return value;

@@ -75,6 +75,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--scale-tolerance", type=float, default=None,
                     help="write search.scale_tolerance to the manifest: the pair's default scale sweep for "
                          "correlation searches, 0..0.5 (docs/adr/0005; vis-nir: 0.1)")
+    ap.add_argument("--structure-weight", type=float, default=None,
+                    help="write search.structure_weight to the manifest: the weight (0..1) of the images' own edges "
+                         "beside the CoMIR in correlation searches, for pairs that share edges (docs/adr/0008; vis-nir: 0.5)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=int(os.environ.get("CMIR_TRAIN_THREADS", "1")))
     ap.add_argument("--eval-test", action="store_true", help="after training, report metrics on the test split "
@@ -317,7 +320,14 @@ def main(argv: list[str] | None = None) -> int:
     if a.scale_tolerance is not None:
         if not 0 <= a.scale_tolerance <= 0.5:  # POSE_BOUNDS in src/pipeline/correlate.ts
             raise SystemExit("--scale-tolerance must be in 0..0.5")
-        manifest["search"] = dict(scale_tolerance=a.scale_tolerance, source="cmir train --scale-tolerance")
+        manifest.setdefault("search", {})["scale_tolerance"] = a.scale_tolerance
+    if a.structure_weight is not None:
+        if not 0 <= a.structure_weight <= 1:  # src/services/search.service.ts correlationSettings
+            raise SystemExit("--structure-weight must be in 0..1")
+        manifest.setdefault("search", {})["structure_weight"] = a.structure_weight
+    if "search" in manifest:
+        manifest["search"]["source"] = "cmir train " + " ".join(
+            f"--{k.replace('_', '-')} {v}" for k, v in manifest["search"].items())
     if report_test is not None:
         manifest["report_test"] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in report_test.items()}
     write_manifest(os.path.join(a.out, "manifest.json"), manifest)

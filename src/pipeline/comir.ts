@@ -77,7 +77,7 @@ export interface ComirManifest {
    * the largest relative scale difference and rotation between a query and its image (docs/adr/0005). Absent: 0 and
    * 30 degrees.
    */
-  search?: { scale_tolerance?: number; max_rotation?: number; source?: string };
+  search?: { scale_tolerance?: number; max_rotation?: number; structure_weight?: number; source?: string };
   training?: Record<string, unknown>;
   validation?: Record<string, unknown> & { acc1?: number };
   report_test?: Record<string, unknown>;
@@ -146,8 +146,17 @@ export function validateManifest(json: unknown, dir = '.'): ComirManifest {
   const search = json.search;
   if (search !== undefined) {
     const inRange = (v: unknown, max: number) => v === undefined || (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= max);
-    if (!isObj(search) || !inRange(search.scale_tolerance, POSE_BOUNDS.scaleTolerance) || !inRange(search.max_rotation, POSE_BOUNDS.maxRotation)) {
-      fail(dir, `search.scale_tolerance must be a number in 0..${POSE_BOUNDS.scaleTolerance} and search.max_rotation in 0..${POSE_BOUNDS.maxRotation}`);
+    if (
+      !isObj(search) ||
+      !inRange(search.scale_tolerance, POSE_BOUNDS.scaleTolerance) ||
+      !inRange(search.max_rotation, POSE_BOUNDS.maxRotation) ||
+      !inRange(search.structure_weight, 1)
+    ) {
+      fail(
+        dir,
+        `search.scale_tolerance must be a number in 0..${POSE_BOUNDS.scaleTolerance}, search.max_rotation in 0..${POSE_BOUNDS.maxRotation} ` +
+          'and search.structure_weight in 0..1',
+      );
     }
   }
   return json as unknown as ComirManifest;

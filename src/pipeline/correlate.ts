@@ -14,6 +14,7 @@
  */
 import { correlatePair, nextPow2, realPairSpectra, type Spectrum } from './fft.ts';
 import { type Affine, composeAffine, footprintOf, type Point, rotatedCanvas } from './geometry.ts';
+import { gradientMagnitude } from './structure.ts';
 import type { GreyImage, Region } from './types.ts';
 import { warpAffine } from './warp.ts';
 
@@ -85,7 +86,15 @@ export interface CorrelateOptions {
   largestCandidate?: number;
   /** Longer side (px) the largest candidate may have at the working scale (default MAX_CANDIDATE_WORKING_SIZE). */
   maxCandidateSize?: number;
+  /**
+   * What is correlated: the pixel values (default) or their gradient magnitude at the working scale (structure.ts).
+   * Candidates must be given in the same signal: workingImage(image, factor, signal).
+   */
+  signal?: CorrelationSignal;
 }
+
+/** 'value': the image as is; 'gradient': its Sobel gradient magnitude at the working scale (structure.ts). */
+export type CorrelationSignal = 'value' | 'gradient';
 
 /** One rotated (and scaled) view of the downsampled query, with its validity mask, ready to correlate. */
 export interface CorrelationView {
@@ -124,7 +133,7 @@ export interface CorrelationQuery {
 
 export interface CorrelationCandidate<Id> {
   readonly entryId: Id;
-  /** The candidate's representation at the query's working scale (downsample(image, query.factor)); NaN = no data. */
+  /** The candidate at the query's working scale and signal (workingImage(image, query.factor, signal)); NaN = no data. */
   readonly image: GreyImage;
   /** Its size at full resolution. */
   readonly width: number;
@@ -179,6 +188,12 @@ export function downsample(img: GreyImage, f: number): GreyImage {
   return { width: w, height: h, data: out };
 }
 
+/** An image as correlation sees it: box-downsampled by `factor`, then turned into `signal`. */
+export function workingImage(img: GreyImage, factor: number, signal: CorrelationSignal = 'value'): GreyImage {
+  const reduced = downsample(img, factor);
+  return signal === 'gradient' ? gradientMagnitude(reduced) : reduced;
+}
+
 /**
  * Downsamples the query and renders its rotated (and scaled) views (each on a canvas that holds it, as verify.ts does).
  * NaN pixels are no data (pipeline/nodata.ts markNoData): they are left out of every correlation, as the canvas corners
@@ -186,7 +201,7 @@ export function downsample(img: GreyImage, f: number): GreyImage {
  */
 export function prepareCorrelation(query: GreyImage, opts: CorrelateOptions = {}): CorrelationQuery {
   const factor = correlationFactor(query, opts.workingSize, opts.largestCandidate, opts.maxCandidateSize);
-  const q = downsample(query, factor);
+  const q = workingImage(query, factor, opts.signal);
   const w = q.width, h = q.height;
   const both = new Float32Array(w * h * 2);
   for (let i = 0; i < w * h; i++) {
@@ -353,6 +368,6 @@ export function correlateCandidate<Id>(q: CorrelationQuery, c: CorrelationCandid
 export function correlate<Id>(query: GreyImage, candidates: readonly { entryId: Id; image: GreyImage }[], opts: CorrelateOptions = {}): CorrelatedMatch<Id>[] {
   const q = prepareCorrelation(query, { largestCandidate: Math.max(...candidates.map((c) => Math.max(c.image.width, c.image.height))), ...opts });
   return candidates
-    .map((c) => correlateCandidate(q, { entryId: c.entryId, image: downsample(c.image, q.factor), width: c.image.width, height: c.image.height }))
+    .map((c) => correlateCandidate(q, { entryId: c.entryId, image: workingImage(c.image, q.factor, opts.signal), width: c.image.width, height: c.image.height }))
     .sort((a, b) => b.score - a.score);
 }

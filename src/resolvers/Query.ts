@@ -57,6 +57,7 @@ export const Query: QueryResolvers = {
         topK: input.rerank.topK,
         maxRotation: input.rerank.maxRotation,
         scaleTolerance: input.rerank.scaleTolerance,
+        structureWeight: input.rerank.structureWeight,
       },
     });
   },

@@ -5,7 +5,7 @@ import { decodeImage, normalize, type Normalization, toGrey } from '../pipeline/
 import type { GreyImage, PlanarImage } from '../pipeline/types.ts';
 import type { Config } from '../config.ts';
 import type { FileStore } from '../db/file-store.ts';
-import { downsample } from '../pipeline/correlate.ts';
+import { downsample, workingImage } from '../pipeline/correlate.ts';
 import { markNoData, noDataMask } from '../pipeline/nodata.ts';
 import { ReducedCache } from './reduced-cache.ts';
 
@@ -80,6 +80,11 @@ export class RepresentationService {
     return toGrey(normalized);
   }
 
+  /** The modality's normalised grey pixels: what structure (pipeline/structure.ts) is computed from. */
+  grey(modality: ModalityWithModel, pixels: PlanarImage): GreyImage {
+    return toGrey(normalize(pixels, modality.normalization as Normalization));
+  }
+
   /** A stored image's representation: its stored CoMIR when there is one for the current model, else computed. */
   async ofImage(image: Image, modality?: ModalityWithModel): Promise<GreyImage> {
     const m = modality ?? (await this.modality(image.modalityId));
@@ -92,11 +97,7 @@ export class RepresentationService {
         return toGrey(png);
       }
     }
-    const { image: pixels } = await decodeImage(await this.files.read(image.sha256), {
-      maxPixels: this.config.maxPixels,
-      page: image.page,
-    });
-    return this.compute(m, pixels);
+    return this.compute(m, await this.original(image));
   }
 
   /**
@@ -109,12 +110,30 @@ export class RepresentationService {
     return this.reducedCache.get(key, async () => downsample(await this.withNoData(image, await this.ofImage(image, modality)), factor));
   }
 
+  /**
+   * A stored image's structure at a working scale: the gradient magnitude of its grey pixels (pipeline/structure.ts),
+   * NaN where it declared no data; cached like reduced().
+   */
+  structure(image: Image, modality: ModalityWithModel, factor: number): Promise<GreyImage> {
+    const key = `${image.id}|structure:${modality.normalization}|${factor}`;
+    return this.reducedCache.get(key, async () => {
+      const pixels = await this.original(image);
+      return workingImage(this.masked(image, pixels, this.grey(modality, pixels)), factor, 'gradient');
+    });
+  }
+
   /** The representation with NaN where the image declared no data (pipeline/nodata.ts); as is otherwise. */
   private async withNoData(image: Image, representation: GreyImage): Promise<GreyImage> {
-    if (image.noDataValue == null) return representation;
-    const { image: pixels } = await decodeImage(await this.files.read(image.sha256), { maxPixels: this.config.maxPixels, page: image.page });
-    const valid = noDataMask(pixels, image.noDataValue, image.bitDepth);
-    return valid ? markNoData(representation, valid) : representation;
+    return image.noDataValue == null ? representation : this.masked(image, await this.original(image), representation);
+  }
+
+  private masked(image: Image, pixels: PlanarImage, img: GreyImage): GreyImage {
+    const valid = image.noDataValue == null ? null : noDataMask(pixels, image.noDataValue, image.bitDepth);
+    return valid ? markNoData(img, valid) : img;
+  }
+
+  private async original(image: Image): Promise<PlanarImage> {
+    return (await decodeImage(await this.files.read(image.sha256), { maxPixels: this.config.maxPixels, page: image.page })).image;
   }
 }
 

@@ -11,7 +11,7 @@ import { decodeImage } from '../pipeline/decode.ts';
 import { rerankFast, rerankPaper } from '../pipeline/rerank.ts';
 import type { Point } from '../pipeline/geometry.ts';
 import { markNoData } from '../pipeline/nodata.ts';
-import type { GreyImage, QueryResult, Region } from '../pipeline/types.ts';
+import type { GreyImage, PlanarImage, QueryResult, Region } from '../pipeline/types.ts';
 import { verify } from '../pipeline/verify.ts';
 import { correlationPoses, POSE_BOUNDS } from '../pipeline/correlate.ts';
 import type { CorrelationPool } from '../pipeline/correlate-pool.ts';
@@ -37,7 +37,7 @@ export interface SearchInput {
   first?: number | null;
   /** The query's fill where it has no data (0..1 of full scale; pipeline/nodata.ts). */
   noDataValue?: number | null;
-  rerank?: { mode?: RerankMode | null; topK?: number | null; maxRotation?: number | null; scaleTolerance?: number | null } | null;
+  rerank?: { mode?: RerankMode | null; topK?: number | null; maxRotation?: number | null; scaleTolerance?: number | null; structureWeight?: number | null } | null;
 }
 
 export interface SearchMatch {
@@ -100,16 +100,32 @@ export const SEARCH_LIMITS = { first: 100, topK: 200, defaultTopK: 30, defaultCo
  */
 export const POSE_DEFAULTS = { maxRotation: 30, scaleTolerance: 0 } as const;
 
-/** The request's pose bounds, else the target's model pair's, else POSE_DEFAULTS. */
-export function correlationBounds(
-  request: { maxRotation: number | null; scaleTolerance: number | null },
+/**
+ * The weight of structure (pipeline/structure.ts) in CORRELATE's score when neither the request nor the target's CoMIR
+ * pair (manifest `search.structure_weight`) says: none. It helps where two modalities share edges (vis-nir:
+ * docs/adr/0008) and costs a second correlation; SHG shows collagen only, so its edges are not H&E's
+ * (docs/adr/0008 has the shg-bf measurement).
+ */
+export const DEFAULT_STRUCTURE_WEIGHT = 0;
+
+/** CORRELATE's settings: the request's, else the target's model pair's (manifest `search`), else the defaults. */
+export function correlationSettings(
+  request: { maxRotation: number | null; scaleTolerance: number | null; structureWeight: number | null },
   target: ModalityWithModel,
-): { maxRotation: number; scaleTolerance: number } {
+): CorrelationSettings {
   const declared = (target.comirModel?.manifest as { search?: ComirManifest['search'] } | null | undefined)?.search;
   return {
     maxRotation: request.maxRotation ?? declared?.max_rotation ?? POSE_DEFAULTS.maxRotation,
     scaleTolerance: request.scaleTolerance ?? declared?.scale_tolerance ?? POSE_DEFAULTS.scaleTolerance,
+    structureWeight: request.structureWeight ?? declared?.structure_weight ?? DEFAULT_STRUCTURE_WEIGHT,
   };
+}
+
+export interface CorrelationSettings {
+  maxRotation: number;
+  scaleTolerance: number;
+  /** 0..1: the score is (1 - w) x the CoMIR's NCC + w x the structure's. */
+  structureWeight: number;
 }
 
 /** The number of candidates a mode re-ranks when the request does not say. */
@@ -126,6 +142,7 @@ interface SearchPlan {
   /** CORRELATE's sweep: +-degrees and the relative scale range; unset: correlationBounds' defaults. */
   maxRotation: number | null;
   scaleTolerance: number | null;
+  structureWeight: number | null;
   noDataValue: number | null;
 }
 
@@ -142,8 +159,9 @@ function plan(input: SearchInput): SearchPlan {
   const topK = optionalInRange('rerank.topK', input.rerank?.topK, 1, SEARCH_LIMITS.topK, 'integer');
   const maxRotation = optionalInRange('rerank.maxRotation', input.rerank?.maxRotation, 0, POSE_BOUNDS.maxRotation, 'degrees');
   const scaleTolerance = optionalInRange('rerank.scaleTolerance', input.rerank?.scaleTolerance, 0, POSE_BOUNDS.scaleTolerance, 'fraction');
+  const structureWeight = optionalInRange('rerank.structureWeight', input.rerank?.structureWeight, 0, 1, 'weight');
   const noDataValue = validateNoDataValue(input.noDataValue);
-  return { first, mode, topK, maxRotation, scaleTolerance, noDataValue };
+  return { first, mode, topK, maxRotation, scaleTolerance, structureWeight, noDataValue };
 }
 
 /**
@@ -217,7 +235,7 @@ export class SearchService {
           : mode === 'verify'
             ? await this.verify(ranked, grey, vocab)
             : mode === 'correlate'
-              ? await this.correlate(ranked, grey, valid, target, correlationBounds(p, target))
+              ? await this.correlate(ranked, { comir: grey, pixels, modality: queryModality, valid }, target, correlationSettings(p, target))
               : await this.paper(ranked, grey, vocab, target);
       matches = matches.slice(0, p.first);
     }
@@ -276,35 +294,47 @@ export class SearchService {
     return ranked.flatMap((r) => rows.get(r.entryId) ?? []);
   }
 
-  /** Dense correlation (pipeline/correlate.ts) of the query with each candidate's representation. */
+  /**
+   * Dense correlation (pipeline/correlate.ts) of the query with each candidate's representation and, with a structure
+   * weight, also of their structure (pipeline/structure.ts): two sessions on the worker threads, one score.
+   */
   private async correlate(
     ranked: QueryResult<number>[],
-    grey: GreyImage,
-    valid: Uint8Array | null,
+    query: { comir: GreyImage; pixels: PlanarImage; modality: ModalityWithModel; valid: Uint8Array | null },
     target: ModalityWithModel,
-    bounds: { maxRotation: number; scaleTolerance: number },
+    settings: CorrelationSettings,
   ): Promise<SearchMatch[]> {
     const rows = await this.candidateRows(ranked);
-    const largestCandidate = Math.max(0, ...rows.map((r) => Math.max(r.width, r.height)));
-    const session = this.correlation.session(valid ? markNoData(grey, valid) : grey, {
-      largestCandidate,
-      ...correlationPoses(bounds.maxRotation, bounds.scaleTolerance),
-    });
+    const w = settings.structureWeight;
+    const opts = { largestCandidate: Math.max(0, ...rows.map((r) => Math.max(r.width, r.height))), ...correlationPoses(settings.maxRotation, settings.scaleTolerance) };
+    const masked = (img: GreyImage) => (query.valid ? markNoData(img, query.valid) : img);
+    const comir = w < 1 ? this.correlation.session(masked(query.comir), opts) : null;
+    const structure = w > 0 ? this.correlation.session(masked(this.representations.grey(query.modality, query.pixels)), { ...opts, signal: 'gradient' }) : null;
     // candidates are loaded here while worker threads correlate the ones already handed out
     try {
       for (const row of rows) {
-        session.add({ entryId: row.id, image: await this.representations.reduced(row, target, session.factor), width: row.width, height: row.height });
+        const size = { entryId: row.id, width: row.width, height: row.height };
+        comir?.add({ ...size, image: await this.representations.reduced(row, target, comir.factor) });
+        structure?.add({ ...size, image: await this.representations.structure(row, target, structure.factor) });
       }
     } catch (e) {
-      void session.finish(); // the workers drop the query once they are done with what they hold
+      // the workers drop the query once they are done with what they hold
+      void comir?.finish();
+      void structure?.finish();
       throw e;
     }
-    return (await session.finish())
-      .sort((a, b) => b.score - a.score)
-      .map((m, i) => ({
+    const [a, b] = await Promise.all([comir?.finish() ?? null, structure?.finish() ?? null]);
+    return rows
+      .map((_, i) => {
+        // the pose of the signal that weighs more in the score
+        const m = a && b ? ((1 - w) * a[i].score >= w * b[i].score ? a[i] : b[i]) : (a ?? b)![i];
+        return { m, score: (a ? (1 - w) * a[i].score : 0) + (b ? w * b[i].score : 0) };
+      })
+      .sort((x, y) => y.score - x.score)
+      .map(({ m, score }, i) => ({
         imageId: m.entryId,
         rank: i + 1,
-        score: m.score,
+        score,
         nWords: 0,
         region: m.region,
         footprint: m.footprint,

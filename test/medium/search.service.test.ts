@@ -122,6 +122,27 @@ describe(`search on ${TEST_BACKEND}`, () => {
     ).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { parameter: 'rerank.maxRotation' } });
   });
 
+  test('correlate with structure: an inverted-contrast query that the values miss is found; the score is the weighted mean', async () => {
+    const i = 6;
+    const q = rotatedView(images[i], SIZE / 2 - 14, SIZE / 2 + 9, -11, 250, 230);
+    // another "band": the same edges with the opposite sign (vegetation: dark in RGB, bright in NIR)
+    const data = await png({ ...q, data: q.data.map((v) => 0.85 - 0.6 * v) });
+    const ask = (structureWeight?: number) =>
+      app.services.search.search({ data, modality: 'TEX', target: 'TEX', first: N, rerank: { mode: 'correlate', topK: N, structureWeight } });
+    const values = await ask(); // TEX has no CoMIR pair, so no manifest default: no structure (DEFAULT_STRUCTURE_WEIGHT)
+    const structure = await ask(1);
+    const both = await ask(0.5);
+    expect(values.matches[0].imageId).not.toBe(ids[i]);
+    expect(structure.matches[0].imageId).toBe(ids[i]);
+    expect(both.matches[0].imageId).toBe(ids[i]);
+    const score = (r: typeof values, id: number) => r.matches.find((m) => m.imageId === id)!.score;
+    for (const id of ids) expect(score(both, id)).toBeCloseTo(0.5 * score(values, id) + 0.5 * score(structure, id), 6);
+    // the transform is the structure's where it weighs more: the query centre maps to the view centre
+    const t = both.matches[0].transform!;
+    expect(Math.hypot(t[0] * 125 + t[1] * 115 + t[2] - (SIZE / 2 - 14), t[3] * 125 + t[4] * 115 + t[5] - (SIZE / 2 + 9))).toBeLessThan(6);
+    await expect(ask(1.5)).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { parameter: 'rerank.structureWeight' } });
+  });
+
   test('a query with a black warp fill is found with the fill declared as no data (noDataValue), and typed errors', async () => {
     const i = 5, angle = -14, w = 260, h = 240;
     const q = rotatedView(images[i], SIZE / 2 + 12, SIZE / 2 + 10, angle, w, h);

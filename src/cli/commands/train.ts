@@ -32,6 +32,8 @@ export interface TrainOptions {
   normalization?: string[];
   /** Written to the manifest's `search.scale_tolerance`: the pair's default scale sweep for correlation searches. */
   scaleTolerance?: number;
+  /** Written to the manifest's `search.structure_weight`: the weight of structure in correlation searches. */
+  structureWeight?: number;
 }
 
 /** The argv of the trainer for the given options (exported for tests). */
@@ -46,6 +48,7 @@ export function trainArgs(o: TrainOptions): string[] {
   for (const c of o.channels ?? []) args.push('--channels', c);
   for (const n of o.normalization ?? []) args.push('--normalization', n);
   if (o.scaleTolerance !== undefined) args.push('--scale-tolerance', String(o.scaleTolerance));
+  if (o.structureWeight !== undefined) args.push('--structure-weight', String(o.structureWeight));
   return args;
 }
 
@@ -72,6 +75,13 @@ function parseScaleTolerance(v: string): number {
   return n;
 }
 
+/** docs/adr/0008: the weight of structure beside the CoMIR, as search input `structureWeight`. */
+function parseStructureWeight(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw invalidParameter('--structure-weight', 'a weight between 0 and 1', v);
+  return n;
+}
+
 function parsePositiveInt(name: string) {
   return (v: string): number => {
     const n = Number(v);
@@ -90,6 +100,7 @@ export function registerTrain(program: Command): void {
     .option('--channels <m=n>', 'a new pair: input channels of a modality, 1 (default) or 3; repeatable', collect, [])
     .option('--normalization <m=rule>', 'input normalization of a modality: linear, log1p or percentile; repeatable', collect, [])
     .option('--scale-tolerance <fraction>', "the pair's default scale sweep for searches, into the manifest (docs/adr/0005)", parseScaleTolerance)
+    .option('--structure-weight <w>', "weight (0-1) of the images' own edges beside the CoMIR in searches, into the manifest (docs/adr/0008)", parseStructureWeight)
     .option('--steps <n>', 'training steps (default 450; --smoke 4)', parsePositiveInt('--steps'))
     .option('--out <dir>', 'output model folder (default models/<pair>)')
     .option('--threads <n>', 'torch threads (default 1)', parsePositiveInt('--threads'))

@@ -201,7 +201,8 @@ export type Match = {
   region?: Maybe<Region>;
   /**
    * The ranking score, by re-ranking mode: tf-idf cosine (NONE), the best window's cosine (FAST, PAPER), the z-score of
-   * the winning vote (VERIFY), the peak normalised cross-correlation in [-1, 1] (CORRELATE).
+   * the winning vote (VERIFY), the peak normalised cross-correlation in [-1, 1] (CORRELATE; with structure, the
+   * weighted mean of the CoMIR's and the structure's peaks).
    */
   score: Scalars['Float']['output'];
   /** 2x3 affine, row-major, query pixels -> image pixels (re-ranked matches only); pass it to linkAcquisition. */
@@ -404,6 +405,13 @@ export type RerankInput = {
    * (the shipped vis-nir: 0.1, its cameras' fields of view differ), else 0 (one pixel size, as shg-bf).
    */
   scaleTolerance?: InputMaybe<Scalars['Float']['input']>;
+  /**
+   * CORRELATE only: the weight (0-1) of structure in the score, beside the CoMIR's (1 - weight). Structure is the
+   * gradient magnitude of the images' own grey pixels, correlated the same way: it helps where the two modalities share
+   * edges (photographs in two bands), not where one shows what the other does not (SHG and H&E). Twice the time when
+   * above 0. Default: the target's CoMIR pair's `search.structure_weight` (the shipped vis-nir: 0.5), else 0.
+   */
+  structureWeight?: InputMaybe<Scalars['Float']['input']>;
   /**
    * How many first-stage candidates are re-ranked (1-200). Default 30 (the reference re-ranks 15 or 30), and 200 for
    * CORRELATE (also when AUTO picks it): across modalities the first stage is near chance, so correlation must see

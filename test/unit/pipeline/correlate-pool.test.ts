@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { CorrelationPool } from '../../../src/pipeline/correlate-pool.ts';
-import { type CorrelatedMatch, correlateCandidate, correlationPoses, downsample, prepareCorrelation } from '../../../src/pipeline/correlate.ts';
+import { type CorrelatedMatch, correlateCandidate, correlationPoses, downsample, prepareCorrelation, workingImage } from '../../../src/pipeline/correlate.ts';
 import type { GreyImage } from '../../../src/pipeline/types.ts';
 import { rotatedView, texturedImage } from '../../helpers/synthetic-images.ts';
 
@@ -42,6 +42,20 @@ describe('correlation on worker threads (CorrelationPool)', () => {
     expect([...got].sort((a, b) => b.score - a.score)[0].entryId).toBe(2);
     // a second query on the same workers
     expect(await pooled(pool)).toEqual(expected);
+  });
+
+  it('correlates structure on the workers as on the calling thread (the signal travels with the query)', async () => {
+    const pool = new CorrelationPool(2);
+    pools.push(pool);
+    const g = { ...opts, signal: 'gradient' as const };
+    const q = prepareCorrelation(query, g);
+    const want = images.map((img, i) => correlateCandidate(q, { entryId: i, image: workingImage(img, q.factor, 'gradient'), width: SIZE, height: SIZE }));
+    const s = pool.session(query, g);
+    for (const [i, img] of images.entries()) s.add({ entryId: i, image: workingImage(img, s.factor, 'gradient'), width: SIZE, height: SIZE });
+    const got = await s.finish();
+    expect(got).toEqual(want);
+    expect(got).not.toEqual(expected);
+    expect([...got].sort((a, b) => b.score - a.score)[0].entryId).toBe(2);
   });
 
   it('runs on the calling thread with one thread', async () => {
