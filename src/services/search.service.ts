@@ -139,7 +139,7 @@ interface SearchPlan {
   mode: RerankMode;
   /** Unset: the mode's default (SEARCH_LIMITS), chosen once 'auto' is resolved. */
   topK: number | null;
-  /** CORRELATE's sweep: +-degrees and the relative scale range; unset: correlationBounds' defaults. */
+  /** CORRELATE's sweep (+-degrees, relative scale range) and structure weight; unset: correlationSettings' defaults. */
   maxRotation: number | null;
   scaleTolerance: number | null;
   structureWeight: number | null;

@@ -88,6 +88,8 @@ test('search input errors are typed', async () => {
   expect(big.errors![0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' }, message: expect.stringMatching(/^Expected an integer between 1 and 100 for first/) });
   const scale = await run(`query($id: ID!) { search(input: { imageId: $id, target: "TEX", rerank: { scaleTolerance: 2 } }) { matches { rank } } }`, { id: ids[0] });
   expect(scale.errors![0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', parameter: 'rerank.scaleTolerance' }, message: expect.stringMatching(/^Expected a fraction between 0 and 0.5/) });
+  const weight = await run(`query($id: ID!) { search(input: { imageId: $id, target: "TEX", rerank: { structureWeight: -0.5 } }) { matches { rank } } }`, { id: ids[0] });
+  expect(weight.errors![0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', parameter: 'rerank.structureWeight' }, message: expect.stringMatching(/^Expected a weight between 0 and 1/) });
   const fill = await run(`query($id: ID!) { search(input: { imageId: $id, target: "TEX", noDataValue: -1 }) { matches { rank } } }`, { id: ids[0] });
   expect(fill.errors![0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', parameter: 'noDataValue' }, message: expect.stringMatching(/^Expected a value between 0 and 1/) });
 });

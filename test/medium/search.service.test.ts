@@ -253,6 +253,10 @@ describe(`search on ${TEST_BACKEND}`, () => {
     expect(res.matches[0].imageId).toBe(rows[0].id);
     // measured 0.93 in the unit test of the same geometry; the fill correlated as content gave 0.44 there
     expect(res.matches[0].score).toBeGreaterThan(0.8);
+    // its structure leaves the fill and the fill's edge out too
+    const edges = await app.services.search.search({ data: await png({ ...q, data: q.data.map((v) => 0.15 + 0.6 * v) }), modality: 'WARPED', target: 'WARPED', first: 4, rerank: { mode: 'correlate', structureWeight: 1 } });
+    expect(edges.matches[0].imageId).toBe(rows[0].id);
+    expect(edges.matches[0].score).toBeGreaterThan(0.8);
     const before = (await app.services.images.list({ modality: 'WARPED' }, {})).totalCount;
     await expect(
       app.services.images.ingest({ data: await png({ width: 64, height: 64, data: new Float32Array(64 * 64) }), fileName: 'black.png', modality: 'WARPED', noDataValue: 0 }),
