@@ -314,8 +314,13 @@ export class SearchService {
     try {
       for (const row of rows) {
         const size = { entryId: row.id, width: row.width, height: row.height };
-        comir?.add({ ...size, image: await this.representations.reduced(row, target, comir.factor) });
-        structure?.add({ ...size, image: await this.representations.structure(row, target, structure.factor) });
+        // both decodes at once (sharp decodes off the main thread)
+        const [reduced, edges] = await Promise.all([
+          comir && this.representations.reduced(row, target, comir.factor),
+          structure && this.representations.structure(row, target, structure.factor),
+        ]);
+        if (comir && reduced) comir.add({ ...size, image: reduced });
+        if (structure && edges) structure.add({ ...size, image: edges });
       }
     } catch (e) {
       // the workers drop the query once they are done with what they hold

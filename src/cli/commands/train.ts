@@ -67,19 +67,16 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** docs/adr/0005: the scale sweep's range, as search input `scaleTolerance`. */
-function parseScaleTolerance(v: string): number {
-  const n = Number(v);
-  const max = POSE_BOUNDS.scaleTolerance;
-  if (!Number.isFinite(n) || n < 0 || n > max) throw invalidParameter('--scale-tolerance', `a fraction between 0 and ${max}`, v);
-  return n;
-}
-
-/** docs/adr/0008: the weight of structure beside the CoMIR, as search input `structureWeight`. */
-function parseStructureWeight(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || n > 1) throw invalidParameter('--structure-weight', 'a weight between 0 and 1', v);
-  return n;
+/**
+ * A number in 0..max for a manifest `search` default: `--scale-tolerance` (docs/adr/0005, search input
+ * `scaleTolerance`) and `--structure-weight` (docs/adr/0008, `structureWeight`).
+ */
+function parseInRange(name: string, max: number, what: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0 || n > max) throw invalidParameter(name, `${what} between 0 and ${max}`, v);
+    return n;
+  };
 }
 
 function parsePositiveInt(name: string) {
@@ -99,8 +96,8 @@ export function registerTrain(program: Command): void {
     .option('--modalities <a,b>', "a new pair: the two pairs.csv columns with its aligned images (the networks' names)")
     .option('--channels <m=n>', 'a new pair: input channels of a modality, 1 (default) or 3; repeatable', collect, [])
     .option('--normalization <m=rule>', 'input normalization of a modality: linear, log1p or percentile; repeatable', collect, [])
-    .option('--scale-tolerance <fraction>', "the pair's default scale sweep for searches, into the manifest (docs/adr/0005)", parseScaleTolerance)
-    .option('--structure-weight <w>', "weight (0-1) of the images' own edges beside the CoMIR in searches, into the manifest (docs/adr/0008)", parseStructureWeight)
+    .option('--scale-tolerance <fraction>', "the pair's default scale sweep for searches, into the manifest (docs/adr/0005)", parseInRange('--scale-tolerance', POSE_BOUNDS.scaleTolerance, 'a fraction'))
+    .option('--structure-weight <w>', "weight (0-1) of the images' own edges beside the CoMIR in searches, into the manifest (docs/adr/0008)", parseInRange('--structure-weight', 1, 'a weight'))
     .option('--steps <n>', 'training steps (default 450; --smoke 4)', parsePositiveInt('--steps'))
     .option('--out <dir>', 'output model folder (default models/<pair>)')
     .option('--threads <n>', 'torch threads (default 1)', parsePositiveInt('--threads'))
