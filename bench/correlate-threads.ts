@@ -33,8 +33,8 @@ const opts = { largestCandidate: W, ...correlationPoses(30, 0.1) };
 
 async function run(pool: CorrelationPool): Promise<{ ms: number; matches: CorrelatedMatch<number>[] }> {
   const t0 = performance.now();
-  const s = pool.session(query, opts);
-  for (const [i, img] of images.entries()) s.add({ entryId: i, image: downsample(img, s.factor), width: W, height: H });
+  const s = pool.session([{ image: query, signal: 'value', weight: 1 }], opts);
+  for (const [i, img] of images.entries()) s.add({ entryId: i, images: [downsample(img, s.factor)], width: W, height: H });
   const matches = await s.finish();
   return { ms: performance.now() - t0, matches };
 }

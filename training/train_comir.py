@@ -78,6 +78,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--structure-weight", type=float, default=None,
                     help="write search.structure_weight to the manifest: the weight (0..1) of the images' own edges "
                          "beside the CoMIR in correlation searches, for pairs that share edges (docs/adr/0008; vis-nir: 0.5)")
+    ap.add_argument("--refine", type=int, default=None,
+                    help="write search.refine to the manifest: how many of the best candidates correlation searches "
+                         "correlate again at twice the resolution, 0..200 (docs/adr/0009; vis-nir: 20)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=int(os.environ.get("CMIR_TRAIN_THREADS", "1")))
     ap.add_argument("--eval-test", action="store_true", help="after training, report metrics on the test split "
@@ -325,6 +328,10 @@ def main(argv: list[str] | None = None) -> int:
         if not 0 <= a.structure_weight <= 1:  # src/services/search.service.ts correlationSettings
             raise SystemExit("--structure-weight must be in 0..1")
         manifest.setdefault("search", {})["structure_weight"] = a.structure_weight
+    if a.refine is not None:
+        if not 0 <= a.refine <= 200:  # MAX_REFINE in src/pipeline/correlate.ts
+            raise SystemExit("--refine must be an integer in 0..200")
+        manifest.setdefault("search", {})["refine"] = a.refine
     if "search" in manifest:
         manifest["search"]["source"] = "cmir train " + " ".join(
             f"--{k.replace('_', '-')} {v}" for k, v in manifest["search"].items())

@@ -21,7 +21,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../errors.ts';
-import { POSE_BOUNDS } from './correlate.ts';
+import { MAX_REFINE, POSE_BOUNDS } from './correlate.ts';
 import { NORMALIZATIONS, type Normalization } from './decode.ts';
 import type { GreyImage, PlanarImage } from './types.ts';
 
@@ -77,7 +77,7 @@ export interface ComirManifest {
    * the largest relative scale difference and rotation between a query and its image (docs/adr/0005). Absent: 0 and
    * 30 degrees.
    */
-  search?: { scale_tolerance?: number; max_rotation?: number; structure_weight?: number; source?: string };
+  search?: { scale_tolerance?: number; max_rotation?: number; structure_weight?: number; refine?: number; source?: string };
   training?: Record<string, unknown>;
   validation?: Record<string, unknown> & { acc1?: number };
   report_test?: Record<string, unknown>;
@@ -150,12 +150,13 @@ export function validateManifest(json: unknown, dir = '.'): ComirManifest {
       !isObj(search) ||
       !inRange(search.scale_tolerance, POSE_BOUNDS.scaleTolerance) ||
       !inRange(search.max_rotation, POSE_BOUNDS.maxRotation) ||
-      !inRange(search.structure_weight, 1)
+      !inRange(search.structure_weight, 1) ||
+      !(search.refine === undefined || (Number.isInteger(search.refine) && inRange(search.refine, MAX_REFINE)))
     ) {
       fail(
         dir,
         `search.scale_tolerance must be a number in 0..${POSE_BOUNDS.scaleTolerance}, search.max_rotation in 0..${POSE_BOUNDS.maxRotation} ` +
-          'and search.structure_weight in 0..1',
+          `, search.structure_weight in 0..1 and search.refine an integer in 0..${MAX_REFINE}`,
       );
     }
   }

@@ -2,7 +2,7 @@
  * Dense correlation (correlate.ts) of one query with many candidates on worker threads. Correlating a vis-nir query
  * with 160 candidates over 39 poses takes 20-36 s on one core (bench/results/vis-nir-quick.md), which on the main
  * thread would also stall every other request; here the main thread only loads candidates (file reads, decoding,
- * cached) and hands them out, and `threads` workers correlate them. Results are those of correlateCandidate, in the
+ * cached) and hands them out, and `threads` workers correlate them. Results are those of correlateJoint, in the
  * order candidates were added, whatever thread computed them.
  *
  * Workers run correlate-worker.ts (TypeScript, started through ts-worker.ts). With one thread, or if a worker cannot
@@ -10,13 +10,14 @@
  */
 import { Worker } from 'node:worker_threads';
 import {
-  correlateCandidate,
   type CorrelateOptions,
   type CorrelatedMatch,
-  type CorrelationCandidate,
+  correlateJoint,
   correlationFactor,
-  type CorrelationQuery,
-  prepareCorrelation,
+  type JointCandidate,
+  prepareSignals,
+  type QuerySignal,
+  type WeightedQuery,
 } from './correlate.ts';
 import { defaultThreads } from './kmeans-pool.ts';
 import { tsWorkerScript } from './ts-worker.ts';
@@ -24,15 +25,15 @@ import type { GreyImage } from './types.ts';
 
 /** Main thread -> worker. */
 export type CorrelateRequest =
-  | { type: 'query'; job: number; query: GreyImage; opts: CorrelateOptions }
-  | { type: 'candidate'; job: number; seq: number; candidate: CorrelationCandidate<number> }
+  | { type: 'query'; job: number; signals: readonly QuerySignal[]; opts: CorrelateOptions }
+  | { type: 'candidate'; job: number; seq: number; candidate: JointCandidate<number> }
   | { type: 'end'; job: number };
 
 /** Worker -> main thread: one candidate's match, or why it failed. */
 export type CorrelateReply = { job: number; seq: number; match?: CorrelatedMatch<number>; error?: string };
 
 interface Pending {
-  candidate: CorrelationCandidate<number>;
+  candidate: JointCandidate<number>;
   session: PoolSession;
   worker: PoolWorker;
 }
@@ -45,9 +46,10 @@ interface PoolWorker {
 
 /** One query's correlation: add candidates as they are loaded, then finish() for the matches in insertion order. */
 export interface CorrelationSession {
-  /** The query's downsampling factor: candidates are added at this working scale (correlate.ts downsample). */
+  /** The query's downsampling factor: candidates are added at this working scale (correlate.ts workingImage). */
   readonly factor: number;
-  add(candidate: CorrelationCandidate<number>): void;
+  /** A candidate in every signal of the session, in the session's order. */
+  add(candidate: JointCandidate<number>): void;
   finish(): Promise<CorrelatedMatch<number>[]>;
 }
 
@@ -64,9 +66,14 @@ export class CorrelationPool {
     return (this.workers ?? []).filter((w) => w.alive).length;
   }
 
-  session(query: GreyImage, opts: CorrelateOptions): CorrelationSession {
+  /**
+   * One query's correlation in one or more signals (the query already in each signal's source image: the CoMIR, the
+   * grey pixels for structure); the score is their weighted sum at one pose (correlate.ts correlateJoint).
+   */
+  session(signals: readonly QuerySignal[], opts: CorrelateOptions): CorrelationSession {
+    if (signals.length === 0) throw new Error('a correlation session needs at least one signal');
     const workers = this.threads > 1 ? this.start() : [];
-    return new PoolSession(this, this.nextJob++, query, opts, workers);
+    return new PoolSession(this, this.nextJob++, signals, opts, workers);
   }
 
   /** Stops the workers; sessions still open finish on the calling thread. */
@@ -135,20 +142,20 @@ class PoolSession implements CorrelationSession {
   private readonly results: (CorrelatedMatch<number> | undefined)[] = [];
   private outstanding = 0;
   private done: (() => void) | null = null;
-  private prepared: CorrelationQuery | null = null;
+  private prepared: WeightedQuery[] | null = null;
 
   constructor(
     private readonly pool: CorrelationPool,
     private readonly job: number,
-    private readonly query: GreyImage,
+    private readonly signals: readonly QuerySignal[],
     private readonly opts: CorrelateOptions,
     private readonly workers: PoolWorker[],
   ) {
-    this.factor = correlationFactor(query, opts.workingSize, opts.largestCandidate, opts.maxCandidateSize);
-    for (const w of workers) pool.send(w, { type: 'query', job, query, opts });
+    this.factor = correlationFactor(signals[0].image, opts.workingSize, opts.largestCandidate, opts.maxCandidateSize);
+    for (const w of workers) pool.send(w, { type: 'query', job, signals, opts });
   }
 
-  add(candidate: CorrelationCandidate<number>): void {
+  add(candidate: JointCandidate<number>): void {
     const seq = this.results.length;
     this.results.push(undefined);
     // the least busy live worker (candidates of one query cost about the same); none: this thread
@@ -168,13 +175,13 @@ class PoolSession implements CorrelationSession {
   }
 
   /** @internal a candidate a worker held but could not correlate (it failed or was stopped): on this thread */
-  fallback(seq: number, candidate: CorrelationCandidate<number>): void {
+  fallback(seq: number, candidate: JointCandidate<number>): void {
     this.resolve(seq, this.here(candidate));
   }
 
-  private here(candidate: CorrelationCandidate<number>): CorrelatedMatch<number> {
-    this.prepared ??= prepareCorrelation(this.query, this.opts);
-    return correlateCandidate(this.prepared, candidate);
+  private here(candidate: JointCandidate<number>): CorrelatedMatch<number> {
+    this.prepared ??= prepareSignals(this.signals, this.opts);
+    return correlateJoint(this.prepared, candidate);
   }
 
   async finish(): Promise<CorrelatedMatch<number>[]> {

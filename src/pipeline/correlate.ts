@@ -49,6 +49,16 @@ const MIN_RELATIVE_VARIANCE = 1e-3;
  */
 const MIN_VARIANCE = 1e-8;
 
+/**
+ * Coarse-to-fine (search.service.ts): a refinement correlates its candidates at this many times the working resolution
+ * (DEFAULT_WORKING_SIZE and MAX_CANDIDATE_WORKING_SIZE both scaled), so every FFT grows 4x; it tries 9 of the views near
+ * each candidate's coarse pose instead of the 39 of vis-nir's sweep, so a refined candidate costs about what a coarse
+ * one did.
+ */
+export const REFINE_ZOOM = 2;
+/** The most candidates a refinement correlates again: as many as a search re-ranks (search.service.ts SEARCH_LIMITS). */
+export const MAX_REFINE = 200;
+
 /** Rotation sweep step (degrees): the prototype's (above); the worst angle error is half of it. */
 export const ANGLE_STEP = 5;
 /**
@@ -65,12 +75,13 @@ export const SCALE_STEP = 1.08;
 export const POSE_BOUNDS = { maxRotation: 180, scaleTolerance: 0.5 } as const;
 
 /**
- * The poses a search tries: rotations within +-maxRotation degrees in ANGLE_STEP steps (0 included), and scales
+ * The poses a search tries: rotations within +-maxRotation degrees in ANGLE_STEP steps (0 included; a refinement
+ * passes half steps), and scales
  * SCALE_STEP^k that cover 1 +- scaleTolerance within SCALE_STEP's half step.
  */
-export function correlationPoses(maxRotation: number, scaleTolerance: number): { angles: number[]; scales: number[] } {
-  const na = Math.ceil(maxRotation / ANGLE_STEP - 1e-9);
-  const angles = Array.from({ length: 2 * na + 1 }, (_, i) => Math.max(-maxRotation, Math.min(maxRotation, (i - na) * ANGLE_STEP)));
+export function correlationPoses(maxRotation: number, scaleTolerance: number, angleStep = ANGLE_STEP): { angles: number[]; scales: number[] } {
+  const na = Math.ceil(maxRotation / angleStep - 1e-9);
+  const angles = Array.from({ length: 2 * na + 1 }, (_, i) => Math.max(-maxRotation, Math.min(maxRotation, (i - na) * angleStep)));
   const ns = Math.max(0, Math.ceil(Math.log(1 + scaleTolerance) / Math.log(SCALE_STEP) - 0.5 - 1e-9));
   const scales = Array.from({ length: 2 * ns + 1 }, (_, i) => SCALE_STEP ** (i - ns));
   return { angles, scales };
@@ -125,9 +136,9 @@ export interface CorrelationQuery {
   readonly height: number;
   readonly views: readonly CorrelationView[];
   readonly minOverlap: number;
-  /** Spectra of the views (mask, mask*value), per padded size "WxH" (one per candidate size). */
+  /** Spectra of the views (mask, mask*value), per padded size "WxH" (one per candidate size), as views need them. */
   readonly spectra: Map<string, { mm: Spectrum; mt: Spectrum }[]>;
-  /** Spectra of the views' mask * value^2, per padded size (only for candidates with no data). */
+  /** Spectra of the views' mask * value^2, per padded size (only for candidates with no data), as views need them. */
   readonly squareSpectra: Map<string, Spectrum[]>;
 }
 
@@ -242,31 +253,32 @@ export function prepareCorrelation(query: GreyImage, opts: CorrelateOptions = {}
   return { factor, width: query.width, height: query.height, views, minOverlap: opts.minOverlap ?? DEFAULT_MIN_OVERLAP, spectra: new Map(), squareSpectra: new Map() };
 }
 
-function viewSpectra(q: CorrelationQuery, PW: number, PH: number) {
+/** View j's spectra (mask, mask*value) at a padded size: computed on first use, kept with the query. */
+function viewSpectrum(q: CorrelationQuery, j: number, PW: number, PH: number): { mm: Spectrum; mt: Spectrum } {
   const key = `${PW}x${PH}`;
   let s = q.spectra.get(key);
-  if (!s) {
-    s = q.views.map((v) => {
-      const [mm, mt] = realPairSpectra(v.mask, v.masked, v.width, v.height, PW, PH);
-      return { mm, mt };
-    });
-    q.spectra.set(key, s);
+  if (!s) q.spectra.set(key, (s = new Array(q.views.length)));
+  if (!s[j]) {
+    const v = q.views[j];
+    const [mm, mt] = realPairSpectra(v.mask, v.masked, v.width, v.height, PW, PH);
+    s[j] = { mm, mt };
   }
-  return s;
+  return s[j];
 }
 
 /**
- * Spectra of the views' mask * value^2, per padded size: needed only for candidates with no-data pixels, where the
+ * View j's spectrum of mask * value^2 at a padded size: needed only for candidates with no-data pixels, where the
  * query-side overlap sums are correlations too.
  */
-function viewSquareSpectra(q: CorrelationQuery, PW: number, PH: number): Spectrum[] {
-  const key = `${PW}x${PH}^2`;
+function viewSquareSpectrum(q: CorrelationQuery, j: number, PW: number, PH: number): Spectrum {
+  const key = `${PW}x${PH}`;
   let s = q.squareSpectra.get(key);
-  if (!s) {
-    s = q.views.map((v) => realPairSpectra(v.masked.map((x) => x * x), null, v.width, v.height, PW, PH)[0]);
-    q.squareSpectra.set(key, s);
+  if (!s) q.squareSpectra.set(key, (s = new Array(q.views.length)));
+  if (!s[j]) {
+    const v = q.views[j];
+    s[j] = realPairSpectra(v.masked.map((x) => x * x), null, v.width, v.height, PW, PH)[0];
   }
-  return s;
+  return s[j];
 }
 
 /**
@@ -275,84 +287,172 @@ function viewSquareSpectra(q: CorrelationQuery, PW: number, PH: number): Spectru
  * correlations per view instead of three), so the candidate's fill counts neither as overlap nor as content.
  */
 export function correlateCandidate<Id>(q: CorrelationQuery, c: CorrelationCandidate<Id>): CorrelatedMatch<Id> {
-  const { width: cw, height: ch, data } = c.image;
+  return correlateJoint([{ query: q, weight: 1 }], { entryId: c.entryId, images: [c.image], width: c.width, height: c.height });
+}
+
+/** The query in one signal of a joint correlation, and that signal's weight in the score (correlateJoint). */
+export interface QuerySignal {
+  /** The query before the signal is taken (the CoMIR, or the grey pixels for 'gradient'); NaN = no data. */
+  readonly image: GreyImage;
+  readonly signal: CorrelationSignal;
+  readonly weight: number;
+}
+
+/** Prepares a query in each of its signals, with one set of options (so one working scale and one set of poses). */
+export function prepareSignals(signals: readonly QuerySignal[], opts: CorrelateOptions = {}): WeightedQuery[] {
+  return signals.map((s) => ({ query: prepareCorrelation(s.image, { ...opts, signal: s.signal }), weight: s.weight }));
+}
+
+/** One signal of a joint correlation (correlateJoint) and its weight in the score. */
+export interface WeightedQuery {
+  readonly query: CorrelationQuery;
+  readonly weight: number;
+}
+
+/** A candidate in every signal of a joint correlation, in the order of its queries. */
+export interface JointCandidate<Id> {
+  readonly entryId: Id;
+  /** Per signal: the candidate at the query's working scale in that signal (workingImage); NaN = no data. */
+  readonly images: readonly GreyImage[];
+  readonly width: number;
+  readonly height: number;
+  /**
+   * Try only the views near this pose (within NEAR_ANGLE degrees and one SCALE_STEP): a refinement of a pose found at
+   * a coarser scale (search.service.ts). Unset: every view.
+   */
+  readonly near?: { readonly angle: number; readonly scale: number };
+}
+
+/** How far from a `near` pose's angle views are tried (degrees): the coarse sweep's half step and a little more. */
+export const NEAR_ANGLE = ANGLE_STEP / 2 + 1e-6;
+
+/** The views within NEAR_ANGLE and one SCALE_STEP of a pose (never none: the nearest view if nothing is that near). */
+function nearViews(views: readonly CorrelationView[], near: { angle: number; scale: number }): number[] {
+  const dist = (v: CorrelationView) => [Math.abs(v.angle - near.angle), Math.abs(Math.log(v.scale / near.scale)) / Math.log(SCALE_STEP)];
+  const within = views.flatMap((v, j) => {
+    const [da, ds] = dist(v);
+    return da <= NEAR_ANGLE && ds <= 1 + 1e-6 ? [j] : [];
+  });
+  if (within.length > 0) return within;
+  let best = 0;
+  views.forEach((v, j) => {
+    const [da, ds] = dist(v), [ba, bs] = dist(views[best]);
+    if (da / ANGLE_STEP + ds < ba / ANGLE_STEP + bs) best = j;
+  });
+  return [best];
+}
+
+/**
+ * Correlates one candidate in several signals at once (the CoMIR and the images' structure: docs/adr/0008): at every
+ * pose and translation the score is the weighted sum of the signals' NCCs, and the best pose is the one where that sum
+ * peaks. So the signals must agree on one place: two unrelated images peak in each signal somewhere else, and the sum
+ * of their separate peaks would overrate them (docs/adr/0008 has the measurement). A signal that has nothing to compare
+ * at a translation (too flat, or too small an overlap) counts as -1 there, its floor; a translation where no signal
+ * has anything does not count.
+ *
+ * The queries must be prepared from one query with the same options but the signal (one working scale, one set of
+ * poses). With one signal of weight 1 this is correlateCandidate.
+ */
+export function correlateJoint<Id>(signals: readonly WeightedQuery[], c: JointCandidate<Id>): CorrelatedMatch<Id> {
+  const q0 = signals[0].query;
+  if (signals.some((s) => s.query.factor !== q0.factor || s.query.views.length !== q0.views.length) || c.images.length !== signals.length) {
+    throw new Error('correlateJoint: the signals must share the working scale and poses, and the candidate must come in every signal');
+  }
+  const { width: cw, height: ch } = c.images[0];
   // Offsets are searched only where the view overlaps the candidate by >= minOverlap of the smaller extent along each
   // axis (an area overlap of minOverlap needs at least that): u in [a - vw, cw - a]. The cyclic correlation is then
   // free of wrap-around for a padded size of cw + vw - a, not cw + vw - 1 (a 512 px core at 1/8: 128, not 256).
-  const ax = (vw: number) => Math.ceil(q.minOverlap * Math.min(vw, cw)), ay = (vh: number) => Math.ceil(q.minOverlap * Math.min(vh, ch));
-  const PW = nextPow2(Math.max(...q.views.map((v) => cw + v.width - ax(v.width))));
-  const PH = nextPow2(Math.max(...q.views.map((v) => ch + v.height - ay(v.height))));
-  const gaps = data.some(Number.isNaN);
-  // no data counts as 0 in the value sums and 0 in the candidate's mask
-  const values = gaps ? data.map((v) => (Number.isNaN(v) ? 0 : v)) : data;
-  const sq = new Float64Array(cw * ch);
-  for (let i = 0; i < sq.length; i++) sq[i] = values[i] * values[i];
-  const [fI, fI2] = realPairSpectra(values, sq, cw, ch, PW, PH);
-  const fM = gaps ? realPairSpectra(data.map((v) => (Number.isNaN(v) ? 0 : 1)), null, cw, ch, PW, PH)[0] : null;
-  const spectra = viewSpectra(q, PW, PH);
-  const squares = fM ? viewSquareSpectra(q, PW, PH) : null;
-  let best = { r: -Infinity, ux: 0, uy: 0, view: q.views[0] };
-  // Three inverse FFTs per two views: (sI, sI2) of each, and their two sTI together (fft.ts correlatePair); with
-  // candidate gaps, three per view.
-  for (let k = 0; k < q.views.length; k += 2) {
-    const pair = k + 1 < q.views.length ? [k, k + 1] : [k];
-    const [sTIa, sTIb] = fM ? [null, null] : correlatePair(spectra[k].mt, fI, spectra[pair[pair.length - 1]].mt, fI);
-    pair.forEach((j, t) => {
-      const v = q.views[j];
-      if (v.area === 0 || v.variance < MIN_VARIANCE) return;
-      let sI: Float64Array, sI2: Float64Array, sTI: Float64Array;
-      // with candidate gaps: the overlap count and the query-side sums per offset
-      let full: { nn: Float64Array; sT: Float64Array; sT2: Float64Array } | null = null;
-      if (fM && squares) {
-        const [nn, sT] = correlatePair(spectra[j].mm, fM, spectra[j].mt, fM);
-        const [sT2, sIm] = correlatePair(squares[j], fM, spectra[j].mm, fI);
-        [sI2, sTI] = correlatePair(spectra[j].mm, fI2, spectra[j].mt, fI);
-        sI = sIm;
-        full = { nn, sT, sT2 };
-      } else {
-        [sI, sI2] = correlatePair(spectra[j].mm, fI, spectra[j].mm, fI2);
-        sTI = (t === 0 ? sTIa : sTIb)!;
-      }
-      const minN = q.minOverlap * v.area;
-      const eps = MIN_RELATIVE_VARIANCE * v.variance;
-      const W1 = v.width + 1;
-      const aX = ax(v.width), aY = ay(v.height);
-      for (let uy = aY - v.height; uy <= ch - aY; uy++) {
-        const row = ((uy + PH) % PH) * PW;
-        // the view rows y with 0 <= y + uy < ch
-        const y0 = Math.max(0, -uy), y1 = Math.min(v.height, ch - uy);
-        for (let ux = aX - v.width; ux <= cw - aX; ux++) {
-          const i = row + ((ux + PW) % PW);
-          let nn: number, sT: number, sT2: number;
-          if (full) {
-            nn = full.nn[i];
-            if (nn < minN) continue;
-            sT = full.sT[i];
-            sT2 = full.sT2[i];
-          } else {
-            const x0 = Math.max(0, -ux), x1 = Math.min(v.width, cw - ux);
-            const a = y0 * W1 + x0, b = y0 * W1 + x1, c = y1 * W1 + x0, d = y1 * W1 + x1;
-            nn = v.sumM[d] - v.sumM[b] - v.sumM[c] + v.sumM[a];
-            if (nn < minN) continue;
-            sT = v.sumT[d] - v.sumT[b] - v.sumT[c] + v.sumT[a];
-            sT2 = v.sumT2[d] - v.sumT2[b] - v.sumT2[c] + v.sumT2[a];
-          }
-          const vT = sT2 - (sT * sT) / nn;
-          const vI = sI2[i] - (sI[i] * sI[i]) / nn;
-          if (vT <= eps * nn || vI <= eps * nn) continue;
-          const r = (sTI[i] - (sT * sI[i]) / nn) / Math.sqrt(vT * vI);
-          if (r > best.r) best = { r, ux, uy, view: v };
+  const ax = (vw: number) => Math.ceil(q0.minOverlap * Math.min(vw, cw)), ay = (vh: number) => Math.ceil(q0.minOverlap * Math.min(vh, ch));
+  const PW = nextPow2(Math.max(...q0.views.map((v) => cw + v.width - ax(v.width))));
+  const PH = nextPow2(Math.max(...q0.views.map((v) => ch + v.height - ay(v.height))));
+  const prepared = signals.map(({ query, weight }, s) => ({ query, weight, ...candidateSpectra(c.images[s], PW, PH) }));
+  /** Per view: the weighted sum of the signals' NCCs over its offset grid, and how many signals had one. */
+  const grid = (v: CorrelationView) => ({ gw: cw - 2 * ax(v.width) + v.width + 1, gh: ch - 2 * ay(v.height) + v.height + 1 });
+  let best = { r: -Infinity, ux: 0, uy: 0, view: q0.views[0] };
+  // Three inverse FFTs per two views and signal: (sI, sI2) of each, and their two sTI together (fft.ts correlatePair);
+  // with candidate gaps, three per view.
+  const order = c.near ? nearViews(q0.views, c.near) : q0.views.map((_, j) => j);
+  for (let k = 0; k < order.length; k += 2) {
+    const pair = order.slice(k, k + 2);
+    const sums = pair.map((j) => {
+      const { gw, gh } = grid(q0.views[j]);
+      return { sum: new Float64Array(gw * gh), count: new Uint8Array(gw * gh), gw };
+    });
+    for (const p of prepared) {
+      const { query: q, fI, fI2, fM } = p;
+      const spectrum = (j: number) => viewSpectrum(q, j, PW, PH);
+      const [sTIa, sTIb] = fM ? [null, null] : correlatePair(spectrum(pair[0]).mt, fI, spectrum(pair[pair.length - 1]).mt, fI);
+      pair.forEach((j, t) => {
+        const v = q.views[j];
+        const { sum, count, gw } = sums[t];
+        // a flat view: this signal is at its floor everywhere
+        if (v.area === 0 || v.variance < MIN_VARIANCE) return void sum.forEach((_, i) => (sum[i] -= p.weight));
+        let sI: Float64Array, sI2: Float64Array, sTI: Float64Array;
+        // with candidate gaps: the overlap count and the query-side sums per offset
+        let full: { nn: Float64Array; sT: Float64Array; sT2: Float64Array } | null = null;
+        const { mm, mt } = spectrum(j);
+        if (fM) {
+          const [nn, sT] = correlatePair(mm, fM, mt, fM);
+          const [sT2, sIm] = correlatePair(viewSquareSpectrum(q, j, PW, PH), fM, mm, fI);
+          [sI2, sTI] = correlatePair(mm, fI2, mt, fI);
+          sI = sIm;
+          full = { nn, sT, sT2 };
+        } else {
+          [sI, sI2] = correlatePair(mm, fI, mm, fI2);
+          sTI = (t === 0 ? sTIa : sTIb)!;
         }
+        const minN = q.minOverlap * v.area;
+        const eps = MIN_RELATIVE_VARIANCE * v.variance;
+        const W1 = v.width + 1;
+        const aX = ax(v.width), aY = ay(v.height);
+        for (let uy = aY - v.height; uy <= ch - aY; uy++) {
+          const row = ((uy + PH) % PH) * PW;
+          const g0 = (uy - aY + v.height) * gw - aX + v.width;
+          // the view rows y with 0 <= y + uy < ch
+          const y0 = Math.max(0, -uy), y1 = Math.min(v.height, ch - uy);
+          for (let ux = aX - v.width; ux <= cw - aX; ux++) {
+            const i = row + ((ux + PW) % PW);
+            const g = g0 + ux;
+            let nn: number, sT: number, sT2: number;
+            if (full) {
+              nn = full.nn[i];
+              sT = full.sT[i];
+              sT2 = full.sT2[i];
+            } else {
+              const x0 = Math.max(0, -ux), x1 = Math.min(v.width, cw - ux);
+              const a = y0 * W1 + x0, b = y0 * W1 + x1, c = y1 * W1 + x0, d = y1 * W1 + x1;
+              nn = v.sumM[d] - v.sumM[b] - v.sumM[c] + v.sumM[a];
+              sT = v.sumT[d] - v.sumT[b] - v.sumT[c] + v.sumT[a];
+              sT2 = v.sumT2[d] - v.sumT2[b] - v.sumT2[c] + v.sumT2[a];
+            }
+            const vT = sT2 - (sT * sT) / nn;
+            const vI = sI2[i] - (sI[i] * sI[i]) / nn;
+            if (nn < minN || vT <= eps * nn || vI <= eps * nn) {
+              sum[g] -= p.weight;
+              continue;
+            }
+            sum[g] += (p.weight * (sTI[i] - (sT * sI[i]) / nn)) / Math.sqrt(vT * vI);
+            count[g]++;
+          }
+        }
+      });
+    }
+    pair.forEach((j, t) => {
+      const v = q0.views[j];
+      const { sum, count, gw } = sums[t];
+      const aX = ax(v.width), aY = ay(v.height);
+      for (let g = 0; g < sum.length; g++) {
+        if (count[g] > 0 && sum[g] > best.r) best = { r: sum[g], ux: (g % gw) + aX - v.width, uy: Math.floor(g / gw) + aY - v.height, view: v };
       }
     });
   }
-  const f = q.factor;
+  const f = q0.factor;
   // full-res query -> working query -> view -> working candidate (translation) -> full-res candidate
   const toWork: Affine = [1 / f, 0, 0.5 / f - 0.5, 0, 1 / f, 0.5 / f - 0.5];
   const fromWork: Affine = [f, 0, 0.5 * f - 0.5, 0, f, 0.5 * f - 0.5];
   const shift: Affine = [1, 0, best.ux, 0, 1, best.uy];
   const transform = composeAffine(fromWork, composeAffine(shift, composeAffine(best.view.toView, toWork)));
-  const { footprint, region } = footprintOf(transform, q.width, q.height, c);
+  const { footprint, region } = footprintOf(transform, q0.width, q0.height, c);
   return {
     entryId: c.entryId,
     score: Number.isFinite(best.r) ? best.r : -1,
@@ -362,6 +462,19 @@ export function correlateCandidate<Id>(q: CorrelationQuery, c: CorrelationCandid
     footprint,
     region,
   };
+}
+
+/** A candidate's spectra for one signal: value, value^2 and, with gaps, its mask. */
+function candidateSpectra(image: GreyImage, PW: number, PH: number) {
+  const { width: cw, height: ch, data } = image;
+  const gaps = data.some(Number.isNaN);
+  // no data counts as 0 in the value sums and 0 in the candidate's mask
+  const values = gaps ? data.map((v) => (Number.isNaN(v) ? 0 : v)) : data;
+  const sq = new Float64Array(cw * ch);
+  for (let i = 0; i < sq.length; i++) sq[i] = values[i] * values[i];
+  const [fI, fI2] = realPairSpectra(values, sq, cw, ch, PW, PH);
+  const fM = gaps ? realPairSpectra(data.map((v) => (Number.isNaN(v) ? 0 : 1)), null, cw, ch, PW, PH)[0] : null;
+  return { fI, fI2, fM };
 }
 
 /** Correlates every candidate with the query (NaN = no data in either); best first. */

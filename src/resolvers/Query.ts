@@ -58,6 +58,7 @@ export const Query: QueryResolvers = {
         maxRotation: input.rerank.maxRotation,
         scaleTolerance: input.rerank.scaleTolerance,
         structureWeight: input.rerank.structureWeight,
+        refine: input.rerank.refine,
       },
     });
   },

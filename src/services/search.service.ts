@@ -13,7 +13,19 @@ import type { Point } from '../pipeline/geometry.ts';
 import { markNoData } from '../pipeline/nodata.ts';
 import type { GreyImage, PlanarImage, QueryResult, Region } from '../pipeline/types.ts';
 import { verify } from '../pipeline/verify.ts';
-import { correlationPoses, POSE_BOUNDS } from '../pipeline/correlate.ts';
+import {
+  ANGLE_STEP,
+  type CorrelateOptions,
+  type CorrelatedMatch,
+  correlationFactor,
+  correlationPoses,
+  DEFAULT_WORKING_SIZE,
+  MAX_CANDIDATE_WORKING_SIZE,
+  MAX_REFINE,
+  POSE_BOUNDS,
+  REFINE_ZOOM,
+  type QuerySignal,
+} from '../pipeline/correlate.ts';
 import type { CorrelationPool } from '../pipeline/correlate-pool.ts';
 import type { ComirManifest } from '../pipeline/comir.ts';
 import { footprint, regionTransform } from './link.service.ts';
@@ -37,7 +49,7 @@ export interface SearchInput {
   first?: number | null;
   /** The query's fill where it has no data (0..1 of full scale; pipeline/nodata.ts). */
   noDataValue?: number | null;
-  rerank?: { mode?: RerankMode | null; topK?: number | null; maxRotation?: number | null; scaleTolerance?: number | null; structureWeight?: number | null } | null;
+  rerank?: { mode?: RerankMode | null; topK?: number | null; maxRotation?: number | null; scaleTolerance?: number | null; structureWeight?: number | null; refine?: number | null } | null;
 }
 
 export interface SearchMatch {
@@ -108,9 +120,17 @@ export const POSE_DEFAULTS = { maxRotation: 30, scaleTolerance: 0 } as const;
  */
 export const DEFAULT_STRUCTURE_WEIGHT = 0;
 
+/**
+ * How many of CORRELATE's best candidates are correlated again at REFINE_ZOOM times the working resolution, near the
+ * pose each was found at (pipeline/correlate.ts), when neither the request nor the target's CoMIR pair (manifest
+ * `search.refine`) says: none. Small queries meet the candidates' size limit (MAX_CANDIDATE_WORKING_SIZE) first: a 30 %
+ * crop of a 1024 px vis-nir photograph is correlated on 38 x 25 px. docs/adr/0009 has the measurement.
+ */
+export const DEFAULT_REFINE = 0;
+
 /** CORRELATE's settings: the request's, else the target's model pair's (manifest `search`), else the defaults. */
 export function correlationSettings(
-  request: { maxRotation: number | null; scaleTolerance: number | null; structureWeight: number | null },
+  request: { maxRotation: number | null; scaleTolerance: number | null; structureWeight: number | null; refine: number | null },
   target: ModalityWithModel,
 ): CorrelationSettings {
   const declared = (target.comirModel?.manifest as { search?: ComirManifest['search'] } | null | undefined)?.search;
@@ -118,6 +138,7 @@ export function correlationSettings(
     maxRotation: request.maxRotation ?? declared?.max_rotation ?? POSE_DEFAULTS.maxRotation,
     scaleTolerance: request.scaleTolerance ?? declared?.scale_tolerance ?? POSE_DEFAULTS.scaleTolerance,
     structureWeight: request.structureWeight ?? declared?.structure_weight ?? DEFAULT_STRUCTURE_WEIGHT,
+    refine: request.refine ?? declared?.refine ?? DEFAULT_REFINE,
   };
 }
 
@@ -126,6 +147,8 @@ export interface CorrelationSettings {
   scaleTolerance: number;
   /** 0..1: the score is (1 - w) x the CoMIR's NCC + w x the structure's. */
   structureWeight: number;
+  /** How many of the best candidates are correlated again at REFINE_ZOOM times the resolution (0 = none). */
+  refine: number;
 }
 
 /** The number of candidates a mode re-ranks when the request does not say. */
@@ -143,6 +166,7 @@ interface SearchPlan {
   maxRotation: number | null;
   scaleTolerance: number | null;
   structureWeight: number | null;
+  refine: number | null;
   noDataValue: number | null;
 }
 
@@ -160,8 +184,9 @@ function plan(input: SearchInput): SearchPlan {
   const maxRotation = optionalInRange('rerank.maxRotation', input.rerank?.maxRotation, 0, POSE_BOUNDS.maxRotation, 'degrees');
   const scaleTolerance = optionalInRange('rerank.scaleTolerance', input.rerank?.scaleTolerance, 0, POSE_BOUNDS.scaleTolerance, 'fraction');
   const structureWeight = optionalInRange('rerank.structureWeight', input.rerank?.structureWeight, 0, 1, 'weight');
+  const refine = optionalInRange('rerank.refine', input.rerank?.refine, 0, MAX_REFINE, 'integer');
   const noDataValue = validateNoDataValue(input.noDataValue);
-  return { first, mode, topK, maxRotation, scaleTolerance, structureWeight, noDataValue };
+  return { first, mode, topK, maxRotation, scaleTolerance, structureWeight, refine, noDataValue };
 }
 
 /**
@@ -296,7 +321,9 @@ export class SearchService {
 
   /**
    * Dense correlation (pipeline/correlate.ts) of the query with each candidate's representation and, with a structure
-   * weight, also of their structure (pipeline/structure.ts): two sessions on the worker threads, one score.
+   * weight, also of their structure (pipeline/structure.ts): one session on the worker threads, scored at the pose
+   * where the weighted sum of their NCCs peaks (correlateJoint). Then the best `settings.refine` again at REFINE_ZOOM
+   * times the resolution, near the pose each was found at, re-ordered by that (their scores are the finer ones).
    */
   private async correlate(
     ranked: QueryResult<number>[],
@@ -308,43 +335,61 @@ export class SearchService {
     const w = settings.structureWeight;
     const opts = { largestCandidate: Math.max(0, ...rows.map((r) => Math.max(r.width, r.height))), ...correlationPoses(settings.maxRotation, settings.scaleTolerance) };
     const masked = (img: GreyImage) => (query.valid ? markNoData(img, query.valid) : img);
-    const comir = w < 1 ? this.correlation.session(masked(query.comir), opts) : null;
-    const structure = w > 0 ? this.correlation.session(masked(this.representations.grey(query.modality, query.pixels)), { ...opts, signal: 'gradient' }) : null;
+    const signals: QuerySignal[] = [];
+    if (w < 1) signals.push({ image: masked(query.comir), signal: 'value', weight: 1 - w });
+    if (w > 0) signals.push({ image: masked(this.representations.grey(query.modality, query.pixels)), signal: 'gradient', weight: w });
+    let matches = (await this.correlateSession(rows, signals, opts, target)).sort((x, y) => y.score - x.score);
+
+    const fine = {
+      ...opts,
+      workingSize: DEFAULT_WORKING_SIZE * REFINE_ZOOM,
+      maxCandidateSize: MAX_CANDIDATE_WORKING_SIZE * REFINE_ZOOM,
+      angles: correlationPoses(settings.maxRotation, settings.scaleTolerance, ANGLE_STEP / 2).angles,
+    };
+    const factor = (o: CorrelateOptions) => correlationFactor(query.comir, o.workingSize, o.largestCandidate, o.maxCandidateSize);
+    const refine = Math.min(settings.refine, matches.length);
+    if (refine > 1 && factor(fine) < factor(opts)) {
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      const top = matches.slice(0, refine);
+      const refined = await this.correlateSession(top.map((m) => byId.get(m.entryId)!), signals, fine, target, top);
+      matches = [...refined.sort((x, y) => y.score - x.score), ...matches.slice(refine)];
+    }
+    return matches.map((m, i) => ({
+      imageId: m.entryId,
+      rank: i + 1,
+      score: m.score,
+      nWords: 0,
+      region: m.region,
+      footprint: m.footprint,
+      transform: [...m.transform],
+    }));
+  }
+
+  /** One correlation session over `rows` (in that order), each near the pose of `near[i]` when given. */
+  private async correlateSession(
+    rows: Image[],
+    signals: QuerySignal[],
+    opts: CorrelateOptions,
+    target: ModalityWithModel,
+    near?: readonly { angle: number; scale: number }[],
+  ): Promise<CorrelatedMatch<number>[]> {
+    const session = this.correlation.session(signals, opts);
     // candidates are loaded here while worker threads correlate the ones already handed out
     try {
-      for (const row of rows) {
-        const size = { entryId: row.id, width: row.width, height: row.height };
-        // both decodes at once (sharp decodes off the main thread)
-        const [reduced, edges] = await Promise.all([
-          comir && this.representations.reduced(row, target, comir.factor),
-          structure && this.representations.structure(row, target, structure.factor),
-        ]);
-        if (comir && reduced) comir.add({ ...size, image: reduced });
-        if (structure && edges) structure.add({ ...size, image: edges });
+      for (const [i, row] of rows.entries()) {
+        // every signal's image at once (sharp decodes off the main thread)
+        const images = await Promise.all(
+          signals.map((s) => (s.signal === 'value' ? this.representations.reduced(row, target, session.factor) : this.representations.structure(row, target, session.factor))),
+        );
+        const pose = near?.[i];
+        session.add({ entryId: row.id, width: row.width, height: row.height, images, ...(pose ? { near: { angle: pose.angle, scale: pose.scale } } : {}) });
       }
     } catch (e) {
       // the workers drop the query once they are done with what they hold
-      void comir?.finish();
-      void structure?.finish();
+      void session.finish();
       throw e;
     }
-    const [a, b] = await Promise.all([comir?.finish() ?? null, structure?.finish() ?? null]);
-    return rows
-      .map((_, i) => {
-        // the pose of the signal that weighs more in the score
-        const m = a && b ? ((1 - w) * a[i].score >= w * b[i].score ? a[i] : b[i]) : (a ?? b)![i];
-        return { m, score: (a ? (1 - w) * a[i].score : 0) + (b ? w * b[i].score : 0) };
-      })
-      .sort((x, y) => y.score - x.score)
-      .map(({ m, score }, i) => ({
-        imageId: m.entryId,
-        rank: i + 1,
-        score,
-        nWords: 0,
-        region: m.region,
-        footprint: m.footprint,
-        transform: [...m.transform],
-      }));
+    return session.finish();
   }
 
   private async paper(ranked: QueryResult<number>[], grey: GreyImage, vocab: LoadedVocabulary, target: ModalityWithModel): Promise<SearchMatch[]> {

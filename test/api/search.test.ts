@@ -90,6 +90,8 @@ test('search input errors are typed', async () => {
   expect(scale.errors![0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', parameter: 'rerank.scaleTolerance' }, message: expect.stringMatching(/^Expected a fraction between 0 and 0.5/) });
   const weight = await run(`query($id: ID!) { search(input: { imageId: $id, target: "TEX", rerank: { structureWeight: -0.5 } }) { matches { rank } } }`, { id: ids[0] });
   expect(weight.errors![0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', parameter: 'rerank.structureWeight' }, message: expect.stringMatching(/^Expected a weight between 0 and 1/) });
+  const refine = await run(`query($id: ID!) { search(input: { imageId: $id, target: "TEX", rerank: { refine: 300 } }) { matches { rank } } }`, { id: ids[0] });
+  expect(refine.errors![0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', parameter: 'rerank.refine' }, message: expect.stringMatching(/^Expected an integer between 0 and 200/) });
   const fill = await run(`query($id: ID!) { search(input: { imageId: $id, target: "TEX", noDataValue: -1 }) { matches { rank } } }`, { id: ids[0] });
   expect(fill.errors![0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', parameter: 'noDataValue' }, message: expect.stringMatching(/^Expected a value between 0 and 1/) });
 });

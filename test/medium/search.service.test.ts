@@ -122,25 +122,48 @@ describe(`search on ${TEST_BACKEND}`, () => {
     ).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { parameter: 'rerank.maxRotation' } });
   });
 
-  test('correlate with structure: an inverted-contrast query that the values miss is found; the score is the weighted mean', async () => {
+  test('correlate with structure: an inverted-contrast query that the values miss is found; both signals score at one pose', async () => {
     const i = 6;
     const q = rotatedView(images[i], SIZE / 2 - 14, SIZE / 2 + 9, -11, 250, 230);
+    const ask = async (view: GreyImage, structureWeight?: number) =>
+      app.services.search.search({ data: await png(view), modality: 'TEX', target: 'TEX', first: N, rerank: { mode: 'correlate', topK: N, structureWeight } });
     // another "band": the same edges with the opposite sign (vegetation: dark in RGB, bright in NIR)
-    const data = await png({ ...q, data: q.data.map((v) => 0.85 - 0.6 * v) });
-    const ask = (structureWeight?: number) =>
-      app.services.search.search({ data, modality: 'TEX', target: 'TEX', first: N, rerank: { mode: 'correlate', topK: N, structureWeight } });
-    const values = await ask(); // TEX has no CoMIR pair, so no manifest default: no structure (DEFAULT_STRUCTURE_WEIGHT)
-    const structure = await ask(1);
-    const both = await ask(0.5);
+    const inverted = { ...q, data: q.data.map((v) => 0.85 - 0.6 * v) };
+    const values = await ask(inverted); // TEX has no CoMIR pair, so no manifest default: no structure (DEFAULT_STRUCTURE_WEIGHT)
+    const structure = await ask(inverted, 1);
     expect(values.matches[0].imageId).not.toBe(ids[i]);
     expect(structure.matches[0].imageId).toBe(ids[i]);
-    expect(both.matches[0].imageId).toBe(ids[i]);
+    // a restyled view, where both signals agree: the score is theirs at one pose, never above the mean of their peaks
+    const restyled = { ...q, data: q.data.map((v) => 0.15 + 0.6 * v) };
+    const [v, s, both] = [await ask(restyled, 0), await ask(restyled, 1), await ask(restyled, 0.5)];
     const score = (r: typeof values, id: number) => r.matches.find((m) => m.imageId === id)!.score;
-    for (const id of ids) expect(score(both, id)).toBeCloseTo(0.5 * score(values, id) + 0.5 * score(structure, id), 6);
-    // the transform is the structure's where it weighs more: the query centre maps to the view centre
+    expect(both.matches[0].imageId).toBe(ids[i]);
+    expect(score(both, ids[i])).toBeCloseTo(0.5 * score(v, ids[i]) + 0.5 * score(s, ids[i]), 1);
+    for (const id of ids) expect(score(both, id)).toBeLessThanOrEqual(0.5 * score(v, id) + 0.5 * score(s, id) + 1e-9);
+    // the query centre maps to the view centre
     const t = both.matches[0].transform!;
     expect(Math.hypot(t[0] * 125 + t[1] * 115 + t[2] - (SIZE / 2 - 14), t[3] * 125 + t[4] * 115 + t[5] - (SIZE / 2 + 9))).toBeLessThan(6);
-    await expect(ask(1.5)).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { parameter: 'rerank.structureWeight' } });
+    await expect(ask(q, 1.5)).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { parameter: 'rerank.structureWeight' } });
+  });
+
+  test('correlate refines its best candidates at twice the resolution: finer poses for them, the rest in coarse order', async () => {
+    const i = 2, angle = 13, cx = SIZE / 2 + 25, cy = SIZE / 2 - 18;
+    const q = rotatedView(images[i], cx, cy, angle, CROP, CROP);
+    const data = await png({ ...q, data: q.data.map((v) => 0.15 + 0.6 * v) });
+    const ask = (refine: number) => app.services.search.search({ data, modality: 'TEX', target: 'TEX', first: N, rerank: { mode: 'correlate', topK: N, refine } });
+    const [coarse, refined] = [await ask(0), await ask(3)];
+    expect(refined.matches[0].imageId).toBe(ids[i]);
+    // only the best 3 are re-ordered; their scores are the finer correlation's
+    expect(new Set(refined.matches.slice(0, 3).map((m) => m.imageId))).toEqual(new Set(coarse.matches.slice(0, 3).map((m) => m.imageId)));
+    expect(refined.matches.slice(3)).toEqual(coarse.matches.slice(3).map((m, k) => ({ ...m, rank: k + 4 })));
+    expect(refined.matches[0].score).not.toBe(coarse.matches[0].score);
+    // 13 degrees: the coarse sweep's nearest is 15, the refinement's half steps give 12.5; the centre moves less too
+    const pose = (t: number[]) => ({ angle: (Math.atan2(t[3], t[0]) * 180) / Math.PI, centre: Math.hypot(t[0] * (CROP / 2) + t[1] * (CROP / 2) + t[2] - cx, t[3] * (CROP / 2) + t[4] * (CROP / 2) + t[5] - cy) });
+    const [c, r] = [pose(coarse.matches[0].transform!), pose(refined.matches[0].transform!)];
+    expect(Math.abs(r.angle - angle)).toBeLessThan(Math.abs(c.angle - angle));
+    expect(r.centre).toBeLessThanOrEqual(c.centre + 1);
+    expect(r.centre).toBeLessThan(4);
+    await expect(ask(2.5)).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { parameter: 'rerank.refine' } });
   });
 
   test('a query with a black warp fill is found with the fill declared as no data (noDataValue), and typed errors', async () => {

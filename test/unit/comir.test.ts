@@ -59,6 +59,8 @@ describe('manifest validation', () => {
     expect(validateManifest(visNir).search?.scale_tolerance).toBe(0.1);
     expect(() => validateManifest({ ...visNir, search: { scale_tolerance: 2 } })).toThrow(/search.scale_tolerance must be a number in 0..0.5/);
     expect(() => validateManifest({ ...visNir, search: { max_rotation: -1 } })).toThrow(ModelInvalidError);
+    expect(validateManifest({ ...visNir, search: { refine: 20 } }).search?.refine).toBe(20);
+    expect(() => validateManifest({ ...visNir, search: { refine: 2.5 } })).toThrow(/search.refine an integer in 0..200/);
   });
 
   it('rejects a malformed manifest with MODEL_INVALID', () => {

@@ -12,9 +12,9 @@ describe('cmir train', () => {
   });
 
   it('passes a new pair\'s columns, channels and normalizations through', () => {
-    const args = trainArgs({ pair: 'mri-ct', data: '/d', modalities: 'mri,other', channels: ['other=3'], normalization: ['mri=percentile', 'other=log1p'], scaleTolerance: 0.1, structureWeight: 0.5 });
+    const args = trainArgs({ pair: 'mri-ct', data: '/d', modalities: 'mri,other', channels: ['other=3'], normalization: ['mri=percentile', 'other=log1p'], scaleTolerance: 0.1, structureWeight: 0.5, refine: 20 });
     expect(args.slice(1)).toEqual(['--pair', 'mri-ct', '--data', '/d', '--modalities', 'mri,other', '--channels', 'other=3',
-      '--normalization', 'mri=percentile', '--normalization', 'other=log1p', '--scale-tolerance', '0.1', '--structure-weight', '0.5']);
+      '--normalization', 'mri=percentile', '--normalization', 'other=log1p', '--scale-tolerance', '0.1', '--structure-weight', '0.5', '--refine', '20']);
   });
 
   it('rejects a new pair without --modalities, a preset with them, missing --data and a bad --steps with BAD_USER_INPUT', async () => {
@@ -30,6 +30,7 @@ describe('cmir train', () => {
     await expect(mk().parseAsync(['node', 'cmir', 'train', '--pair', 'shg-bf', '--smoke', '--steps', '0'])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     await expect(mk().parseAsync(['node', 'cmir', 'train', '--pair', 'shg-bf', '--smoke', '--structure-weight', '2'])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     await expect(mk().parseAsync(['node', 'cmir', 'train', '--pair', 'shg-bf', '--smoke', '--scale-tolerance', '2'])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(mk().parseAsync(['node', 'cmir', 'train', '--pair', 'shg-bf', '--smoke', '--refine', '2.5'])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 
   it('reports a missing interpreter', async () => {

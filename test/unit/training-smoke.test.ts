@@ -107,11 +107,11 @@ print(json.dumps(dict(params=count_parameters(t), skips=skips, head=t.head_chann
     await writeFile(path.join(dir, 'pairs.csv'), lines.join('\n') + '\n');
     const model = path.join(dir, 'model');
     try {
-      const code = await runTrain({ pair: 'demo', data: dir, modalities: 'left,right', channels: ['right=3'], normalization: ['left=percentile'], scaleTolerance: 0.2, structureWeight: 0.5, steps: 1, out: model, python });
+      const code = await runTrain({ pair: 'demo', data: dir, modalities: 'left,right', channels: ['right=3'], normalization: ['left=percentile'], scaleTolerance: 0.2, structureWeight: 0.5, refine: 20, steps: 1, out: model, python });
       expect(code).toBe(0);
       const manifest = JSON.parse(await readFile(path.join(model, 'manifest.json'), 'utf8')) as ComirManifest;
       expect(manifest.pair).toBe('demo');
-      expect(manifest.search).toMatchObject({ scale_tolerance: 0.2, structure_weight: 0.5, source: 'cmir train --scale-tolerance 0.2 --structure-weight 0.5' });
+      expect(manifest.search).toMatchObject({ scale_tolerance: 0.2, structure_weight: 0.5, refine: 20, source: 'cmir train --scale-tolerance 0.2 --structure-weight 0.5 --refine 20' });
       expect(manifest.modalities.map((m) => [m.name, m.input.channels, m.input.normalization])).toEqual([['left', 1, 'percentile'], ['right', 3, 'linear']]);
       const loaded = await loadComirModel(model); // sha256 and manifest checks
       const out = await loaded.run('right', { width: 64, height: 48, channels: 3, data: new Float32Array(64 * 48 * 3).fill(0.5) });

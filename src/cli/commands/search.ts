@@ -18,10 +18,11 @@ export function registerSearch(program: Command): void {
     .option('--max-rotation <degrees>', "correlate: the largest rotation between query and image (default: the model pair's, else 30)")
     .option('--scale-tolerance <fraction>', "correlate: the largest relative scale difference (default: the model pair's, vis-nir 0.1; else 0)")
     .option('--structure-weight <w>', "correlate: weight (0-1) of the images' edges beside the CoMIR in the score (default: the model pair's, vis-nir 0.5; else 0)")
+    .option('--refine <n>', "correlate: the best n candidates again at twice the resolution (default: the model pair's, vis-nir 20; else 0)")
     .option('--nodata <value>', 'the value (0-1 of full scale) the query holds where it has no data, e.g. 0 for a warp\'s black fill: correlate ignores it')
     .option('--json', 'print JSON: { matches: [{ imageId, name, rank, score, region }], timings }')
     .option('--home <dir>', 'data folder (default ./.cmir, or CMIR_HOME)')
-    .action(async (file: string, opts: { modality: string; target: string; top: string; rerank: string; rerankTop?: string; maxRotation?: string; scaleTolerance?: string; structureWeight?: string; nodata?: string; json?: boolean; home?: string }) => {
+    .action(async (file: string, opts: { modality: string; target: string; top: string; rerank: string; rerankTop?: string; maxRotation?: string; scaleTolerance?: string; structureWeight?: string; refine?: string; nodata?: string; json?: boolean; home?: string }) => {
       if (!(RERANK_MODES as readonly string[]).includes(opts.rerank)) throw invalidParameter('--rerank', RERANK_MODES.join(', '), opts.rerank);
       const data = await readFile(file);
       await withApp(opts, async (app) => {
@@ -37,6 +38,7 @@ export function registerSearch(program: Command): void {
             maxRotation: opts.maxRotation === undefined ? null : Number(opts.maxRotation),
             scaleTolerance: opts.scaleTolerance === undefined ? null : Number(opts.scaleTolerance),
             structureWeight: opts.structureWeight === undefined ? null : Number(opts.structureWeight),
+            refine: opts.refine === undefined ? null : Number(opts.refine),
           },
         });
         const names = new Map((await app.services.images.getMany(result.matches.map((m) => m.imageId))).map((i) => [i.id, i.name]));

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { invalidParameter } from '../../errors.ts';
-import { POSE_BOUNDS } from '../../pipeline/correlate.ts';
+import { MAX_REFINE, POSE_BOUNDS } from '../../pipeline/correlate.ts';
 
 /** Debian's interpreter: the pyenv python3 first on PATH has no torch (../shared/guide/stack.md). */
 export const DEFAULT_PYTHON = '/usr/bin/python3';
@@ -34,6 +34,8 @@ export interface TrainOptions {
   scaleTolerance?: number;
   /** Written to the manifest's `search.structure_weight`: the weight of structure in correlation searches. */
   structureWeight?: number;
+  /** Written to the manifest's `search.refine`: how many candidates correlation searches refine (docs/adr/0009). */
+  refine?: number;
 }
 
 /** The argv of the trainer for the given options (exported for tests). */
@@ -49,6 +51,7 @@ export function trainArgs(o: TrainOptions): string[] {
   for (const n of o.normalization ?? []) args.push('--normalization', n);
   if (o.scaleTolerance !== undefined) args.push('--scale-tolerance', String(o.scaleTolerance));
   if (o.structureWeight !== undefined) args.push('--structure-weight', String(o.structureWeight));
+  if (o.refine !== undefined) args.push('--refine', String(o.refine));
   return args;
 }
 
@@ -79,6 +82,15 @@ function parseInRange(name: string, max: number, what: string) {
   };
 }
 
+/** An integer in 0..max: `--refine` (docs/adr/0009, search input `refine`). */
+function parseCount(name: string, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > max) throw invalidParameter(name, `an integer between 0 and ${max}`, v);
+    return n;
+  };
+}
+
 function parsePositiveInt(name: string) {
   return (v: string): number => {
     const n = Number(v);
@@ -98,6 +110,7 @@ export function registerTrain(program: Command): void {
     .option('--normalization <m=rule>', 'input normalization of a modality: linear, log1p or percentile; repeatable', collect, [])
     .option('--scale-tolerance <fraction>', "the pair's default scale sweep for searches, into the manifest (docs/adr/0005)", parseInRange('--scale-tolerance', POSE_BOUNDS.scaleTolerance, 'a fraction'))
     .option('--structure-weight <w>', "weight (0-1) of the images' own edges beside the CoMIR in searches, into the manifest (docs/adr/0008)", parseInRange('--structure-weight', 1, 'a weight'))
+    .option('--refine <n>', 'how many of the best candidates searches correlate again at twice the resolution, into the manifest (docs/adr/0009)', parseCount('--refine', MAX_REFINE))
     .option('--steps <n>', 'training steps (default 450; --smoke 4)', parsePositiveInt('--steps'))
     .option('--out <dir>', 'output model folder (default models/<pair>)')
     .option('--threads <n>', 'torch threads (default 1)', parsePositiveInt('--threads'))

@@ -400,6 +400,13 @@ export type RerankInput = {
   maxRotation?: InputMaybe<Scalars['Float']['input']>;
   mode?: InputMaybe<RerankMode>;
   /**
+   * CORRELATE only: how many of the best candidates are correlated again at twice the resolution, near the pose each
+   * was found at, and re-ordered by that (0-200; 0 = none). Helps small queries, which meet the candidates' size limit
+   * first (a 30 % crop of a 1024 px photograph is otherwise compared on 38 x 25 px). Default: the target's CoMIR pair's
+   * `search.refine` (the shipped vis-nir: 20), else 0.
+   */
+  refine?: InputMaybe<Scalars['Int']['input']>;
+  /**
    * CORRELATE only: the query's scale may differ from the image's by up to this fraction (0-0.5; swept in 8 % steps,
    * each step costs as much as the whole rotation sweep). Default: the target's CoMIR pair's `search.scale_tolerance`
    * (the shipped vis-nir: 0.1, its cameras' fields of view differ), else 0 (one pixel size, as shg-bf).

@@ -1,6 +1,15 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { CorrelationPool } from '../../../src/pipeline/correlate-pool.ts';
-import { type CorrelatedMatch, correlateCandidate, correlationPoses, downsample, prepareCorrelation, workingImage } from '../../../src/pipeline/correlate.ts';
+import {
+  type CorrelatedMatch,
+  correlateCandidate,
+  correlateJoint,
+  correlationPoses,
+  downsample,
+  prepareCorrelation,
+  prepareSignals,
+  workingImage,
+} from '../../../src/pipeline/correlate.ts';
 import type { GreyImage } from '../../../src/pipeline/types.ts';
 import { rotatedView, texturedImage } from '../../helpers/synthetic-images.ts';
 
@@ -18,9 +27,9 @@ function serial(): CorrelatedMatch<number>[] {
 }
 
 async function pooled(pool: CorrelationPool, stopAfter?: number): Promise<CorrelatedMatch<number>[]> {
-  const s = pool.session(query, opts);
+  const s = pool.session([{ image: query, signal: 'value', weight: 1 }], opts);
   for (const [i, img] of images.entries()) {
-    s.add({ entryId: i, image: downsample(img, s.factor), width: SIZE, height: SIZE });
+    s.add({ entryId: i, images: [downsample(img, s.factor)], width: SIZE, height: SIZE });
     if (i === stopAfter) await pool.close();
   }
   return s.finish();
@@ -44,14 +53,18 @@ describe('correlation on worker threads (CorrelationPool)', () => {
     expect(await pooled(pool)).toEqual(expected);
   });
 
-  it('correlates structure on the workers as on the calling thread (the signal travels with the query)', async () => {
+  it('correlates several signals jointly on the workers as on the calling thread (the signals travel with the query)', async () => {
     const pool = new CorrelationPool(2);
     pools.push(pool);
-    const g = { ...opts, signal: 'gradient' as const };
-    const q = prepareCorrelation(query, g);
-    const want = images.map((img, i) => correlateCandidate(q, { entryId: i, image: workingImage(img, q.factor, 'gradient'), width: SIZE, height: SIZE }));
-    const s = pool.session(query, g);
-    for (const [i, img] of images.entries()) s.add({ entryId: i, image: workingImage(img, s.factor, 'gradient'), width: SIZE, height: SIZE });
+    const signals = [
+      { image: query, signal: 'value', weight: 0.4 },
+      { image: query, signal: 'gradient', weight: 0.6 },
+    ] as const;
+    const q = prepareSignals(signals, opts);
+    const inSignals = (img: GreyImage, f: number) => [workingImage(img, f), workingImage(img, f, 'gradient')];
+    const want = images.map((img, i) => correlateJoint(q, { entryId: i, images: inSignals(img, q[0].query.factor), width: SIZE, height: SIZE }));
+    const s = pool.session(signals, opts);
+    for (const [i, img] of images.entries()) s.add({ entryId: i, images: inSignals(img, s.factor), width: SIZE, height: SIZE });
     const got = await s.finish();
     expect(got).toEqual(want);
     expect(got).not.toEqual(expected);

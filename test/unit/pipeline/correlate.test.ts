@@ -1,5 +1,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { correlate, correlationFactor, correlationPoses, downsample } from '../../../src/pipeline/correlate.ts';
+import {
+  correlate,
+  correlateCandidate,
+  correlateJoint,
+  correlationFactor,
+  correlationPoses,
+  downsample,
+  prepareCorrelation,
+  prepareSignals,
+  workingImage,
+} from '../../../src/pipeline/correlate.ts';
 import { applyAffine, iouPolygons, type Point, rigidAbout } from '../../../src/pipeline/geometry.ts';
 import { markNoData, noDataMask } from '../../../src/pipeline/nodata.ts';
 import type { GreyImage } from '../../../src/pipeline/types.ts';
@@ -135,5 +145,73 @@ describe('dense correlation with candidates that have no data (NaN) in part of t
     expect(own(gapped).score).toBeGreaterThan(clean.score - 0.1);
     const truth: Point[] = ([[0, 0], [w, 0], [w, h], [0, h]] as Point[]).map((p) => applyAffine(rigidAbout(angle, w / 2, h / 2, cx - w / 2, cy - h / 2), p));
     expect(iouPolygons(gapped[0].footprint, truth)).toBeGreaterThan(0.8);
+  });
+});
+
+describe('joint correlation of several signals (the CoMIR and structure: one pose for both)', () => {
+  const images = Array.from({ length: 2 }, (_, i) => texturedImage(SIZE, SIZE, 7400 + i));
+  const cx = SIZE / 2 + 8, cy = SIZE / 2 - 5, w = 140, h = 120;
+  const query = restyle(rotatedView(images[0], cx, cy, 10, w, h), 31);
+  /** images[0] moved by 60 px to the left (its right edge replicated): the same content at another place. */
+  const moved = { ...images[0], data: images[0].data.map((_, i) => images[0].data[Math.floor(i / SIZE) * SIZE + Math.min(SIZE - 1, (i % SIZE) + 60)]) };
+  const opts = { largestCandidate: SIZE, ...correlationPoses(20, 0) };
+  const signals = prepareSignals(
+    [
+      { image: query, signal: 'value', weight: 0.5 },
+      { image: query, signal: 'gradient', weight: 0.5 },
+    ],
+    opts,
+  );
+  const joint = (value: GreyImage, structure: GreyImage) =>
+    correlateJoint(signals, { entryId: 0, width: SIZE, height: SIZE, images: [workingImage(value, signals[0].query.factor), workingImage(structure, signals[1].query.factor, 'gradient')] });
+  const alone = (k: 0 | 1, img: GreyImage) =>
+    correlateCandidate(signals[k].query, { entryId: 0, width: SIZE, height: SIZE, image: workingImage(img, signals[k].query.factor, k ? 'gradient' : 'value') }).score;
+
+  it('scores a candidate whose signals agree on one place by their weighted sum there, and places the query', () => {
+    const m = joint(images[0], images[0]);
+    expect(m.score).toBeCloseTo(0.5 * alone(0, images[0]) + 0.5 * alone(1, images[0]), 1);
+    expect(m.score).toBeGreaterThan(0.7);
+    const truth: Point[] = ([[0, 0], [w, 0], [w, h], [0, h]] as Point[]).map((p) => applyAffine(rigidAbout(10, w / 2, h / 2, cx - w / 2, cy - h / 2), p));
+    expect(iouPolygons(m.footprint, truth)).toBeGreaterThan(0.8);
+  });
+
+  it('does not add up peaks the signals find at different places (the sum of separate peaks would)', () => {
+    // each signal alone matches as well as the true candidate, but the structure's match lies 60 px away
+    expect(alone(1, moved)).toBeGreaterThan(alone(1, images[0]) - 0.05);
+    const separate = 0.5 * alone(0, images[0]) + 0.5 * alone(1, moved);
+    const together = joint(images[0], moved).score;
+    expect(together).toBeLessThan(separate - 0.2);
+    expect(together).toBeLessThan(joint(images[0], images[0]).score - 0.2);
+  });
+
+  it('tries only the views near a given pose (a refinement), and finds the match there as the full sweep does', () => {
+    const fine = prepareSignals([{ image: query, signal: 'value', weight: 1 }], { ...opts, ...correlationPoses(20, 0.1, 2.5) });
+    const cand = (near?: { angle: number; scale: number }) => ({ entryId: 0, width: SIZE, height: SIZE, images: [workingImage(images[0], fine[0].query.factor)], ...(near ? { near } : {}) });
+    const full = correlateJoint(fine, cand());
+    const near = correlateJoint(fine, cand({ angle: 10, scale: 1 }));
+    // the same peak (views are paired differently in the FFTs, hence the rounding)
+    expect(near.score).toBeCloseTo(full.score, 9);
+    expect([near.angle, near.scale, near.region]).toEqual([full.angle, full.scale, full.region]);
+    expect(Math.abs(full.angle - 10)).toBeLessThanOrEqual(1.25);
+    // near a wrong pose: only angles within 2.5 degrees of it and scales one step away are tried
+    const wrong = correlateJoint(fine, cand({ angle: -15, scale: 1 }));
+    expect(Math.abs(wrong.angle + 15)).toBeLessThanOrEqual(2.5);
+    expect(wrong.score).toBeLessThan(full.score - 0.2);
+  });
+
+  it('is the single correlation with one signal of weight 1, and counts a flat signal at its floor (-1)', () => {
+    const one = prepareCorrelation(query, opts);
+    const cand = { entryId: 0, width: SIZE, height: SIZE, image: workingImage(images[0], one.factor) };
+    expect(correlateJoint([{ query: one, weight: 1 }], { ...cand, images: [cand.image] })).toEqual(correlateCandidate(one, cand));
+    const flat = { ...query, data: new Float32Array(query.data.length).fill(0.5) };
+    const withFlat = prepareSignals(
+      [
+        { image: query, signal: 'value', weight: 0.7 },
+        { image: flat, signal: 'gradient', weight: 0.3 },
+      ],
+      opts,
+    );
+    const m = correlateJoint(withFlat, { ...cand, images: [cand.image, workingImage(images[0], one.factor, 'gradient')] });
+    expect(m.score).toBeCloseTo(0.7 * correlateCandidate(one, cand).score - 0.3, 6);
   });
 });
