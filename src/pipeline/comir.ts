@@ -155,7 +155,7 @@ export function validateManifest(json: unknown, dir = '.'): ComirManifest {
     ) {
       fail(
         dir,
-        `search.scale_tolerance must be a number in 0..${POSE_BOUNDS.scaleTolerance}, search.max_rotation in 0..${POSE_BOUNDS.maxRotation} ` +
+        `search.scale_tolerance must be a number in 0..${POSE_BOUNDS.scaleTolerance}, search.max_rotation in 0..${POSE_BOUNDS.maxRotation}` +
           `, search.structure_weight in 0..1 and search.refine an integer in 0..${MAX_REFINE}`,
       );
     }

@@ -21,7 +21,6 @@ import {
 } from './correlate.ts';
 import { defaultThreads } from './kmeans-pool.ts';
 import { tsWorkerScript } from './ts-worker.ts';
-import type { GreyImage } from './types.ts';
 
 /** Main thread -> worker. */
 export type CorrelateRequest =

@@ -53,7 +53,7 @@ const MIN_VARIANCE = 1e-8;
  * Coarse-to-fine (search.service.ts): a refinement correlates its candidates at this many times the working resolution
  * (DEFAULT_WORKING_SIZE and MAX_CANDIDATE_WORKING_SIZE both scaled), so every FFT grows 4x; it tries 9 of the views near
  * each candidate's coarse pose instead of the 39 of vis-nir's sweep, so a refined candidate costs about what a coarse
- * one did.
+ * one did (docs/adr/0009: 20 refined of 160 added 16 % to the re-ranking time of NIR->RGB crops).
  */
 export const REFINE_ZOOM = 2;
 /** The most candidates a refinement correlates again: as many as a search re-ranks (search.service.ts SEARCH_LIMITS). */
@@ -76,8 +76,7 @@ export const POSE_BOUNDS = { maxRotation: 180, scaleTolerance: 0.5 } as const;
 
 /**
  * The poses a search tries: rotations within +-maxRotation degrees in ANGLE_STEP steps (0 included; a refinement
- * passes half steps), and scales
- * SCALE_STEP^k that cover 1 +- scaleTolerance within SCALE_STEP's half step.
+ * passes half steps), and scales SCALE_STEP^k that cover 1 +- scaleTolerance within SCALE_STEP's half step.
  */
 export function correlationPoses(maxRotation: number, scaleTolerance: number, angleStep = ANGLE_STEP): { angles: number[]; scales: number[] } {
   const na = Math.ceil(maxRotation / angleStep - 1e-9);
