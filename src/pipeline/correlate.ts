@@ -86,6 +86,22 @@ export function correlationPoses(maxRotation: number, scaleTolerance: number, an
   return { angles, scales };
 }
 
+/**
+ * The options of a refinement of a correlation made with `opts` (search.service.ts): REFINE_ZOOM times the working
+ * resolution, and the same rotations in half steps (a refined candidate tries only those near its pose:
+ * JointCandidate.near). Null when the query would not be seen any finer (its working scale is already full size).
+ */
+export function refinementOptions(query: { width: number; height: number }, opts: CorrelateOptions): CorrelateOptions | null {
+  const workingSize = (opts.workingSize ?? DEFAULT_WORKING_SIZE) * REFINE_ZOOM;
+  const maxCandidateSize = (opts.maxCandidateSize ?? MAX_CANDIDATE_WORKING_SIZE) * REFINE_ZOOM;
+  const factor = (o: CorrelateOptions) => correlationFactor(query, o.workingSize, o.largestCandidate, o.maxCandidateSize);
+  const fine = { ...opts, workingSize, maxCandidateSize };
+  if (factor(fine) >= factor(opts)) return null;
+  const maxRotation = Math.max(...(opts.angles ?? DEFAULT_CORRELATION_ANGLES).map(Math.abs));
+  const angles = correlationPoses(maxRotation, 0, ANGLE_STEP / 2).angles;
+  return { ...fine, angles };
+}
+
 export interface CorrelateOptions {
   angles?: readonly number[];
   /** Query scales tried with every angle (default [1]): a view is the query rotated, then scaled by this factor. */
@@ -421,6 +437,10 @@ export function correlateJoint<Id>(signals: readonly WeightedQuery[], c: JointCa
               const x0 = Math.max(0, -ux), x1 = Math.min(v.width, cw - ux);
               const a = y0 * W1 + x0, b = y0 * W1 + x1, c = y1 * W1 + x0, d = y1 * W1 + x1;
               nn = v.sumM[d] - v.sumM[b] - v.sumM[c] + v.sumM[a];
+              if (nn < minN) {
+                sum[g] -= p.weight;
+                continue;
+              }
               sT = v.sumT[d] - v.sumT[b] - v.sumT[c] + v.sumT[a];
               sT2 = v.sumT2[d] - v.sumT2[b] - v.sumT2[c] + v.sumT2[a];
             }

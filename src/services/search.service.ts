@@ -14,17 +14,13 @@ import { markNoData } from '../pipeline/nodata.ts';
 import type { GreyImage, PlanarImage, QueryResult, Region } from '../pipeline/types.ts';
 import { verify } from '../pipeline/verify.ts';
 import {
-  ANGLE_STEP,
   type CorrelateOptions,
   type CorrelatedMatch,
-  correlationFactor,
   correlationPoses,
-  DEFAULT_WORKING_SIZE,
-  MAX_CANDIDATE_WORKING_SIZE,
   MAX_REFINE,
   POSE_BOUNDS,
-  REFINE_ZOOM,
   type QuerySignal,
+  refinementOptions,
 } from '../pipeline/correlate.ts';
 import type { CorrelationPool } from '../pipeline/correlate-pool.ts';
 import type { ComirManifest } from '../pipeline/comir.ts';
@@ -121,7 +117,7 @@ export const POSE_DEFAULTS = { maxRotation: 30, scaleTolerance: 0 } as const;
 export const DEFAULT_STRUCTURE_WEIGHT = 0;
 
 /**
- * How many of CORRELATE's best candidates are correlated again at REFINE_ZOOM times the working resolution, near the
+ * How many of CORRELATE's best candidates are correlated again at twice the working resolution, near the
  * pose each was found at (pipeline/correlate.ts), when neither the request nor the target's CoMIR pair (manifest
  * `search.refine`) says: none. Small queries meet the candidates' size limit (MAX_CANDIDATE_WORKING_SIZE) first: a 30 %
  * crop of a 1024 px vis-nir photograph is correlated on 38 x 25 px. docs/adr/0009 has the measurement.
@@ -147,7 +143,7 @@ export interface CorrelationSettings {
   scaleTolerance: number;
   /** 0..1: the score is (1 - w) x the CoMIR's NCC + w x the structure's. */
   structureWeight: number;
-  /** How many of the best candidates are correlated again at REFINE_ZOOM times the resolution (0 = none). */
+  /** How many of the best candidates are correlated again at twice the resolution (0 = none; refinementOptions). */
   refine: number;
 }
 
@@ -322,8 +318,8 @@ export class SearchService {
   /**
    * Dense correlation (pipeline/correlate.ts) of the query with each candidate's representation and, with a structure
    * weight, also of their structure (pipeline/structure.ts): one session on the worker threads, scored at the pose
-   * where the weighted sum of their NCCs peaks (correlateJoint). Then the best `settings.refine` again at REFINE_ZOOM
-   * times the resolution, near the pose each was found at, re-ordered by that (their scores are the finer ones).
+   * where the weighted sum of their NCCs peaks (correlateJoint). Then the best `settings.refine` again at twice the
+   * resolution (refinementOptions), near the pose each was found at, re-ordered by that (their scores are the finer ones).
    */
   private async correlate(
     ranked: QueryResult<number>[],
@@ -340,15 +336,9 @@ export class SearchService {
     if (w > 0) signals.push({ image: masked(this.representations.grey(query.modality, query.pixels)), signal: 'gradient', weight: w });
     let matches = (await this.correlateSession(rows, signals, opts, target)).sort((x, y) => y.score - x.score);
 
-    const fine = {
-      ...opts,
-      workingSize: DEFAULT_WORKING_SIZE * REFINE_ZOOM,
-      maxCandidateSize: MAX_CANDIDATE_WORKING_SIZE * REFINE_ZOOM,
-      angles: correlationPoses(settings.maxRotation, settings.scaleTolerance, ANGLE_STEP / 2).angles,
-    };
-    const factor = (o: CorrelateOptions) => correlationFactor(query.comir, o.workingSize, o.largestCandidate, o.maxCandidateSize);
     const refine = Math.min(settings.refine, matches.length);
-    if (refine > 1 && factor(fine) < factor(opts)) {
+    const fine = refine > 1 ? refinementOptions(query.comir, opts) : null;
+    if (fine) {
       const byId = new Map(rows.map((r) => [r.id, r]));
       const top = matches.slice(0, refine);
       const refined = await this.correlateSession(top.map((m) => byId.get(m.entryId)!), signals, fine, target, top);

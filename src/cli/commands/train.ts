@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { invalidParameter } from '../../errors.ts';
+import { invalidParameter, optionalInRange } from '../../errors.ts';
 import { MAX_REFINE, POSE_BOUNDS } from '../../pipeline/correlate.ts';
 
 /** Debian's interpreter: the pyenv python3 first on PATH has no torch (../shared/guide/stack.md). */
@@ -71,24 +71,12 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 /**
- * A number in 0..max for a manifest `search` default: `--scale-tolerance` (docs/adr/0005, search input
- * `scaleTolerance`) and `--structure-weight` (docs/adr/0008, `structureWeight`).
+ * A number in 0..max for a manifest `search` default, checked as the search input checks it (errors.ts
+ * optionalInRange): `--scale-tolerance` (docs/adr/0005, `scaleTolerance`), `--structure-weight` (docs/adr/0008,
+ * `structureWeight`), `--refine` (docs/adr/0009, `refine`, an integer).
  */
-function parseInRange(name: string, max: number, what: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0 || n > max) throw invalidParameter(name, `${what} between 0 and ${max}`, v);
-    return n;
-  };
-}
-
-/** An integer in 0..max: `--refine` (docs/adr/0009, search input `refine`). */
-function parseCount(name: string, max: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0 || n > max) throw invalidParameter(name, `an integer between 0 and ${max}`, v);
-    return n;
-  };
+function parseInRange(name: string, max: number, unit: 'fraction' | 'weight' | 'integer') {
+  return (v: string): number => optionalInRange(name, Number(v), 0, max, unit)!;
 }
 
 function parsePositiveInt(name: string) {
@@ -108,9 +96,9 @@ export function registerTrain(program: Command): void {
     .option('--modalities <a,b>', "a new pair: the two pairs.csv columns with its aligned images (the networks' names)")
     .option('--channels <m=n>', 'a new pair: input channels of a modality, 1 (default) or 3; repeatable', collect, [])
     .option('--normalization <m=rule>', 'input normalization of a modality: linear, log1p or percentile; repeatable', collect, [])
-    .option('--scale-tolerance <fraction>', "the pair's default scale sweep for searches, into the manifest (docs/adr/0005)", parseInRange('--scale-tolerance', POSE_BOUNDS.scaleTolerance, 'a fraction'))
-    .option('--structure-weight <w>', "weight (0-1) of the images' own edges beside the CoMIR in searches, into the manifest (docs/adr/0008)", parseInRange('--structure-weight', 1, 'a weight'))
-    .option('--refine <n>', 'how many of the best candidates searches correlate again at twice the resolution, into the manifest (docs/adr/0009)', parseCount('--refine', MAX_REFINE))
+    .option('--scale-tolerance <fraction>', "the pair's default scale sweep for searches, into the manifest (docs/adr/0005)", parseInRange('--scale-tolerance', POSE_BOUNDS.scaleTolerance, 'fraction'))
+    .option('--structure-weight <w>', "weight (0-1) of the images' own edges beside the CoMIR in searches, into the manifest (docs/adr/0008)", parseInRange('--structure-weight', 1, 'weight'))
+    .option('--refine <n>', 'how many of the best candidates searches correlate again at twice the resolution, into the manifest (docs/adr/0009)', parseInRange('--refine', MAX_REFINE, 'integer'))
     .option('--steps <n>', 'training steps (default 450; --smoke 4)', parsePositiveInt('--steps'))
     .option('--out <dir>', 'output model folder (default models/<pair>)')
     .option('--threads <n>', 'torch threads (default 1)', parsePositiveInt('--threads'))

@@ -8,6 +8,7 @@ import {
   downsample,
   prepareCorrelation,
   prepareSignals,
+  refinementOptions,
   workingImage,
 } from '../../../src/pipeline/correlate.ts';
 import { applyAffine, iouPolygons, type Point, rigidAbout } from '../../../src/pipeline/geometry.ts';
@@ -182,6 +183,18 @@ describe('joint correlation of several signals (the CoMIR and structure: one pos
     const together = joint(images[0], moved).score;
     expect(together).toBeLessThan(separate - 0.2);
     expect(together).toBeLessThan(joint(images[0], images[0]).score - 0.2);
+  });
+
+  it('refines at twice the resolution with the same rotations in half steps, and not where nothing gets finer', () => {
+    // a 30 % crop of a 1024 px photograph among 1024 px candidates: 1/8 scale, refined at 1/4
+    const coarse = { largestCandidate: 1024, ...correlationPoses(30, 0.1) };
+    const fine = refinementOptions({ width: 307, height: 204 }, coarse)!;
+    expect(correlationFactor({ width: 307, height: 204 }, undefined, 1024)).toBe(8);
+    expect(correlationFactor({ width: 307, height: 204 }, fine.workingSize, 1024, fine.maxCandidateSize)).toBe(4);
+    expect(fine.angles).toEqual(correlationPoses(30, 0, 2.5).angles);
+    expect(fine.scales).toEqual(coarse.scales);
+    // a 60 px query among 60 px candidates is already at full size
+    expect(refinementOptions({ width: 60, height: 60 }, { largestCandidate: 60 })).toBeNull();
   });
 
   it('tries only the views near a given pose (a refinement), and finds the match there as the full sweep does', () => {
