@@ -83,6 +83,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                          "correlate again at twice the resolution, 0..200 (docs/adr/0009; vis-nir: 20)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=int(os.environ.get("CMIR_TRAIN_THREADS", "1")))
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"],
+                    help="where the networks train: cpu (default), cuda, or auto (cuda when torch sees a GPU). "
+                         "Crops are drawn on the CPU either way; export always runs on a CPU copy")
     ap.add_argument("--eval-test", action="store_true", help="after training, report metrics on the test split "
                                                               "(shg-bf only; not used for training or selection)")
     ap.add_argument("--ckpt", help="also save a torch state_dict here")
@@ -93,6 +96,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ap.error(f"--modalities A,B is needed for a new pair and not allowed for a preset ({', '.join(sorted(PAIRS))})")
     if a.channels and not a.modalities:
         ap.error("--channels is only for a new pair (with --modalities)")
+    if not 0 <= a.photometric <= 2:
+        ap.error("--photometric must be in 0..2 (the jitter's ranges scale with it: comir/data.py Sampler.jitter)")
+    if a.device == "auto":
+        a.device = "cuda" if torch.cuda.is_available() else "cpu"
+    if a.device == "cuda" and not torch.cuda.is_available():
+        ap.error("--device cuda: this torch sees no CUDA GPU")
     sm = a.smoke
     a.steps = a.steps if a.steps is not None else (4 if sm else 450)
     a.batch = a.batch or (4 if sm else 24)
@@ -124,6 +133,11 @@ class Progress:
         else:
             sys.stderr.write(line + "\n")
         sys.stderr.flush()
+
+
+def device_name(device: str) -> str:
+    """The device as the manifest records it: 'cpu', or 'cuda (NVIDIA H100 80GB HBM3)'."""
+    return f"cuda ({torch.cuda.get_device_name(0)})" if device == "cuda" else "cpu"
 
 
 def pair_spec(a: argparse.Namespace) -> PairSpec:
@@ -184,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
 
     net_a = build_network(a.arch, spec.a.channels, a.base, a.depth, a.norm)
     net_b = build_network(a.arch, spec.b.channels, a.base, a.depth, a.norm)
+    dev = torch.device(a.device)
+    net_a.to(dev)
+    net_b.to(dev)
     # margin >= one-sided reach of the receptive field (+ stride-1 for pooling phase), rounded up to the stride
     reach = (net_a.receptive_field() - 1) // 2 + net_a.stride - 1
     margin = int(math.ceil(reach / net_a.stride) * net_a.stride)
@@ -192,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     last_val: dict = {}
     prior: dict = {}
     if a.from_ckpt:
-        ck = torch.load(a.from_ckpt)
+        ck = torch.load(a.from_ckpt, map_location=dev)
         net_a.load_state_dict(ck["a"])
         net_b.load_state_dict(ck["b"])
         with open(os.path.join(a.out, "manifest.json")) as f:
@@ -211,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         prog = Progress(a.steps, every=1 if a.smoke else 10)
         for step in range(1, a.steps + 1):
             net_a.train(); net_b.train()
-            xa, xb, tissue = sampler.batch(a.batch)  # preprocessed (Sampler.normalize)
+            xa, xb, tissue = (t.to(dev) for t in sampler.batch(a.batch))  # preprocessed (Sampler.normalize)
             za = forward_p4(net_a, xa, gen)  # p4 trick, each net its own k (RP2)
             zb = forward_p4(net_b, xb, gen)
             loss_c, acc = nt_xent_mse(za, zb, a.tau)
@@ -249,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"mismatched {v['corr_mismatched_tissue']:.3f}", file=sys.stderr, flush=True)
     train_s = prior["training"]["wall_s"] if prior else time.time() - t_start
     if a.ckpt and not a.from_ckpt:
-        torch.save({"a": net_a.state_dict(), "b": net_b.state_dict(), "args": vars(a)}, a.ckpt)
+        cpu = lambda net: {k: v.cpu() for k, v in net.state_dict().items()}  # noqa: E731
+        torch.save({"a": cpu(net_a), "b": cpu(net_b), "args": vars(a)}, a.ckpt)
 
     shift = tissue_logit_mean(net_a, net_b, train, spec, margin) if a.calibrate else 0.0
     last_val = validate(net_a, net_b, val, spec, margin, patch=a.val_patch, shift=shift)
@@ -310,7 +328,8 @@ def main(argv: list[str] | None = None) -> int:
             activation_decay=dict(l1=a.l1, l2=a.l2), center_weight=a.center_weight,
             background_weight=a.bg_weight if spec.tissue_mask else 0,
             optimizer=f"Adam lr {a.lr} wd 1e-5, cosine to 10%, grad-norm clip 1.0 per net", seed=a.seed,
-            threads=a.threads, torch=torch.__version__, wall_s=round(train_s, 1),
+            threads=a.threads, device=prior.get("training", {}).get("device") or device_name(a.device),
+            torch=prior.get("training", {}).get("torch") or torch.__version__, wall_s=round(train_s, 1),
             final_loss=round(ema_loss if ema_loss is not None else float("nan"), 4),
             final_batch_acc=round(ema_acc if ema_acc is not None else float("nan"), 3)),
         validation=dict(

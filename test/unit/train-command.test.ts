@@ -11,6 +11,11 @@ describe('cmir train', () => {
     expect(args.slice(1)).toEqual(['--pair', 'shg-bf', '--data', '/d', '--steps', '10', '--out', 'models/x', '--smoke', '--threads', '2']);
   });
 
+  it('passes the device and the photometric jitter through', () => {
+    const args = trainArgs({ pair: 'vis-nir', data: '/d', device: 'auto', photometric: 1 });
+    expect(args.slice(1)).toEqual(['--pair', 'vis-nir', '--data', '/d', '--device', 'auto', '--photometric', '1']);
+  });
+
   it('passes a new pair\'s columns, channels and normalizations through', () => {
     const args = trainArgs({ pair: 'mri-ct', data: '/d', modalities: 'mri,other', channels: ['other=3'], normalization: ['mri=percentile', 'other=log1p'], scaleTolerance: 0.1, structureWeight: 0.5, refine: 20 });
     expect(args.slice(1)).toEqual(['--pair', 'mri-ct', '--data', '/d', '--modalities', 'mri,other', '--channels', 'other=3',
@@ -31,6 +36,8 @@ describe('cmir train', () => {
     await expect(mk().parseAsync(['node', 'cmir', 'train', '--pair', 'shg-bf', '--smoke', '--structure-weight', '2'])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     await expect(mk().parseAsync(['node', 'cmir', 'train', '--pair', 'shg-bf', '--smoke', '--scale-tolerance', '2'])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     await expect(mk().parseAsync(['node', 'cmir', 'train', '--pair', 'shg-bf', '--smoke', '--refine', '2.5'])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(mk().parseAsync(['node', 'cmir', 'train', '--pair', 'shg-bf', '--smoke', '--device', 'gpu'])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(mk().parseAsync(['node', 'cmir', 'train', '--pair', 'shg-bf', '--smoke', '--photometric', '3'])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 
   it('reports a missing interpreter', async () => {

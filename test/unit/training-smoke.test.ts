@@ -27,7 +27,7 @@ describe.skipIf(!hasTorch)('CoMIR training smoke test (Python)', () => {
 
   it('trains a few steps, exports two ONNX files and a manifest with matching sha256', async () => {
     out = path.join(await mkdtemp(path.join(os.tmpdir(), 'cmir-train-')), 'model');
-    const code = await runTrain({ pair: 'shg-bf', smoke: true, out, steps: 3, python });
+    const code = await runTrain({ pair: 'shg-bf', smoke: true, out, steps: 3, python, device: 'auto' });
     expect(code).toBe(0);
     const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')) as ComirManifest;
     expect(manifest.modalities.map((m) => m.name)).toEqual(['shg', 'bf']);
@@ -38,6 +38,8 @@ describe.skipIf(!hasTorch)('CoMIR training smoke test (Python)', () => {
     }
     expect(manifest.modalities[0].input.normalization).toBe('log1p');
     expect(manifest.training?.steps).toBe(3);
+    // auto: the GPU where torch sees one (Debian's python3-torch never does), recorded by name
+    expect(manifest.training?.device).toMatch(/^(cpu|cuda \(.+\))$/);
     expect(typeof manifest.validation?.acc1).toBe('number');
     expect(manifest.network.margin % manifest.network.stride).toBe(0);
   }, 120_000);

@@ -12,8 +12,10 @@ from .model import UNet
 
 @torch.no_grad()
 def infer_whole(net: UNet, x: torch.Tensor, margin: int, shift: float = 0.0, logits: bool = False) -> torch.Tensor:
-    """x: 1CHW preprocessed. Returns HW sigmoid(z - shift) (as the exported graph), or z with logits=True."""
+    """x: 1CHW preprocessed (on the CPU). Returns HW sigmoid(z - shift) (as the exported graph), or z with
+    logits=True, on the CPU; the pass runs on the network's device."""
     net.eval()
+    x = x.to(next(net.parameters()).device)
     h, w = x.shape[2:]
     s = net.stride
     ph, pw = (-(h + 2 * margin)) % s, (-(w + 2 * margin)) % s
@@ -25,7 +27,7 @@ def infer_whole(net: UNet, x: torch.Tensor, margin: int, shift: float = 0.0, log
         y = F.pad(y, step, mode="reflect")
         pads = [p - q for p, q in zip(pads, step)]
     z = net(y)[0, 0, margin:margin + h, margin:margin + w]
-    return z if logits else torch.sigmoid(z - shift)
+    return (z if logits else torch.sigmoid(z - shift)).cpu()
 
 
 @torch.no_grad()

@@ -1,7 +1,9 @@
 """ONNX export (torch.onnx.export, no onnx package needed: ../shared/guide/stack.md) and manifest.json."""
 from __future__ import annotations
 
+import copy
 import hashlib
+import inspect
 import json
 import os
 import warnings
@@ -23,7 +25,7 @@ def sha256(path: str) -> str:
 
 
 def export_onnx(net: UNet, path: str, shift: float = 0.0) -> None:
-    net.eval()
+    net = copy.deepcopy(net).cpu().eval()  # a network trained on a GPU exports from a CPU copy
     wrapper = ExportWrapper(net, shift).eval()
     dummy = torch.rand(1, net.in_channels, 64, 64)
     with warnings.catch_warnings():
@@ -33,10 +35,12 @@ def export_onnx(net: UNet, path: str, shift: float = 0.0) -> None:
 
 
 def _export(wrapper: torch.nn.Module, dummy: torch.Tensor, path: str) -> None:
+    # torch >= 2.9 exports through dynamo by default (other opsets, onnxscript needed); keep the TorchScript exporter
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     torch.onnx.export(
         wrapper, dummy, path, opset_version=OPSET, input_names=["input"], output_names=["comir"],
         dynamic_axes={"input": {0: "batch", 2: "height", 3: "width"}, "comir": {0: "batch", 2: "height", 3: "width"}},
-        do_constant_folding=True,
+        do_constant_folding=True, **legacy,
     )
 
 

@@ -18,7 +18,7 @@ def nt_xent_mse(za: torch.Tensor, zb: torch.Tensor, tau: float = 0.5) -> tuple[t
     eye = torch.eye(2 * n, dtype=torch.bool, device=z.device)
     s = s.masked_fill(eye, float("-inf"))
     pos = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
-    loss = (-s[torch.arange(2 * n), pos] + torch.logsumexp(s, dim=1)).mean()
+    loss = (-s[torch.arange(2 * n, device=z.device), pos] + torch.logsumexp(s, dim=1)).mean()
     acc = (s.argmax(1) == pos).float().mean().item()
     return loss, acc
 
@@ -40,5 +40,5 @@ def rot_p4(x: torch.Tensor, ks: torch.Tensor, inverse: bool = False) -> torch.Te
 
 def forward_p4(net: torch.nn.Module, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """Feed rot90(x, k) with k drawn per sample in {0,1,2,3}, rotate the output back (RP2)."""
-    ks = torch.randint(0, 4, (x.shape[0],), generator=gen)
+    ks = torch.randint(0, 4, (x.shape[0],), generator=gen).to(x.device)  # drawn on the CPU: seeded alike anywhere
     return rot_p4(net(rot_p4(x, ks)), ks, inverse=True)

@@ -24,6 +24,10 @@ export interface TrainOptions {
   smoke?: boolean;
   python?: string;
   threads?: number;
+  /** Where the networks train: cpu (the trainer's default), cuda, or auto (cuda when torch sees a GPU). */
+  device?: TrainDevice;
+  /** Strength of the per-modality intensity jitter (0 = off, the trainer's default; training/README.md). */
+  photometric?: number;
   /** A new pair (not a preset): the two pairs.csv columns holding its images, also the network names. */
   modalities?: string;
   /** MODALITY=1|3 input channels of a new pair's modalities (default 1). */
@@ -38,6 +42,9 @@ export interface TrainOptions {
   refine?: number;
 }
 
+export const TRAIN_DEVICES = ['cpu', 'cuda', 'auto'] as const;
+export type TrainDevice = (typeof TRAIN_DEVICES)[number];
+
 /** The argv of the trainer for the given options (exported for tests). */
 export function trainArgs(o: TrainOptions): string[] {
   const args = [path.join(REPO_ROOT, 'training', 'train_comir.py'), '--pair', o.pair];
@@ -46,6 +53,8 @@ export function trainArgs(o: TrainOptions): string[] {
   if (o.out) args.push('--out', o.out);
   if (o.smoke) args.push('--smoke');
   if (o.threads !== undefined) args.push('--threads', String(o.threads));
+  if (o.device) args.push('--device', o.device);
+  if (o.photometric !== undefined) args.push('--photometric', String(o.photometric));
   if (o.modalities) args.push('--modalities', o.modalities);
   for (const c of o.channels ?? []) args.push('--channels', c);
   for (const n of o.normalization ?? []) args.push('--normalization', n);
@@ -73,10 +82,15 @@ function collect(value: string, previous: string[]): string[] {
 /**
  * A number in 0..max for a manifest `search` default, checked as the search input checks it (errors.ts
  * optionalInRange): `--scale-tolerance` (docs/adr/0005, `scaleTolerance`), `--structure-weight` (docs/adr/0008,
- * `structureWeight`), `--refine` (docs/adr/0009, `refine`, an integer).
+ * `structureWeight`), `--refine` (docs/adr/0009, `refine`, an integer); and the trainer's own `--photometric`.
  */
-function parseInRange(name: string, max: number, unit: 'fraction' | 'weight' | 'integer') {
+function parseInRange(name: string, max: number, unit: 'fraction' | 'weight' | 'integer' | 'value') {
   return (v: string): number => optionalInRange(name, Number(v), 0, max, unit)!;
+}
+
+function parseDevice(v: string): TrainDevice {
+  if (!(TRAIN_DEVICES as readonly string[]).includes(v)) throw invalidParameter('--device', TRAIN_DEVICES.join(', '), v);
+  return v as TrainDevice;
 }
 
 function parsePositiveInt(name: string) {
@@ -102,6 +116,8 @@ export function registerTrain(program: Command): void {
     .option('--steps <n>', 'training steps (default 450; --smoke 4)', parsePositiveInt('--steps'))
     .option('--out <dir>', 'output model folder (default models/<pair>)')
     .option('--threads <n>', 'torch threads (default 1)', parsePositiveInt('--threads'))
+    .option('--device <where>', 'where the networks train: cpu (default), cuda or auto (cuda when torch sees a GPU)', parseDevice)
+    .option('--photometric <s>', 'strength of the per-modality intensity jitter, 0-2 (default 0 = off; training/README.md)', parseInRange('--photometric', 2, 'value'))
     .option('--python <path>', `Python interpreter with torch (default $CMIR_PYTHON or ${DEFAULT_PYTHON})`)
     .option('--smoke', 'a few steps on tiny generated pairs (no data needed)')
     .action(async (opts: TrainOptions) => {
