@@ -75,6 +75,23 @@ export class InvertedFile<Id = number> {
     return this.idOf.filter((x, s) => x !== undefined && this.slotOf.get(x) === s) as Id[];
   }
 
+  /**
+   * `results` followed by the entries they lack, in insertion order with score 0 and no shared words, up to `limit`
+   * in all; `exclude` is never added. For re-rankers that must see every entry of a small repository whatever the
+   * first stage ranked: `query` leaves out entries below MatchThreshold, and those sharing no valid word at all.
+   */
+  withUnranked(results: readonly QueryResult<Id>[], limit: number, exclude?: Id): QueryResult<Id>[] {
+    const out = results.slice(0, limit);
+    if (out.length >= limit) return out;
+    const seen = new Set<Id>(out.map((r) => r.entryId));
+    if (exclude !== undefined) seen.add(exclude);
+    for (const id of this.entryIds()) {
+      if (out.length >= limit) break;
+      if (!seen.has(id)) out.push({ entryId: id, score: 0, nWords: 0 });
+    }
+    return out;
+  }
+
   /** Add an entry (raw counts, sorted ids); an existing entry with the same id is replaced. */
   add(entryId: Id, bow: BowVector): void {
     if (this.slotOf.has(entryId)) this.remove(entryId);

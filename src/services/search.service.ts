@@ -249,7 +249,8 @@ export class SearchService {
     if (mode === 'none') {
       matches = ranked.slice(0, p.first).map((r, i) => ({ imageId: r.entryId, rank: i + 1, score: r.score, nWords: r.nWords, region: null, footprint: null, transform: null }));
     } else {
-      ranked = ranked.slice(0, topK);
+      // correlation needs no shared words, so it sees the images the first stage dropped too (docs/adr/0010)
+      ranked = mode === 'correlate' ? index.withUnranked(ranked, topK, stored?.id) : ranked.slice(0, topK);
       matches =
         mode === 'fast'
           ? await this.fast(ranked, query, grey, vocab, index)

@@ -43,6 +43,23 @@ describe('InvertedFile', () => {
     expect(inv.query(entries[17].bow, { first: 1 })[0].entryId).toBe('img17');
   });
 
+  it('withUnranked appends the entries a query left out, once each, up to the limit', () => {
+    const inv = new InvertedFile<string>(V);
+    for (const e of entries.slice(0, 6)) inv.add(e.entryId, e.bow);
+    // a query sharing no word with any entry ranks nothing
+    const none: BowVector = { ids: Uint32Array.of(V - 1), counts: Float32Array.of(1) };
+    expect(inv.query(none)).toEqual([]);
+    const ranked = [{ entryId: 'img4', score: 0.5, nWords: 9 }, { entryId: 'img1', score: 0.2, nWords: 3 }];
+    expect(inv.withUnranked(ranked, 5, 'img0')).toEqual([
+      ...ranked,
+      { entryId: 'img2', score: 0, nWords: 0 },
+      { entryId: 'img3', score: 0, nWords: 0 },
+      { entryId: 'img5', score: 0, nWords: 0 },
+    ]);
+    expect(inv.withUnranked(ranked, 1).map((x) => x.entryId)).toEqual(['img4']);
+    expect(inv.withUnranked([], 100).map((x) => x.entryId)).toEqual(['img0', 'img1', 'img2', 'img3', 'img4', 'img5']);
+  });
+
   it('remove and re-add keep it equal to brute force over the remaining entries', () => {
     const inv = new InvertedFile<string>(V);
     for (const e of entries) inv.add(e.entryId, e.bow);
