@@ -264,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"val Acc@1 {v['acc1']:.3f} (a->b {v['acc1_a2b']:.3f}, b->a {v['acc1_b2a']:.3f}, "
                       f"{v['n_patches']} patches) corr on tissue aligned {v['corr_aligned_tissue']:.3f} "
                       f"mismatched {v['corr_mismatched_tissue']:.3f}", file=sys.stderr, flush=True)
-    train_s = prior["training"]["wall_s"] if prior else time.time() - t_start
+    trained = prior.get("training", {})  # --from-ckpt: where and with which torch the checkpoint was trained
+    train_s = trained["wall_s"] if prior else time.time() - t_start
     if a.ckpt and not a.from_ckpt:
         cpu = lambda net: {k: v.cpu() for k, v in net.state_dict().items()}  # noqa: E731
         torch.save({"a": cpu(net_a), "b": cpu(net_b), "args": vars(a)}, a.ckpt)
@@ -328,8 +329,8 @@ def main(argv: list[str] | None = None) -> int:
             activation_decay=dict(l1=a.l1, l2=a.l2), center_weight=a.center_weight,
             background_weight=a.bg_weight if spec.tissue_mask else 0,
             optimizer=f"Adam lr {a.lr} wd 1e-5, cosine to 10%, grad-norm clip 1.0 per net", seed=a.seed,
-            threads=a.threads, device=prior.get("training", {}).get("device") or device_name(a.device),
-            torch=prior.get("training", {}).get("torch") or torch.__version__, wall_s=round(train_s, 1),
+            threads=a.threads, device=trained.get("device") or device_name(a.device),
+            torch=trained.get("torch") or torch.__version__, wall_s=round(train_s, 1),
             final_loss=round(ema_loss if ema_loss is not None else float("nan"), 4),
             final_batch_acc=round(ema_acc if ema_acc is not None else float("nan"), 3)),
         validation=dict(

@@ -85,9 +85,11 @@ export class InvertedFile<Id = number> {
     if (out.length >= limit) return out;
     const seen = new Set<Id>(out.map((r) => r.entryId));
     if (exclude !== undefined) seen.add(exclude);
-    for (const id of this.entryIds()) {
-      if (out.length >= limit) break;
-      if (!seen.has(id)) out.push({ entryId: id, score: 0, nWords: 0 });
+    // slots in order, as entryIds() lists them, without building that list: stop as soon as the limit is reached
+    for (let s = 0; s < this.idOf.length && out.length < limit; s++) {
+      const id = this.idOf[s];
+      if (id === undefined || this.slotOf.get(id) !== s || seen.has(id)) continue;
+      out.push({ entryId: id, score: 0, nWords: 0 });
     }
     return out;
   }

@@ -117,7 +117,7 @@ export function registerTrain(program: Command): void {
     .option('--out <dir>', 'output model folder (default models/<pair>)')
     .option('--threads <n>', 'torch threads (default 1)', parsePositiveInt('--threads'))
     .option('--device <where>', 'where the networks train: cpu (default), cuda or auto (cuda when torch sees a GPU)', parseDevice)
-    .option('--photometric <s>', 'strength of the per-modality intensity jitter, 0-2 (default 0 = off; training/README.md)', parseInRange('--photometric', 2, 'value'))
+    .option('--photometric <s>', 'strength of the per-modality intensity jitter, 0-2 (default 0 = off; training/README.md)', parseInRange('--photometric', 2, 'value')) // the trainer's own range (train_comir.py)
     .option('--python <path>', `Python interpreter with torch (default $CMIR_PYTHON or ${DEFAULT_PYTHON})`)
     .option('--smoke', 'a few steps on tiny generated pairs (no data needed)')
     .action(async (opts: TrainOptions) => {
