@@ -18,7 +18,7 @@ export function registerSearch(program: Command): void {
     .option('--max-rotation <degrees>', "correlate: the largest rotation between query and image (default: the model pair's, else 30)")
     .option('--scale-tolerance <fraction>', "correlate: the largest relative scale difference (default: the model pair's, vis-nir 0.1; else 0)")
     .option('--structure-weight <w>', "correlate: weight (0-1) of the images' edges beside the CoMIR in the score (default: the model pair's, vis-nir 0.5; else 0)")
-    .option('--refine <n>', "correlate: the best n candidates again at twice the resolution (default: the model pair's, vis-nir 20; else 0)")
+    .option('--refine <n>', "correlate: the best n candidates again at twice the resolution (default: the model pair's, vis-nir and shg-bf 20; else 0)")
     .option('--nodata <value>', 'the value (0-1 of full scale) the query holds where it has no data, e.g. 0 for a warp\'s black fill: correlate ignores it')
     .option('--json', 'print JSON: { matches: [{ imageId, name, rank, score, region }], timings }')
     .option('--home <dir>', 'data folder (default ./.cmir, or CMIR_HOME)')

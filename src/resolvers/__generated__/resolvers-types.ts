@@ -403,7 +403,7 @@ export type RerankInput = {
    * CORRELATE only: how many of the best candidates are correlated again at twice the resolution, near the pose each
    * was found at, and re-ordered by that (0-200; 0 = none). Helps small queries, which meet the candidates' size limit
    * first (a 30 % crop of a 1024 px photograph is otherwise compared on 38 x 25 px). Default: the target's CoMIR pair's
-   * `search.refine` (the shipped vis-nir: 20), else 0.
+   * `search.refine` (the shipped vis-nir and shg-bf: 20), else 0.
    */
   refine?: InputMaybe<Scalars['Int']['input']>;
   /**
