@@ -93,9 +93,9 @@ const VIS_NIR_OPTIONS = {
 
 /**
  * Floors in percent, one query (12.5 points) below the numbers measured when they were set: on 2026-11-27 all 8 at
- * rank 1, {1: 100, 5: 100, 10: 100, 15: 100} (988 s, the machine shared with a benchmark). Without structure (the
- * CoMIR alone) two of them fall to ranks 9 and 30 (indoor-0000, urban-0000; docs/adr/0008's experiment), Acc@1 75:
- * below the floor.
+ * rank 1, {1: 100, 5: 100, 10: 100, 15: 100} (988 s, the machine shared with a benchmark), and again with the
+ * GPU-trained models/vis-nir (docs/adr/0010; 465 s, shared likewise). Without structure (the 450-step CoMIR alone) two
+ * of them fell to ranks 9 and 30 (indoor-0000, urban-0000; docs/adr/0008's experiment), Acc@1 75: below the floor.
  */
 const VIS_NIR_FLOORS: Record<string, number> = { '1': 87, '5': 87, '10': 87 };
 

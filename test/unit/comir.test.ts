@@ -122,9 +122,10 @@ describe.skipIf(shipped.length === 0)('shipped models', () => {
 
       // Real images only (issue 4): the networks were never trained on generated textures, where they are less
       // equivariant (measured r 0.77-0.86), and such a figure says nothing about the shipped product.
-      // Floor 0.75: measured on 2026-11-27, shg 0.881 and bf 0.790 for the GPU-trained shg-bf (docs/adr/0010), rgb
-      // 0.953 and nir 0.925. The 350-step shg-bf before it gave 0.996 / 0.992, mostly from its flat dark tissue on the
-      // 0.5 background, which any network reproduces under rotation; the new one has structure inside the tissue.
+      // Floor 0.75: measured on 2026-11-27, shg 0.881 and bf 0.790 for the GPU-trained shg-bf, rgb 0.941 and nir 0.944
+      // for the GPU-trained vis-nir (docs/adr/0010; the 450-step vis-nir before it: 0.953, 0.925). The 350-step shg-bf
+      // before it gave 0.996 / 0.992, mostly from its flat dark tissue on the 0.5 background, which any network
+      // reproduces under rotation; the new one has structure inside the tissue.
       it.skipIf(!DATA)('is rotation-equivariant on a real image (rot90 of input vs rot90 of output, r >= 0.75)', async () => {
         const real = await realPair(pair, model, 0);
         expect(real, `real pair for ${pair} under ${DATA}`).not.toBeNull();
