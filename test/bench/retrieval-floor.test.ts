@@ -37,8 +37,9 @@ const OPTIONS = {
  * 10: 100, 15: 100}, crop {1: 35.9, 5: 56.4, 10: 61.5, 15: 74.4}, as with 1,000 words (bench/results/shg-bf-quick.md);
  * unrefined, whole {1: 84.6, 5: 92.3, 10: 92.3, 15: 100}, crop {1: 33.3, 5: 48.7, 10: 61.5, 15: 76.9}. Before
  * correlation also saw the images the first stage leaves out (InvertedFile.withUnranked, docs/adr/0010), these 500
- * words gave crops {1: 10.3, 5: 23.1, 10: 35.9, 15: 41.0}: the floors below catch that regression. The 350-step CPU model before the GPU-trained one gave
- * whole {1: 23.1, 5: 46.2, 10: 53.8, 15: 53.8} here. Raise these as accuracy improves.
+ * words gave crops {1: 10.3, 5: 23.1, 10: 35.9, 15: 41.0}: the floors below catch that regression. The 350-step CPU
+ * model before the GPU-trained one gave whole {1: 23.1, 5: 46.2, 10: 53.8, 15: 53.8} here. Raise these as accuracy
+ * improves.
  */
 const FLOORS: { query: 'whole' | 'crop'; config: string; acc: Record<string, number> }[] = [
   { query: 'whole', config: 'comir', acc: { '10': 23, '15': 38 } },
