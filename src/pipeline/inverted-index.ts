@@ -72,7 +72,18 @@ export class InvertedFile<Id = number> {
 
   /** Entry ids in insertion order of their slots (removed ones excluded). */
   entryIds(): Id[] {
-    return this.idOf.filter((x, s) => x !== undefined && this.slotOf.get(x) === s) as Id[];
+    const ids: Id[] = [];
+    for (let s = 0; s < this.idOf.length; s++) {
+      const id = this.liveId(s);
+      if (id !== undefined) ids.push(id);
+    }
+    return ids;
+  }
+
+  /** The id in slot `s`, or undefined where the slot is empty or its entry was removed (and maybe added again). */
+  private liveId(s: number): Id | undefined {
+    const id = this.idOf[s];
+    return id !== undefined && this.slotOf.get(id) === s ? id : undefined;
   }
 
   /**
@@ -87,9 +98,8 @@ export class InvertedFile<Id = number> {
     if (exclude !== undefined) seen.add(exclude);
     // slots in order, as entryIds() lists them, without building that list: stop as soon as the limit is reached
     for (let s = 0; s < this.idOf.length && out.length < limit; s++) {
-      const id = this.idOf[s];
-      if (id === undefined || this.slotOf.get(id) !== s || seen.has(id)) continue;
-      out.push({ entryId: id, score: 0, nWords: 0 });
+      const id = this.liveId(s);
+      if (id !== undefined && !seen.has(id)) out.push({ entryId: id, score: 0, nWords: 0 });
     }
     return out;
   }
