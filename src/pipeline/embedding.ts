@@ -1,0 +1,248 @@
+/**
+ * The vector first stage (docs/adr/0011): fixed-length vectors of an image's CoMIR that pgvector can index (HNSW,
+ * cosine), so a search no longer needs a vocabulary and re-ranks a few candidates instead of the whole repository.
+ *
+ * A vector describes one square **window** of the representation: its box means on a GRID x GRID lattice, minus their
+ * mean, L2-normalised. The cosine of two such vectors is the normalised cross-correlation of the two windows seen
+ * coarsely, which is what dense correlation (correlate.ts) measures well across modalities (docs/adr/0004), reduced
+ * to one alignment.
+ *
+ * - A stored image is described by overlapping windows at sides SIDE_0 * SIDE_RATIO^k (pixels of the representation),
+ *   laid with a stride of STRIDE x side, upright.
+ * - A query is described by squares centred on itself at the two largest of those sides that fit it, rotated over
+ *   the pose sweep (rotation invariance is bought on the query side, as correlate.ts does), and shifted by fractions
+ *   of the stored stride, so that one of them falls near a stored window wherever the query lies.
+ *
+ * An image's score is its best window's cosine over all the query's vectors (`rankImages`); that window also says
+ * where in the image the query lies.
+ */
+import type { GreyImage, Region } from './types.ts';
+
+export interface EmbeddingParams {
+  /** Lattice side: a vector has grid^2 dimensions. */
+  grid: number;
+  /** Smallest window side (representation pixels). */
+  side0: number;
+  /** Ratio between neighbouring window sides. */
+  sideRatio: number;
+  /** Window stride as a fraction of its side. */
+  stride: number;
+  /** Query squares: the largest window sides that fit this fraction of the query's shorter side ... */
+  queryFit: number;
+  /** ... this many of them (largest first), */
+  queryScales: number;
+  /** rotated in steps of this many degrees over +-maxRotation, */
+  angleStep: number;
+  /** and shifted on a shifts x shifts lattice spanning one stored stride. */
+  shifts: number;
+  /** At most this many windows per image (the smallest sides are dropped first, so a huge image stays bounded). */
+  maxWindows: number;
+}
+
+/**
+ * The shipped parameters, measured on the 160 vis-nir test pairs (docs/adr/0011 has the table). grid 8 (64 dims): 5 lost
+ * a third of whole-image recall, and more dimensions cost index size and HNSW time. side0 96 px: a 30 % crop of a
+ * 1024 x 680 photograph is 307 x 204 px, so its inscribed square is described at 150-187 px. stride 0.5 and 4 x 4
+ * shifts: a stored window lies within 1/16 of its side of one of the query's squares.
+ */
+export const EMBEDDING_PARAMS: Readonly<EmbeddingParams> = Object.freeze({
+  grid: 8,
+  side0: 96,
+  sideRatio: 1.25,
+  stride: 0.5,
+  queryFit: 0.9,
+  queryScales: 2,
+  angleStep: 10,
+  shifts: 4,
+  maxWindows: 4000,
+});
+
+/** The dimension of the vectors of `params` (the pgvector column's, prisma/migrations). */
+export function embeddingDimensions(params: EmbeddingParams = EMBEDDING_PARAMS): number {
+  return params.grid * params.grid;
+}
+
+/**
+ * A name for the vectors `params` make: stored vectors of another version are not comparable and are replaced by a
+ * reindex.
+ */
+export function embeddingVersion(params: EmbeddingParams = EMBEDDING_PARAMS): string {
+  const p = params;
+  return `grid${p.grid}-s${p.side0}x${p.sideRatio}-st${p.stride}`;
+}
+
+/** One stored window and its vector. */
+export interface WindowVector {
+  /** The window in the image's pixels (the representation has the image's size). */
+  x: number;
+  y: number;
+  side: number;
+  vector: Float32Array;
+}
+
+/** Summed-area tables of the values and of the count of valid (non-NaN) pixels. */
+interface Integral {
+  width: number;
+  height: number;
+  sum: Float64Array;
+  count: Float64Array;
+}
+
+function integral(img: GreyImage): Integral {
+  const { width: W, height: H, data } = img;
+  const W1 = W + 1;
+  const sum = new Float64Array(W1 * (H + 1));
+  const count = new Float64Array(W1 * (H + 1));
+  for (let y = 0; y < H; y++) {
+    let rs = 0, rc = 0;
+    for (let x = 0; x < W; x++) {
+      const v = data[y * W + x];
+      if (!Number.isNaN(v)) {
+        rs += v;
+        rc++;
+      }
+      sum[(y + 1) * W1 + x + 1] = sum[y * W1 + x + 1] + rs;
+      count[(y + 1) * W1 + x + 1] = count[y * W1 + x + 1] + rc;
+    }
+  }
+  return { width: W, height: H, sum, count };
+}
+
+/** Mean of the valid pixels of a box (clipped to the image), or NaN when fewer than half of its pixels are valid. */
+function boxMean(t: Integral, cx: number, cy: number, half: number): number {
+  const x0 = Math.max(0, Math.min(t.width, Math.round(cx - half)));
+  const x1 = Math.max(0, Math.min(t.width, Math.round(cx + half)));
+  const y0 = Math.max(0, Math.min(t.height, Math.round(cy - half)));
+  const y1 = Math.max(0, Math.min(t.height, Math.round(cy + half)));
+  if (x1 <= x0 || y1 <= y0) return Number.NaN;
+  const W1 = t.width + 1;
+  const at = (a: Float64Array) => a[y1 * W1 + x1] - a[y0 * W1 + x1] - a[y1 * W1 + x0] + a[y0 * W1 + x0];
+  const n = at(t.count);
+  return n > 0.5 * (2 * half) * (2 * half) ? at(t.sum) / n : Number.NaN;
+}
+
+/**
+ * The vector of the square of side `side` centred at (cx, cy), rotated by `degrees`; null when a quarter or more of
+ * its cells have no data or it is flat.
+ */
+function describe(t: Integral, cx: number, cy: number, side: number, degrees: number, grid: number): Float32Array | null {
+  const cell = side / grid;
+  const th = (degrees * Math.PI) / 180, co = Math.cos(th), si = Math.sin(th);
+  const v = new Float32Array(grid * grid);
+  let sum = 0, n = 0;
+  for (let j = 0; j < grid; j++) {
+    for (let i = 0; i < grid; i++) {
+      const u = (i + 0.5) * cell - side / 2, w = (j + 0.5) * cell - side / 2;
+      const m = boxMean(t, cx + co * u - si * w, cy + si * u + co * w, cell / 2);
+      v[j * grid + i] = m;
+      if (!Number.isNaN(m)) {
+        sum += m;
+        n++;
+      }
+    }
+  }
+  if (n < 0.75 * grid * grid) return null;
+  const mean = sum / n;
+  let norm = 0;
+  for (let k = 0; k < v.length; k++) {
+    v[k] = Number.isNaN(v[k]) ? 0 : v[k] - mean;
+    norm += v[k] * v[k];
+  }
+  // a flat window (the background CoMIR is a constant, training/README.md) says nothing about where it is
+  if (norm < 1e-10) return null;
+  norm = Math.sqrt(norm);
+  for (let k = 0; k < v.length; k++) v[k] /= norm;
+  return v;
+}
+
+/** Window sides SIDE_0 * ratio^k up to `limit`. */
+function windowSides(limit: number, p: EmbeddingParams): number[] {
+  const out: number[] = [];
+  for (let s = p.side0; s <= limit * (1 + 1e-9); s *= p.sideRatio) out.push(s);
+  return out;
+}
+
+/** Window positions (top-left) along one axis of length `length`, centred, `step` apart. */
+function positions(length: number, side: number, step: number): number[] {
+  const n = Math.max(1, Math.floor((length - side) / step + 1e-9) + 1);
+  const offset = (length - side - (n - 1) * step) / 2;
+  return Array.from({ length: n }, (_, i) => offset + i * step);
+}
+
+/** The stored vectors of an image's representation (NaN pixels are no data). */
+export function windowVectors(img: GreyImage, params: EmbeddingParams = EMBEDDING_PARAMS): WindowVector[] {
+  const t = integral(img);
+  const sides = windowSides(Math.min(img.width, img.height), params);
+  // the smallest sides go first when an image would have too many windows
+  const counts = sides.map((s) => positions(img.width, s, s * params.stride).length * positions(img.height, s, s * params.stride).length);
+  let first = 0;
+  for (let total = counts.reduce((a, b) => a + b, 0); total > params.maxWindows && first < sides.length - 1; first++) total -= counts[first];
+  const out: WindowVector[] = [];
+  for (const side of sides.slice(first)) {
+    const step = side * params.stride;
+    for (const y of positions(img.height, side, step)) {
+      for (const x of positions(img.width, side, step)) {
+        const vector = describe(t, x + side / 2, y + side / 2, side, 0, params.grid);
+        if (vector) out.push({ x: Math.round(x), y: Math.round(y), side: Math.round(side), vector });
+      }
+    }
+  }
+  return out;
+}
+
+/** One vector of a query, with the pose it was taken at (query pixels). */
+export interface QueryVector {
+  vector: Float32Array;
+  /** Centre of the square in the query. */
+  cx: number;
+  cy: number;
+  side: number;
+  angle: number;
+}
+
+/** A query's vectors: centred squares at the largest stored sides that fit, over rotations and shifts. */
+export function queryVectors(img: GreyImage, maxRotation: number, params: EmbeddingParams = EMBEDDING_PARAMS): QueryVector[] {
+  const t = integral(img);
+  const sides = windowSides(Math.min(img.width, img.height) * params.queryFit, params).slice(-params.queryScales);
+  const na = Math.floor(maxRotation / params.angleStep + 1e-9);
+  const out: QueryVector[] = [];
+  for (const side of sides) {
+    const d = (side * params.stride) / params.shifts;
+    for (let a = -na; a <= na; a++) {
+      for (let sy = 0; sy < params.shifts; sy++) {
+        for (let sx = 0; sx < params.shifts; sx++) {
+          const cx = img.width / 2 + (sx - (params.shifts - 1) / 2) * d;
+          const cy = img.height / 2 + (sy - (params.shifts - 1) / 2) * d;
+          const angle = a * params.angleStep;
+          const vector = describe(t, cx, cy, side, angle, params.grid);
+          if (vector) out.push({ vector, cx, cy, side, angle });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** A stored window a query vector found (from the vector index), with its cosine similarity. */
+export interface WindowHit<Id> {
+  entryId: Id;
+  similarity: number;
+  window: Region;
+}
+
+/** An image ranked by its best window (first stage): the window says where in the image the query lies. */
+export interface ImageHit<Id> {
+  entryId: Id;
+  score: number;
+  window: Region;
+}
+
+/** Images ranked by the best similarity of any of their windows (ties: first seen). */
+export function rankImages<Id>(hits: Iterable<WindowHit<Id>>): ImageHit<Id>[] {
+  const best = new Map<Id, ImageHit<Id>>();
+  for (const h of hits) {
+    const b = best.get(h.entryId);
+    if (!b || h.similarity > b.score) best.set(h.entryId, { entryId: h.entryId, score: h.similarity, window: h.window });
+  }
+  return [...best.values()].sort((a, b) => b.score - a.score);
+}

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import {
+  EMBEDDING_PARAMS,
+  embeddingDimensions,
+  queryVectors,
+  rankImages,
+  type WindowHit,
+  windowVectors,
+} from '../../../src/pipeline/embedding.ts';
+import type { GreyImage } from '../../../src/pipeline/types.ts';
+import { rng, rotatedView, texturedImage } from '../../helpers/synthetic-images.ts';
+
+const SIZE = 384;
+const N = 12;
+
+/** Another "modality" of the same scene: another gain and offset plus noise (the vectors are zero-mean and normalised). */
+function restyle(img: GreyImage, seed: number): GreyImage {
+  const r = rng(seed);
+  return { ...img, data: img.data.map((v) => 0.3 + 0.4 * v + 0.05 * (r() - 0.5)) };
+}
+
+/** Exact first stage over in-memory windows (what the HNSW index approximates): every image's best window. */
+function firstStage(query: GreyImage, repo: GreyImage[], maxRotation = 30) {
+  const stored = repo.flatMap((img, id) => windowVectors(img).map((w) => ({ id, w })));
+  const hits: WindowHit<number>[] = [];
+  for (const q of queryVectors(query, maxRotation)) {
+    for (const { id, w } of stored) {
+      let dot = 0;
+      for (let k = 0; k < q.vector.length; k++) dot += q.vector[k] * w.vector[k];
+      hits.push({ entryId: id, similarity: dot, window: { x: w.x, y: w.y, width: w.side, height: w.side } });
+    }
+  }
+  return rankImages(hits);
+}
+
+describe('first-stage vectors (windows of the representation)', () => {
+  const repo = Array.from({ length: N }, (_, i) => texturedImage(SIZE, SIZE, 9100 + i));
+
+  it('describes windows as zero-mean unit vectors of grid^2 dimensions, at every stored side', () => {
+    const windows = windowVectors(repo[0]);
+    expect(windows.length).toBeGreaterThan(20);
+    for (const w of windows) {
+      expect(w.vector.length).toBe(embeddingDimensions());
+      const sum = w.vector.reduce((a, b) => a + b, 0);
+      const norm = Math.sqrt(w.vector.reduce((a, b) => a + b * b, 0));
+      expect(Math.abs(sum)).toBeLessThan(1e-4);
+      expect(norm).toBeCloseTo(1, 4);
+      expect(w.x + w.side).toBeLessThanOrEqual(SIZE);
+      expect(w.y + w.side).toBeLessThanOrEqual(SIZE);
+    }
+    expect(new Set(windows.map((w) => w.side)).size).toBeGreaterThan(2);
+  });
+
+  it('leaves out flat windows and those mostly without data, and bounds the windows of a huge image', () => {
+    const flat = { width: 200, height: 200, data: new Float32Array(200 * 200).fill(0.5) };
+    expect(windowVectors(flat)).toEqual([]);
+    const noData = { ...repo[1], data: repo[1].data.map(() => Number.NaN) };
+    expect(windowVectors(noData)).toEqual([]);
+    const big = texturedImage(2400, 2400, 5);
+    const windows = windowVectors(big);
+    expect(windows.length).toBeLessThanOrEqual(EMBEDDING_PARAMS.maxWindows);
+    // the smallest sides were dropped, not the large ones
+    expect(Math.min(...windows.map((w) => w.side))).toBeGreaterThan(EMBEDDING_PARAMS.side0);
+  });
+
+  it('ranks the source first for rotated copies of another modality (+-30 degrees), and finds the window', () => {
+    for (const [i, angle] of [[2, 25], [5, -20], [8, 0], [11, -30]] as const) {
+      const view = restyle(rotatedView(repo[i], SIZE / 2 + 10, SIZE / 2 - 15, angle, 300, 300), 40 + i);
+      const ranked = firstStage(view, repo);
+      expect(ranked[0].entryId, `rotated ${angle}`).toBe(i);
+      expect(ranked[0].score).toBeGreaterThan(ranked[1].score + 0.05);
+    }
+  });
+
+  it('ranks the source first for 30 % crops, rotated, and says where in the image the crop lies', () => {
+    for (const [i, cx, cy, angle] of [[0, 120, 130, 15], [4, 260, 250, -25], [7, 200, 110, 5]] as const) {
+      const side = Math.round(0.3 * SIZE * 1.5);
+      const view = restyle(rotatedView(repo[i], cx, cy, angle, side, side), 60 + i);
+      const ranked = firstStage(view, repo);
+      expect(ranked[0].entryId, `crop of ${i}`).toBe(i);
+      const w = ranked[0].window;
+      // the best window's centre lies near the crop's
+      expect(Math.hypot(w.x + w.width / 2 - cx, w.y + w.height / 2 - cy)).toBeLessThan(side / 2);
+    }
+  });
+
+  it('does not rank a distractor first when the query is of none of them', () => {
+    const other = restyle(texturedImage(300, 300, 4242), 3);
+    const ranked = firstStage(other, repo);
+    const trueMatchScore = firstStage(restyle(rotatedView(repo[3], SIZE / 2, SIZE / 2, 10, 300, 300), 4), repo)[0].score;
+    expect(ranked[0].score).toBeLessThan(trueMatchScore);
+  });
+
+  it('ranks images by their best window', () => {
+    const w = { x: 0, y: 0, width: 10, height: 10 };
+    const ranked = rankImages([
+      { entryId: 1, similarity: 0.2, window: w },
+      { entryId: 2, similarity: 0.5, window: { ...w, x: 5 } },
+      { entryId: 1, similarity: 0.7, window: { ...w, x: 9 } },
+    ]);
+    expect(ranked.map((r) => [r.entryId, r.score, r.window.x])).toEqual([[1, 0.7, 9], [2, 0.5, 5]]);
+  });
+});
