@@ -9,6 +9,7 @@ import { ModalityRepository } from './db/modality.repository.ts';
 import { SlideRepository } from './db/slide.repository.ts';
 import { VectorRepository } from './db/vector.repository.ts';
 import { VocabularyRepository } from './db/vocabulary.repository.ts';
+import { EmbeddingService } from './services/embedding.service.ts';
 import { ImageService } from './services/image.service.ts';
 import { IndexCache } from './services/index-cache.ts';
 import { JobService } from './services/job.service.ts';
@@ -41,6 +42,7 @@ export interface Services {
   models: ModelService;
   representations: RepresentationService;
   vocabularies: VocabularyService;
+  embeddings: EmbeddingService;
   search: SearchService;
 }
 
@@ -82,16 +84,18 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
   // Dense correlation runs on worker threads, one per core (started at the first CORRELATE search).
   const correlation = new CorrelationPool();
   const vocabularies = new VocabularyService(prisma, repos.vocabularies, repos.vectors, representations, modalities, jobs, cache);
+  const embeddings = new EmbeddingService(prisma, repos.vectors, representations, modalities, jobs);
   const services: Services = {
     modalities,
     slides: new SlideService(repos.slides),
-    images: new ImageService(config, prisma, repos.images, repos.slides, repos.modalities, modalities, files, representations, vocabularies, cache),
+    images: new ImageService(config, prisma, repos.images, repos.slides, repos.modalities, modalities, files, representations, vocabularies, cache, embeddings),
     jobs,
     links: new LinkService(repos.links, repos.images),
     models,
     representations,
     vocabularies,
-    search: new SearchService(config, files, repos.images, repos.vectors, representations, vocabularies, cache, correlation),
+    embeddings,
+    search: new SearchService(config, files, repos.images, repos.vectors, representations, vocabularies, embeddings, cache, correlation),
   };
   return {
     config,

@@ -6,6 +6,7 @@ import { registerModels } from './commands/models.ts';
 import { registerSearch } from './commands/search.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerTrain } from './commands/train.ts';
+import { registerReindex } from './commands/reindex.ts';
 import { registerVocabulary } from './commands/vocabulary.ts';
 import { printError } from './output.ts';
 
@@ -16,6 +17,7 @@ registerServe(program);
 registerIngest(program);
 registerImages(program);
 registerVocabulary(program);
+registerReindex(program);
 registerSearch(program);
 registerLink(program);
 registerTrain(program);

@@ -20,6 +20,17 @@ export class ImageRepository {
     return this.prisma.image.findMany({ where: { id: { in: [...ids] } } });
   }
 
+  /** Ids of a modality's images, oldest first, leaving out `exclude`. */
+  async idsOfModality(modalityId: number, exclude: readonly number[], take: number): Promise<number[]> {
+    const rows = await this.prisma.image.findMany({
+      where: { modalityId, id: { notIn: [...exclude] } },
+      select: { id: true },
+      orderBy: { id: 'asc' },
+      take,
+    });
+    return rows.map((r) => r.id);
+  }
+
   findBySha256(sha256: string): Promise<Image | null> {
     return this.prisma.image.findUnique({ where: { sha256 } });
   }

@@ -3,10 +3,22 @@
  * with `::sparsevec` casts and read back as `::text`. The text form is 1-based `{i:v,...}/dims`; BowVector ids are
  * 0-based.
  */
+import type { WindowHit, WindowVector } from '../pipeline/embedding.ts';
 import type { BowVector } from '../pipeline/types.ts';
 import type { Image } from './generated/client.ts';
 import type { Prisma } from './database.ts';
 import type { Tx } from './image.repository.ts';
+
+/** pgvector's text form of a dense vector, `[0.1,-0.2,...]`. */
+export function toVector(v: Float32Array): string {
+  return `[${Array.from(v, (x) => (Math.abs(x) < 1e-9 ? 0 : x)).join(',')}]`;
+}
+
+/**
+ * HNSW search breadth: pgvector's default ef_search is 40; a first stage keeps up to 100 windows per query vector
+ * (FIRST_STAGE_WINDOWS in search.service.ts), and ef_search must be at least that for HNSW to return them.
+ */
+const EF_SEARCH = 100;
 
 /** `{1:2,5:1}/20000` from 0-based ids and counts. */
 export function toSparsevec(bow: BowVector, dims: number): string {
@@ -97,5 +109,68 @@ export class VectorRepository {
       SELECT avg(pg_column_size(bow) + coalesce(octet_length("wordMap"), 0))::float8 AS avg
       FROM "Histogram" WHERE "vocabularyId" = ${vocabularyId}`;
     return rows[0]?.avg ?? 0;
+  }
+
+  /**
+   * Replaces an image's first-stage vectors (docs/adr/0011) in `space`: one row per window, in one statement, inside
+   * the caller's transaction, so an image is indexed wholly or not at all.
+   */
+  async replaceEmbeddings(tx: Tx, imageId: number, modalityId: number, space: string, windows: readonly WindowVector[]): Promise<void> {
+    await tx.$executeRaw`DELETE FROM "Embedding" WHERE "imageId" = ${imageId}`;
+    if (windows.length === 0) return;
+    await tx.$executeRaw`
+      INSERT INTO "Embedding" ("imageId", "modalityId", space, x, y, side, vec)
+      SELECT ${imageId}, ${modalityId}, ${space}, w.x, w.y, w.side, w.v::vector
+      FROM unnest(${windows.map((w) => w.x)}::int[], ${windows.map((w) => w.y)}::int[], ${windows.map((w) => w.side)}::int[],
+                  ${windows.map((w) => toVector(w.vector))}::text[]) AS w(x, y, side, v)`;
+  }
+
+  /**
+   * The `k` windows nearest (cosine) to each of `vectors` among the images of a modality in `space`, by the HNSW index.
+   * The modality and space filter runs inside the index scan (pgvector 0.8 iterative scans), so a filter that keeps
+   * few rows still returns k.
+   */
+  async nearestWindows(modalityId: number, space: string, vectors: readonly Float32Array[], k: number): Promise<WindowHit<number>[]> {
+    if (vectors.length === 0) return [];
+    const rows = await this.prisma.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe(`SET LOCAL hnsw.iterative_scan = relaxed_order`);
+      await tx.$executeRawUnsafe(`SET LOCAL hnsw.ef_search = ${Math.max(EF_SEARCH, k)}`);
+      // the query vectors are cast once (a cast inside the ORDER BY would parse them again for every row)
+      return tx.$queryRaw<{ imageId: number; x: number; y: number; side: number; sim: number }[]>`
+        WITH q AS MATERIALIZED (SELECT v::vector(64) AS v FROM unnest(${vectors.map(toVector)}::text[]) AS t(v))
+        SELECT e."imageId", e.x, e.y, e.side, e.sim
+        FROM q CROSS JOIN LATERAL (
+          SELECT "imageId", x, y, side, (1 - (vec <=> q.v))::float8 AS sim FROM "Embedding"
+          WHERE "modalityId" = ${modalityId} AND space = ${space}
+          ORDER BY vec <=> q.v LIMIT ${k}
+        ) e`;
+    });
+    return rows.map((r) => ({ entryId: r.imageId, similarity: r.sim, window: { x: r.x, y: r.y, width: r.side, height: r.side } }));
+  }
+
+  /** Images of a modality with no first-stage vectors in `space` yet, oldest first, after `afterId`. */
+  async imagesWithoutEmbeddings(modalityId: number, space: string, afterId: number, take: number): Promise<Image[]> {
+    const ids = await this.prisma.$queryRaw<{ id: number }[]>`
+      SELECT i.id FROM "Image" i
+      WHERE i."modalityId" = ${modalityId} AND i.id > ${afterId}
+        AND NOT EXISTS (SELECT 1 FROM "Embedding" e WHERE e."imageId" = i.id AND e.space = ${space})
+      ORDER BY i.id LIMIT ${take}`;
+    return this.prisma.image.findMany({ where: { id: { in: ids.map((r) => r.id) } }, orderBy: { id: 'asc' } });
+  }
+
+  /** How many images of a modality have no first-stage vectors in `space`. */
+  async countWithoutEmbeddings(modalityId: number, space: string): Promise<number> {
+    const rows = await this.prisma.$queryRaw<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM "Image" i
+      WHERE i."modalityId" = ${modalityId}
+        AND NOT EXISTS (SELECT 1 FROM "Embedding" e WHERE e."imageId" = i.id AND e.space = ${space})`;
+    return rows[0]?.n ?? 0;
+  }
+
+  /** How many images of a modality have first-stage vectors in `space`. */
+  async embeddedImages(modalityId: number, space: string): Promise<number> {
+    const rows = await this.prisma.$queryRaw<{ n: number }[]>`
+      SELECT count(DISTINCT "imageId")::int AS n FROM "Embedding" WHERE "modalityId" = ${modalityId} AND space = ${space}`;
+    return rows[0]?.n ?? 0;
   }
 }

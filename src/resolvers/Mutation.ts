@@ -49,6 +49,7 @@ export const Mutation: MutationResolvers = {
       seed: input.seed ?? undefined,
       oriented: input.oriented ?? undefined,
     }),
+  reindex: (_, { input }, { services }) => services.embeddings.reindex(input?.modality ?? null),
   linkAcquisition: (_, { input }, { services }) =>
     services.links.link({
       sourceId: fromGlobalId('Image', input.source),

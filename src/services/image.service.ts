@@ -11,6 +11,7 @@ import type { SlideRepository } from '../db/slide.repository.ts';
 import { BadUserInputError, DuplicateImageError, invalidParameter, NotFoundError, PayloadTooLargeError } from '../errors.ts';
 import { decodeImage, encodeGreyPng, thumbnailPng } from '../pipeline/decode.ts';
 import type { GreyImage, PlanarImage } from '../pipeline/types.ts';
+import type { EmbeddingService } from './embedding.service.ts';
 import type { IndexCache } from './index-cache.ts';
 import type { RepresentationService } from './representation.service.ts';
 import type { VocabularyService } from './vocabulary.service.ts';
@@ -67,6 +68,7 @@ export class ImageService {
     private readonly representations?: RepresentationService,
     private readonly vocabularies?: VocabularyService,
     private readonly cache?: IndexCache,
+    private readonly embeddings?: EmbeddingService,
   ) {}
 
   get maxUploadBytes(): number {
@@ -95,14 +97,14 @@ export class ImageService {
   async ingest(input: IngestInput): Promise<Image> {
     const plan = this.plan(input);
     const { info, image: pixels } = await decodeImage(plan.data, { maxPixels: this.config.maxPixels, page: plan.page });
-    if (plan.noDataValue !== null) dataMask(pixels, plan.noDataValue, info.bitDepth, 'image');
+    const valid = plan.noDataValue === null ? null : dataMask(pixels, plan.noDataValue, info.bitDepth, 'image');
     const sha256 = sha256Hex(plan.data);
     const existing = await this.images.findBySha256(sha256);
     if (existing) throw new DuplicateImageError(existing.id, sha256);
 
     // Derived data, computed before anything is written: the CoMIR (when the modality has a model) and the
     // histogram under the modality's active vocabulary (when it has one).
-    const derived = await this.derive(plan.modality, pixels);
+    const derived = await this.derive(plan.modality, pixels, valid);
     const written: string[] = [];
     try {
       const stored = await this.files.put(plan.data);
@@ -136,6 +138,7 @@ export class ImageService {
           });
         }
         await derived.indexing?.write(tx, row.id);
+        await derived.embedding?.write(tx, row.id, modality.id);
         return row;
       });
       await derived.indexing?.committed(image.id);
@@ -150,10 +153,14 @@ export class ImageService {
     }
   }
 
-  private async derive(modalityName: string, pixels: PlanarImage) {
-    const modality = await this.representations?.modalityByName(modalityName);
-    if (!modality || !this.representations || !this.vocabularies) return {};
+  private async derive(modalityName: string, pixels: PlanarImage, valid: Uint8Array | null) {
+    if (!this.representations || !this.vocabularies || !this.embeddings) return {};
     const representations = this.representations;
+    const modality = await representations.modalityByName(modalityName);
+    if (!modality) {
+      // a new modality (created with this image), so without a model: its first-stage vectors are of grey pixels
+      return { embedding: this.embeddings.prepare(null, representations.grey({ normalization: 'linear' }, pixels), valid) };
+    }
     let grey: Promise<GreyImage> | undefined;
     const compute = () => (grey ??= representations.compute(modality, pixels));
     const representation = modality.comirModel
@@ -163,7 +170,8 @@ export class ImageService {
         }
       : undefined;
     const indexing = await this.vocabularies.prepareIndexing(modality, compute);
-    return { representation, indexing: indexing ?? undefined };
+    const embedding = this.embeddings.prepare(modality, await compute(), valid);
+    return { representation, indexing: indexing ?? undefined, embedding };
   }
 
   /**

@@ -81,7 +81,7 @@ export class RepresentationService {
   }
 
   /** The modality's normalised grey pixels: what structure (pipeline/structure.ts) is computed from. */
-  grey(modality: ModalityWithModel, pixels: PlanarImage): GreyImage {
+  grey(modality: Pick<ModalityWithModel, 'normalization'>, pixels: PlanarImage): GreyImage {
     return toGrey(normalize(pixels, modality.normalization as Normalization));
   }
 
@@ -120,6 +120,11 @@ export class RepresentationService {
       const pixels = await this.original(image);
       return workingImage(this.masked(image, pixels, this.grey(modality, pixels)), factor, 'gradient');
     });
+  }
+
+  /** A stored image's representation with NaN where it declared no data (what the first stage describes). */
+  async withoutData(image: Image, modality: ModalityWithModel): Promise<GreyImage> {
+    return this.withNoData(image, await this.ofImage(image, modality));
   }
 
   /** The representation with NaN where the image declared no data (pipeline/nodata.ts); as is otherwise. */

@@ -24,6 +24,8 @@ import {
 } from '../pipeline/correlate.ts';
 import type { CorrelationPool } from '../pipeline/correlate-pool.ts';
 import type { ComirManifest } from '../pipeline/comir.ts';
+import type { ImageHit } from '../pipeline/embedding.ts';
+import type { EmbeddingService } from './embedding.service.ts';
 import { footprint, regionTransform } from './link.service.ts';
 import { dataMask, validateNoDataValue } from './no-data.ts';
 import type { IndexCache } from './index-cache.ts';
@@ -72,10 +74,21 @@ export interface SearchTimings {
 export interface SearchResult {
   matches: SearchMatch[];
   timings: SearchTimings;
-  vocabularyId: number;
+  /** The vocabulary of a bag-of-words first stage (PAPER, FAST, VERIFY); null for the vector first stage. */
+  vocabularyId: number | null;
+  /** The first stage that ran: pgvector windows of the representation (docs/adr/0011) or the paper's bag of words. */
+  firstStage: FirstStage;
   query: { width: number; height: number };
   /** The re-ranking that ran ('auto' resolved). */
   rerank: Exclude<RerankMode, 'auto'>;
+}
+
+/** 'vectors': windows of the representation in pgvector (docs/adr/0011); 'words': the paper's bag of words. */
+export type FirstStage = 'vectors' | 'words';
+
+/** The first stage a re-ranking mode needs: the word-based ones re-rank stored word maps (docs/adr/0003). */
+export function firstStageOf(mode: Exclude<RerankMode, 'auto'>): FirstStage {
+  return mode === 'fast' || mode === 'paper' || mode === 'verify' ? 'words' : 'vectors';
 }
 
 /**
@@ -85,8 +98,8 @@ export interface SearchResult {
  * within-shg-verify.md (31 SHG cores, Acc@1 100 % whole, 90.3 % crops, crop p50 0.33 s) against
  * within-shg-correlate.md (100 %, 96.8 %, but crop p50 11.8 s on a machine loaded by two other benchmarks).
  */
-export function autoRerank(queryModality: { id: number }, target: { id: number }): Exclude<RerankMode, 'auto'> {
-  return queryModality.id === target.id ? 'verify' : 'correlate';
+export function autoRerank(queryModality: { id: number }, target: { id: number }, hasVocabulary = true): Exclude<RerankMode, 'auto'> {
+  return queryModality.id === target.id && hasVocabulary ? 'verify' : 'correlate';
 }
 
 /**
@@ -198,6 +211,7 @@ export class SearchService {
     private readonly vectors: VectorRepository,
     private readonly representations: RepresentationService,
     private readonly vocabularies: VocabularyService,
+    private readonly embeddings: EmbeddingService,
     private readonly cache: IndexCache,
     private readonly correlation: CorrelationPool,
   ) {}
@@ -227,10 +241,15 @@ export class SearchService {
         { modality: queryModality.name, target: target.name },
       );
     }
-    const vocab = await this.vocabularies.requireActive(target);
-    const mode = p.mode === 'auto' ? autoRerank(queryModality, target) : p.mode;
+    // within one modality VERIFY is the fast choice, but it needs a vocabulary; without one, CORRELATE
+    const active = p.mode === 'auto' ? await this.vocabularies.active(target) : null;
+    const mode = p.mode === 'auto' ? autoRerank(queryModality, target, active !== null) : p.mode;
+    const firstStage = firstStageOf(mode);
+    const vocab = firstStage === 'words' ? await this.vocabularies.requireActive(target) : null;
     const topK = p.topK ?? defaultTopK(mode);
+    const settings = correlationSettings(p, target);
 
+    // 1. the query in the target's representation space (CoMIR, paper stage I)
     const t1 = performance.now();
     const data = stored ? await this.files.read(stored.sha256) : input.data!;
     const { image: pixels, info } = await decodeImage(data, { maxPixels: this.config.maxPixels, page: stored?.page ?? 0 });
@@ -238,37 +257,65 @@ export class SearchService {
     const t2 = performance.now();
     const grey = await this.representations.compute(queryModality, pixels);
     const t3 = performance.now();
-    const query = this.vocabularies.encode(grey, vocab);
-    const t4 = performance.now();
-    const index = await this.cache.get(vocab.info.id, vocab.info.size);
+
+    // 2. the first stage: the nearest windows in pgvector, or the paper's bag of words (stage II)
     const want = Math.max(p.first, mode === 'none' ? 0 : topK) + (stored ? 1 : 0);
-    let ranked = index.query(query.bow, { first: want }).filter((r) => r.entryId !== stored?.id);
+    let ranked: QueryResult<number>[];
+    let words: { query: Encoded; index: InvertedFile<number> } | null = null;
+    let t4 = t3;
+    if (vocab) {
+      const query = this.vocabularies.encode(grey, vocab);
+      t4 = performance.now();
+      const index = await this.cache.get(vocab.info.id, vocab.info.size);
+      ranked = index.query(query.bow, { first: want }).filter((r) => r.entryId !== stored?.id);
+      words = { query, index };
+    } else {
+      const hits = await this.embeddings.rank(valid ? markNoData(grey, valid) : grey, target, settings.maxRotation);
+      ranked = hits.filter((h) => h.entryId !== stored?.id).map(asResult);
+    }
     const t5 = performance.now();
 
+    // 3. re-ranking of the top K (stage III), which also says where the query lies
     let matches: SearchMatch[];
     if (mode === 'none') {
       matches = ranked.slice(0, p.first).map((r, i) => ({ imageId: r.entryId, rank: i + 1, score: r.score, nWords: r.nWords, region: null, footprint: null, transform: null }));
     } else {
-      // correlation needs no shared words, so it sees the images the first stage dropped too (docs/adr/0010)
-      ranked = mode === 'correlate' ? index.withUnranked(ranked, topK, stored?.id) : ranked.slice(0, topK);
+      if (mode === 'correlate') {
+        // correlation needs neither shared words nor vectors, so it also sees images the first stage left out, up to
+        // topK (docs/adr/0010): a small repository is correlated whole
+        ranked = words ? words.index.withUnranked(ranked, topK, stored?.id) : await this.withUnranked(ranked, target, topK, stored?.id);
+      } else {
+        ranked = ranked.slice(0, topK);
+      }
       matches =
         mode === 'fast'
-          ? await this.fast(ranked, query, grey, vocab, index)
+          ? await this.fast(ranked, words!.query, grey, vocab!, words!.index)
           : mode === 'verify'
-            ? await this.verify(ranked, grey, vocab)
+            ? await this.verify(ranked, grey, vocab!)
             : mode === 'correlate'
-              ? await this.correlate(ranked, { comir: grey, pixels, modality: queryModality, valid }, target, correlationSettings(p, target))
-              : await this.paper(ranked, grey, vocab, target);
+              ? await this.correlate(ranked, { comir: grey, pixels, modality: queryModality, valid }, target, settings)
+              : await this.paper(ranked, grey, vocab!, target);
       matches = matches.slice(0, p.first);
     }
     const t6 = performance.now();
     return {
       matches,
-      vocabularyId: vocab.info.id,
+      vocabularyId: vocab?.info.id ?? null,
+      firstStage,
       query: { width: grey.width, height: grey.height },
       rerank: mode,
       timings: { decode: t2 - t1, representation: t3 - t2, features: t4 - t3, firstStage: t5 - t4, rerank: t6 - t5, total: t6 - t0 },
     };
+  }
+
+  /** `ranked`, then other images of the target modality (by id) until there are `limit`. */
+  private async withUnranked(ranked: QueryResult<number>[], target: ModalityWithModel, limit: number, exclude?: number): Promise<QueryResult<number>[]> {
+    const out = ranked.slice(0, limit);
+    if (out.length >= limit) return out;
+    const seen = new Set(out.map((r) => r.entryId));
+    if (exclude !== undefined) seen.add(exclude);
+    const rest = await this.images.idsOfModality(target.id, [...seen], limit - out.length);
+    return [...out, ...rest.map((id) => ({ entryId: id, score: 0, nWords: 0 }))];
   }
 
   /** The stored word maps and sizes of the first-stage candidates, in rank order. */
@@ -405,6 +452,11 @@ function windowMatch(r: { entryId: number; score: number; nWords: number; region
     footprint: footprint(transform, query.width, query.height),
     transform,
   };
+}
+
+/** A first-stage image hit as a ranked result (the window is not needed past the first stage yet). */
+function asResult(h: ImageHit<number>): QueryResult<number> {
+  return { entryId: h.entryId, score: h.score, nWords: 0 };
 }
 
 function invalidModality(): never {

@@ -37,7 +37,12 @@ async function run(query: string, variables: Record<string, unknown> = {}) {
 }
 
 test('buildVocabulary -> job -> search by stored image -> link -> confirm, over GraphQL', async () => {
-  const notReady = await run(`query($id: ID!) { search(input: { imageId: $id, target: "TEX" }) { matches { rank } } }`, { id: ids[5] });
+  // searchable as soon as ingested (the vector first stage); the paper's words wait for a vocabulary
+  const early = await run(`query($id: ID!) { search(input: { imageId: $id, target: "TEX", first: 2 }) { firstStage vocabulary { id } matches { rank } } }`, { id: ids[5] });
+  expect(early.errors).toBeUndefined();
+  expect(early.data.search).toMatchObject({ firstStage: 'VECTORS', vocabulary: null });
+  expect(early.data.search.matches).toHaveLength(2);
+  const notReady = await run(`query($id: ID!) { search(input: { imageId: $id, target: "TEX", rerank: { mode: VERIFY } }) { matches { rank } } }`, { id: ids[5] });
   expect(notReady.errors![0].extensions.code).toBe('INDEX_NOT_READY');
 
   const built = await run(`mutation { buildVocabulary(input: { modality: "TEX", size: 1500, seed: 2 }) { id state } }`);

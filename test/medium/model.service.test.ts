@@ -105,11 +105,18 @@ describe(`CoMIR models on ${TEST_BACKEND}`, () => {
     const after = (await app.services.representations.modalityByName('BF'))!;
     expect(after).toMatchObject({ normalization: 'percentile', comirNetwork: 'bf' });
     expect(after.comirModel!.version).not.toBe(before.comirModel!.version);
-    // the old vocabulary belongs to the old space: searches wait for a build in the new one
-    await expect(app.services.search.search({ data: await grey8(500), modality: 'SHG', target: 'BF' })).rejects.toMatchObject({ code: 'INDEX_NOT_READY' });
+    // the old vocabulary and vectors belong to the old space: the paper's pipeline waits for a build in the new one,
+    // the vector first stage for a reindex (until then correlation sees the images unranked)
+    await expect(app.services.search.search({ data: await grey8(500), modality: 'SHG', target: 'BF', rerank: { mode: 'paper' } })).rejects.toMatchObject({ code: 'INDEX_NOT_READY' });
+    const n = await app.db.prisma.image.count({ where: { modalityId: after.id } });
+    expect(await app.services.embeddings.indexed(after)).toBe(0);
+    const reindex = await app.services.embeddings.reindex('BF');
+    expect(await app.services.jobs.wait(reindex.id)).toMatchObject({ state: 'SUCCEEDED', done: n, total: n });
+    expect(await app.services.embeddings.indexed(after)).toBe(n);
     const job = await app.services.vocabularies.build('BF', { size: 500, seed: 1 });
     expect(await app.services.jobs.wait(job.id)).toMatchObject({ state: 'SUCCEEDED' });
     const res = await app.services.search.search({ data: await grey8(501), modality: 'SHG', target: 'BF', first: 2 });
     expect(res.matches).toHaveLength(2);
+    expect(res.firstStage).toBe('vectors');
   });
 });

@@ -34,9 +34,14 @@ beforeAll(async () => {
 afterAll(() => app?.close());
 
 describe(`search on ${TEST_BACKEND}`, () => {
-  test('before a vocabulary exists, search is INDEX_NOT_READY; unknown modalities are NOT_FOUND', async () => {
+  test('before a vocabulary exists, the vector first stage answers and the word-based modes are INDEX_NOT_READY; unknown modalities are NOT_FOUND', async () => {
     const data = await png(images[0]);
-    await expect(app.services.search.search({ data, modality: 'TEX', target: 'TEX' })).rejects.toMatchObject({ code: 'INDEX_NOT_READY' });
+    const res = await app.services.search.search({ data, modality: 'TEX', target: 'TEX', first: 3 });
+    expect(res).toMatchObject({ firstStage: 'vectors', rerank: 'correlate', vocabularyId: null });
+    expect(res.matches[0].imageId).toBe(ids[0]);
+    for (const mode of ['verify', 'fast', 'paper'] as const) {
+      await expect(app.services.search.search({ data, modality: 'TEX', target: 'TEX', rerank: { mode } })).rejects.toMatchObject({ code: 'INDEX_NOT_READY' });
+    }
     await expect(app.services.search.search({ data, modality: 'TEX', target: 'NOPE' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(app.services.search.search({ data, modality: 'TEX', target: 'TEX', first: 0 })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });

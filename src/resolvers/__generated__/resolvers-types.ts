@@ -56,6 +56,13 @@ export type DeleteImagePayload = {
   deletedId: Scalars['ID']['output'];
 };
 
+/** How the first stage finds candidates (docs/adr/0011). */
+export type FirstStage =
+  /** Windows of the query's representation against every stored image's, by cosine in a pgvector HNSW index. */
+  | 'VECTORS'
+  /** The paper's dense SURF bag of words with tf-idf (needs a vocabulary). */
+  | 'WORDS';
+
 /** One acquisition: a stored file of one modality, optionally on a slide. */
 export type Image = Node & {
   __typename?: 'Image';
@@ -233,6 +240,13 @@ export type Mutation = {
   linkAcquisition: Link;
   /** Validates a model folder against its manifest (sha256, channels) and maps its networks to modalities. */
   registerModel: Array<Modality>;
+  /**
+   * Brings the vector first stage up to date in a Job (poll `job(id)`): every image of the modality (of every modality
+   * when none is given) without vectors in its current representation space gets them, one image per transaction, so a
+   * job killed midway leaves no image half-indexed and the next reindex goes on from there. Ingestion indexes new images
+   * itself; this is for an existing database, a new model version or a new descriptor version (docs/adr/0011).
+   */
+  reindex: Job;
   setLinkStatus: Link;
   updateSlideMetadata: Slide;
 };
@@ -270,6 +284,11 @@ export type MutationLinkAcquisitionArgs = {
 
 export type MutationRegisterModelArgs = {
   input: RegisterModelInput;
+};
+
+
+export type MutationReindexArgs = {
+  input?: InputMaybe<ReindexInput>;
 };
 
 
@@ -392,6 +411,11 @@ export type RegisterModelInput = {
   mapping?: InputMaybe<Scalars['JSON']['input']>;
 };
 
+export type ReindexInput = {
+  /** Only this modality (default: every modality). */
+  modality?: InputMaybe<Scalars['String']['input']>;
+};
+
 export type RerankInput = {
   /**
    * CORRELATE only: the query may be rotated up to this many degrees either way against the image (0-180; swept in
@@ -475,11 +499,17 @@ export type SearchInput = {
 
 export type SearchResult = {
   __typename?: 'SearchResult';
+  /**
+   * The first stage that ran: VECTORS (windows of the representation in pgvector, the default) or WORDS (the paper's
+   * bag of words, for PAPER, FAST and VERIFY).
+   */
+  firstStage: FirstStage;
   matches: Array<Match>;
   /** The re-ranking that ran (AUTO resolved). */
   rerank: RerankMode;
   timings: SearchTimings;
-  vocabulary: Vocabulary;
+  /** The vocabulary of a WORDS first stage; null for VECTORS. */
+  vocabulary?: Maybe<Vocabulary>;
 };
 
 /** Milliseconds per stage. */
@@ -644,6 +674,7 @@ export type ResolversTypes = ResolversObject<{
   CreateSlideInput: CreateSlideInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DeleteImagePayload: ResolverTypeWrapper<DeleteImagePayload>;
+  FirstStage: FirstStage;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Image: ResolverTypeWrapper<ImageRow>;
@@ -669,6 +700,7 @@ export type ResolversTypes = ResolversObject<{
   Region: ResolverTypeWrapper<Region>;
   RegionInput: RegionInput;
   RegisterModelInput: RegisterModelInput;
+  ReindexInput: ReindexInput;
   RerankInput: RerankInput;
   RerankMode: RerankMode;
   SearchInput: SearchInput;
@@ -715,6 +747,7 @@ export type ResolversParentTypes = ResolversObject<{
   Region: Region;
   RegionInput: RegionInput;
   RegisterModelInput: RegisterModelInput;
+  ReindexInput: ReindexInput;
   RerankInput: RerankInput;
   SearchInput: SearchInput;
   SearchResult: SearchResultData;
@@ -841,6 +874,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   ingestImage?: Resolver<ResolversTypes['Image'], ParentType, ContextType, RequireFields<MutationIngestImageArgs, 'input'>>;
   linkAcquisition?: Resolver<ResolversTypes['Link'], ParentType, ContextType, RequireFields<MutationLinkAcquisitionArgs, 'input'>>;
   registerModel?: Resolver<Array<ResolversTypes['Modality']>, ParentType, ContextType, RequireFields<MutationRegisterModelArgs, 'input'>>;
+  reindex?: Resolver<ResolversTypes['Job'], ParentType, ContextType, Partial<MutationReindexArgs>>;
   setLinkStatus?: Resolver<ResolversTypes['Link'], ParentType, ContextType, RequireFields<MutationSetLinkStatusArgs, 'input'>>;
   updateSlideMetadata?: Resolver<ResolversTypes['Slide'], ParentType, ContextType, RequireFields<MutationUpdateSlideMetadataArgs, 'input'>>;
 }>;
@@ -882,10 +916,11 @@ export type RegionResolvers<ContextType = Context, ParentType extends ResolversP
 }>;
 
 export type SearchResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SearchResult'] = ResolversParentTypes['SearchResult']> = ResolversObject<{
+  firstStage?: Resolver<ResolversTypes['FirstStage'], ParentType, ContextType>;
   matches?: Resolver<Array<ResolversTypes['Match']>, ParentType, ContextType>;
   rerank?: Resolver<ResolversTypes['RerankMode'], ParentType, ContextType>;
   timings?: Resolver<ResolversTypes['SearchTimings'], ParentType, ContextType>;
-  vocabulary?: Resolver<ResolversTypes['Vocabulary'], ParentType, ContextType>;
+  vocabulary?: Resolver<Maybe<ResolversTypes['Vocabulary']>, ParentType, ContextType>;
 }>;
 
 export type SearchTimingsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SearchTimings'] = ResolversParentTypes['SearchTimings']> = ResolversObject<{

@@ -1,0 +1,113 @@
+import type { Prisma } from '../db/database.ts';
+import type { Image } from '../db/generated/client.ts';
+import type { Tx } from '../db/image.repository.ts';
+import type { VectorRepository } from '../db/vector.repository.ts';
+import {
+    embeddingVersion,
+  type ImageHit,
+  queryVectors,
+  rankImages,
+  windowVectors,
+} from '../pipeline/embedding.ts';
+import { markNoData } from '../pipeline/nodata.ts';
+import type { GreyImage } from '../pipeline/types.ts';
+import type { JobService } from './job.service.ts';
+import type { ModalityService } from './modality.service.ts';
+import { type ModalityWithModel, type RepresentationService, representationSpace } from './representation.service.ts';
+
+/**
+ * How many windows each query vector fetches from the HNSW index. Measured (docs/adr/0011): an image's best window is
+ * what ranks it, and 100 per vector left the first stage's recall@30 unchanged against exact search on 160 vis-nir
+ * images.
+ */
+export const FIRST_STAGE_WINDOWS = 100;
+
+/** Images a reindex job reads per batch (bounds memory; each image is written in its own transaction). */
+const REINDEX_BATCH = 16;
+
+/**
+ * The vector first stage (docs/adr/0011): every image's windows of its representation (pipeline/embedding.ts) in
+ * pgvector, written at ingestion or by a reindex job, and the nearest windows of a query's vectors found in SQL.
+ */
+export class EmbeddingService {
+  constructor(
+    private readonly prisma: Prisma,
+    private readonly vectors: VectorRepository,
+    private readonly representations: RepresentationService,
+    private readonly modalities: ModalityService,
+    private readonly jobs: JobService,
+  ) {}
+
+  /** Where a modality's vectors live: its representation space and the descriptor's version. */
+  static space(modality: ModalityWithModel): string {
+    return `${representationSpace(modality)}|${embeddingVersion()}`;
+  }
+
+  /**
+   * The windows of an image's representation (NaN where it has no data), ready to write with the image's rows.
+   * `modality` null: a modality this ingestion creates, so without a model (its raw grey pixels are the representation).
+   */
+  prepare(modality: ModalityWithModel | null, representation: GreyImage, valid: Uint8Array | null) {
+    const windows = windowVectors(valid ? markNoData(representation, valid) : representation);
+    const space = modality ? EmbeddingService.space(modality) : `raw|${embeddingVersion()}`;
+    return {
+      write: (tx: Tx, imageId: number, modalityId: number) => this.vectors.replaceEmbeddings(tx, imageId, modalityId, space, windows),
+    };
+  }
+
+  /**
+   * The first stage: the images of `target` ranked by their best window against the query's vectors (its
+   * representation, rotated within +-maxRotation), each with that window.
+   */
+  async rank(query: GreyImage, target: ModalityWithModel, maxRotation: number): Promise<ImageHit<number>[]> {
+    const vectors = queryVectors(query, maxRotation).map((q) => q.vector);
+    const hits = await this.vectors.nearestWindows(target.id, EmbeddingService.space(target), vectors, FIRST_STAGE_WINDOWS);
+    return rankImages(hits);
+  }
+
+  /** How many images of a modality are in the first stage's index. */
+  indexed(target: ModalityWithModel): Promise<number> {
+    return this.vectors.embeddedImages(target.id, EmbeddingService.space(target));
+  }
+
+  /** Writes the vectors of one stored image in its own transaction (reindex). */
+  private async indexImage(image: Image, modality: ModalityWithModel): Promise<void> {
+    const representation = await this.representations.withoutData(image, modality);
+    const { write } = this.prepare(modality, representation, null);
+    await this.prisma.$transaction((tx) => write(tx, image.id, modality.id));
+  }
+
+  /**
+   * Starts a job that brings the first stage's index of one modality, or of every modality, up to date: every image
+   * without vectors in its modality's current space gets them, one image per transaction. A job killed midway leaves
+   * every image indexed wholly or not at all; the next reindex goes on from there.
+   */
+  async reindex(modalityName?: string | null, onProgress?: (done: number, total: number) => void) {
+    const names = modalityName ? [(await this.modalities.getByName(modalityName)).name] : (await this.modalities.list()).map((m) => m.name);
+    return this.jobs.start(
+      'index.rebuild',
+      { modality: modalityName ?? null },
+      async (progress) => {
+        const modalities = await Promise.all(names.map(async (n) => (await this.representations.modalityByName(n))!));
+        const todo = await Promise.all(modalities.map((m) => this.vectors.countWithoutEmbeddings(m.id, EmbeddingService.space(m))));
+        const total = todo.reduce((a, b) => a + b, 0);
+        let done = 0;
+        progress.report(0, total);
+        for (const modality of modalities) {
+          const space = EmbeddingService.space(modality);
+          for (let after = 0; ; ) {
+            const batch = await this.vectors.imagesWithoutEmbeddings(modality.id, space, after, REINDEX_BATCH);
+            if (batch.length === 0) break;
+            for (const image of batch) {
+              await this.indexImage(image, modality);
+              progress.report(++done, total);
+              after = image.id;
+            }
+          }
+        }
+        return { images: done };
+      },
+      onProgress,
+    );
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * The vector first stage through the services on a real database (docs/adr/0011): windows written at ingestion,
+ * ranked by pgvector in SQL, kept current by deletion and a resumable reindex, and no vocabulary needed.
+ */
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { GreyImage } from '../../src/pipeline/types.ts';
+import { createTestApp, TEST_BACKEND, type TestApp } from '../helpers/app.ts';
+import { rng, rotatedView, texturedImage } from '../helpers/synthetic-images.ts';
+
+const SIZE = 256;
+/** Repository size: enough that the top 5 of the first stage is a real choice. */
+const N = 40;
+
+function png(img: GreyImage): Promise<Buffer> {
+  const bytes = new Uint8Array(img.width * img.height);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Math.round(Math.min(1, Math.max(0, img.data[i])) * 255);
+  return sharp(bytes, { raw: { width: img.width, height: img.height, channels: 1 } }).png().toBuffer();
+}
+
+function restyle(img: GreyImage, seed: number): GreyImage {
+  const r = rng(seed);
+  return { ...img, data: img.data.map((v) => 0.25 + 0.5 * v + 0.04 * (r() - 0.5)) };
+}
+
+let app: TestApp;
+const images: GreyImage[] = [];
+const ids: number[] = [];
+
+beforeAll(async () => {
+  app = await createTestApp();
+  for (let i = 0; i < N; i++) {
+    images.push(texturedImage(SIZE, SIZE, 31_000 + i));
+    ids.push((await app.services.images.ingest({ data: await png(images[i]), fileName: `fs${i}.png`, modality: 'FS' })).id);
+  }
+}, 300_000);
+afterAll(() => app?.close());
+
+async function firstStage(query: GreyImage) {
+  const res = await app.services.search.search({ data: await png(query), modality: 'FS', target: 'FS', first: 10, rerank: { mode: 'none' } });
+  expect(res.firstStage).toBe('vectors');
+  return res.matches;
+}
+
+describe(`vector first stage on ${TEST_BACKEND}`, () => {
+  test('an empty modality answers no matches (no INDEX_NOT_READY)', async () => {
+    await app.services.modalities.create({ name: 'EMPTY' });
+    const res = await app.services.search.search({ data: await png(images[0]), modality: 'EMPTY', target: 'EMPTY' });
+    expect(res.matches).toEqual([]);
+  });
+
+  test('rotated and cropped, restyled queries rank their source first among 40 (recall@1 and a margin)', async () => {
+    const cases = [
+      { i: 3, view: rotatedView(images[3], 128, 128, 20, 200, 200) },
+      { i: 17, view: rotatedView(images[17], 120, 140, -25, 200, 200) },
+      { i: 29, view: rotatedView(images[29], 90, 100, 10, 110, 110) },
+      { i: 38, view: rotatedView(images[38], 170, 160, -5, 110, 110) },
+    ];
+    for (const [k, c] of cases.entries()) {
+      const matches = await firstStage(restyle(c.view, k));
+      expect(matches[0].imageId, `query ${k}`).toBe(ids[c.i]);
+      expect(matches[0].score).toBeGreaterThan(matches[1].score);
+    }
+  });
+
+  test("CORRELATE re-ranks the first stage's candidates: the rotated query is found with its transform", async () => {
+    const view = restyle(rotatedView(images[11], 128, 128, 15, 220, 220), 9);
+    const res = await app.services.search.search({ data: await png(view), modality: 'FS', target: 'FS', first: 3, rerank: { mode: 'correlate', topK: 5 } });
+    expect(res).toMatchObject({ firstStage: 'vectors', rerank: 'correlate' });
+    expect(res.matches[0].imageId).toBe(ids[11]);
+    expect(res.matches[0].transform).toHaveLength(6);
+  });
+
+  test('deleting an image removes its vectors; a reindex writes only what is missing and can be run again', async () => {
+    const modality = (await app.services.representations.modalityByName('FS'))!;
+    const count = () => app.db.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM "Embedding" WHERE "imageId" = ${ids[39]}`;
+    expect((await count())[0].n).toBeGreaterThan(0);
+    await app.services.images.delete(ids[39]);
+    expect((await count())[0].n).toBe(0);
+    expect(await app.services.embeddings.indexed(modality)).toBe(N - 1);
+
+    // an interrupted reindex: two images lost their vectors (as if a kill -9 came before their transactions)
+    await app.db.prisma.$executeRaw`DELETE FROM "Embedding" WHERE "imageId" IN (${ids[5]}, ${ids[6]})`;
+    expect(await app.services.embeddings.indexed(modality)).toBe(N - 3);
+    const job = await app.services.embeddings.reindex('FS');
+    expect(await app.services.jobs.wait(job.id)).toMatchObject({ state: 'SUCCEEDED', done: 2, total: 2, result: { images: 2 } });
+    expect(await app.services.embeddings.indexed(modality)).toBe(N - 1);
+    const again = await app.services.embeddings.reindex('FS');
+    expect(await app.services.jobs.wait(again.id)).toMatchObject({ state: 'SUCCEEDED', result: { images: 0 } });
+    // the reindexed image is found again
+    expect((await firstStage(restyle(rotatedView(images[5], 128, 128, 12, 200, 200), 5)))[0].imageId).toBe(ids[5]);
+  });
+
+  test('an unknown modality to reindex is NOT_FOUND', async () => {
+    await expect(app.services.embeddings.reindex('NOPE')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});
