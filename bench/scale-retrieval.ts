@@ -1,0 +1,118 @@
+/**
+ * The vector first stage at repository scale (issue 17): vis-nir test images of the target modality plus distractors
+ * (random 25-100 % crops, rotated, of images that are not the query's pair), ingested through the product's services;
+ * the protocol's queries (whole and 30 % crop) answered by `search.search`. Rows: Acc@1/@10 and recall@K of the
+ * first stage (the true image among the K it hands to re-ranking), and per-stage latency.
+ *
+ *   npm run bench:scale-retrieval -- [--n 160,1000] [--queries 24] [--rerank none|default] [--kinds whole,crop]
+ *
+ * Writes bench/results/scale-retrieval.json and .md. Real data from CMIR_DATA_DIR (default ../shared/data).
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { decodeImage } from '../src/pipeline/decode.ts';
+import { rigidAbout } from '../src/pipeline/geometry.ts';
+import type { PlanarImage } from '../src/pipeline/types.ts';
+import { crop, warpAffine } from '../src/pipeline/warp.ts';
+import { encodePng16, mulberry32, PROTOCOL } from './lib/queries.ts';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const DATA = process.env.CMIR_DATA_DIR ?? path.join(import.meta.dirname, '..', '..', 'shared', 'data');
+const SIZES = arg('n', '160').split(',').map(Number);
+const NQ = Number(arg('queries', '24'));
+const RERANK = arg('rerank', 'none');
+const KINDS = arg('kinds', 'whole,crop').split(',');
+/** The K re-ranking would see (issue 17: default <= 30). */
+const K = 30;
+
+interface Pair { id: string; rgb: string; nir: string; split: string }
+const rows = (await readFile(path.join(DATA, 'vis-nir', 'pairs.csv'), 'utf8')).trim().split(/\r?\n/);
+const cols = rows[0].split(',');
+const pairs: Pair[] = rows.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v])) as unknown as Pair);
+const test = pairs.filter((p) => p.split === 'test');
+const spread = <T>(l: T[], n: number) => Array.from({ length: Math.min(n, l.length) }, (_, i) => l[Math.floor((i * l.length) / Math.min(n, l.length))]);
+const queryPairs = spread(test, NQ);
+const decode = async (f: string) => (await decodeImage(await readFile(path.join(DATA, 'vis-nir', f)), { maxPixels: 1e9 })).image;
+
+/** A distractor: a random crop of 25-100 % of the side, rotated within +-30 degrees, of an image not queried. */
+function distractor(src: PlanarImage, random: () => number): PlanarImage {
+  const f = 0.25 + 0.75 * random();
+  const w = Math.max(64, Math.round(src.width * f)), h = Math.max(64, Math.round(src.height * f));
+  const x = Math.floor(random() * (src.width - w + 1)), y = Math.floor(random() * (src.height - h + 1));
+  const part = crop(src, { x, y, width: w, height: h });
+  return warpAffine(part, rigidAbout((random() * 2 - 1) * 30, (w - 1) / 2, (h - 1) / 2, 0, 0));
+}
+
+const pct = (v: number[], p: number) => { const s = [...v].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : 0; };
+const r1 = (v: number) => Math.round(v * 10) / 10;
+
+const out: { rows: Record<string, unknown>[]; ingest: Record<string, unknown>[]; created: string; notes: string[] } = {
+  rows: [], ingest: [], created: new Date().toISOString(),
+  notes: [`rerank: ${RERANK} (none = the first stage alone)`, 'direction NIR->RGB; queries: the NIR file as is (its real warp, black fill declared as noDataValue 0) and its centre 30 % crop'],
+};
+for (const n of SIZES) {
+  const home = await mkdtemp(path.join(os.tmpdir(), 'cmir-scale-'));
+  const app = await createApp(loadConfig({ home }, { ...process.env, DATABASE_URL: '' }), { memory: true });
+  try {
+    const t0 = performance.now();
+    const idOf = new Map<string, number>();
+    for (const p of test.slice(0, n)) idOf.set(p.id, (await app.services.images.ingest({ data: await readFile(path.join(DATA, 'vis-nir', p.rgb)), fileName: p.id, modality: 'RGB' })).id);
+    const random = mulberry32(17);
+    const others = pairs.filter((p) => !queryPairs.includes(p));
+    for (let k = test.length; k < n; k++) {
+      const src = await decode(others[Math.floor(random() * others.length)].rgb);
+      await app.services.images.ingest({ data: await encodePng16(distractor(src, random)), fileName: `d${k}`, modality: 'RGB' });
+    }
+    const ingestSeconds = (performance.now() - t0) / 1000;
+    out.ingest.push({ n, imagesPerSecond: r1(n / ingestSeconds), peakRssMb: Math.round(process.memoryUsage().rss / 2 ** 20) });
+    for (const kind of KINDS) {
+      const ranks: number[] = [];
+      const times: Record<string, number[]> = { total: [], representation: [], firstStage: [], rerank: [] };
+      for (const p of queryPairs) {
+        const nir = await readFile(path.join(DATA, 'vis-nir', p.nir));
+        const data = kind === 'whole' ? nir : await (async () => {
+          const img = await decode(p.nir);
+          const cw = Math.round(img.width * PROTOCOL.cropFraction), ch = Math.round(img.height * PROTOCOL.cropFraction);
+          return encodePng16(crop(img, { x: Math.floor((img.width - cw) / 2), y: Math.floor((img.height - ch) / 2), width: cw, height: ch }));
+        })();
+        const res = await app.services.search.search({
+          data, modality: 'NIR', target: 'RGB', first: 100, noDataValue: kind === 'whole' ? 0 : null,
+          rerank: RERANK === 'none' ? { mode: 'none' } : null,
+        });
+        const rank = res.matches.findIndex((m) => m.imageId === idOf.get(p.id));
+        ranks.push(rank < 0 ? Infinity : rank + 1);
+        for (const s of Object.keys(times)) times[s].push(res.timings[s as keyof typeof res.timings]);
+      }
+      const at = (k: number) => r1((100 * ranks.filter((r) => r <= k).length) / ranks.length);
+      const row = {
+        dataset: 'vis-nir', direction: 'NIR->RGB', query: kind, n, queries: ranks.length, rerank: RERANK,
+        acc: { 1: at(1), 10: at(10) }, recallAtK: at(K), k: K, recallAt100: at(100),
+        p50Ms: Math.round(pct(times.total, 50)), p95Ms: Math.round(pct(times.total, 95)),
+        stageP50Ms: Object.fromEntries(Object.entries(times).map(([s, v]) => [s, Math.round(pct(v, 50))])),
+        ranks,
+      };
+      out.rows.push(row);
+      console.log(JSON.stringify({ ...row, ranks: undefined }));
+    }
+  } finally {
+    await app.close();
+    await rm(home, { recursive: true, force: true });
+  }
+}
+const dir = path.join(import.meta.dirname, 'results');
+await writeFile(path.join(dir, 'scale-retrieval.json'), JSON.stringify(out, null, 2) + '\n');
+const md = [
+  '# Vector first stage at scale (`npm run bench:scale-retrieval`)', '', `Created ${out.created}. ${out.notes.join('. ')}.`, '',
+  '| dataset | direction | query | N | queries | rerank | Acc@1 | Acc@10 | recall@30 | recall@100 | p50 ms | p95 ms | p50 representation / first stage / rerank ms |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ...out.rows.map((r: any) => `| ${r.dataset} | ${r.direction} | ${r.query} | ${r.n} | ${r.queries} | ${r.rerank} | ${r.acc[1]} | ${r.acc[10]} | ${r.recallAtK} | ${r.recallAt100} | ${r.p50Ms} | ${r.p95Ms} | ${r.stageP50Ms.representation} / ${r.stageP50Ms.firstStage} / ${r.stageP50Ms.rerank} |`),
+  '', '| N | images/s ingested | RSS MB |', '|---|---|---|', ...out.ingest.map((i: any) => `| ${i.n} | ${i.imagesPerSecond} | ${i.peakRssMb} |`), '',
+];
+await writeFile(path.join(dir, 'scale-retrieval.md'), md.join('\n'));
