@@ -242,7 +242,7 @@ export class SearchService {
       );
     }
     // within one modality VERIFY is the fast choice, but it needs a vocabulary; without one, CORRELATE
-    const active = p.mode === 'auto' ? await this.vocabularies.active(target) : null;
+    const active = p.mode === 'auto' && queryModality.id === target.id ? await this.vocabularies.active(target) : null;
     const mode = p.mode === 'auto' ? autoRerank(queryModality, target, active !== null) : p.mode;
     const firstStage = firstStageOf(mode);
     const vocab = firstStage === 'words' ? await this.vocabularies.requireActive(target) : null;
