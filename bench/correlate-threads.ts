@@ -1,6 +1,6 @@
 /**
  * npm run bench:correlate — dense correlation re-ranking (CORRELATE) of one query against many candidates on the
- * calling thread against worker threads (pipeline/correlate-pool.ts), side by side in one run (ABAB rounds, medians).
+ * calling thread against worker threads (pipeline/rerank/correlate-pool.ts), side by side in one run (ABAB rounds, medians).
  * Sizes as vis-nir's whole queries at the working scale (a 1024 x 680 CoMIR seen at 1/16, here 256 x 170 at 1/4:
  * 64 x 42 px), poses as its default (+-30 degrees x scales 0.93, 1, 1.08: 39 views), synthetic textures. Also checks
  * that every thread count returns the same matches. Writes bench/results/correlate-threads.{json,md}.
@@ -11,8 +11,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CorrelationPool } from '../src/pipeline/correlate-pool.ts';
-import { type CorrelatedMatch, correlationPoses, downsample } from '../src/pipeline/correlate.ts';
+import { CorrelationPool } from '../src/pipeline/rerank/correlate-pool.ts';
+import { type CorrelatedMatch, correlationPoses, downsample } from '../src/pipeline/rerank/correlate.ts';
 import { rotatedView, texturedImage } from '../test/helpers/synthetic-images.ts';
 
 const { values: args } = parseArgs({

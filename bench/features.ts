@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { denseSurf } from '../src/pipeline/surf.ts';
+import { denseSurf } from '../src/pipeline/features/surf.ts';
 import { texturedImage } from '../test/helpers/synthetic-images.ts';
 import { denseSurf as frozenSurf } from '../test/unit/pipeline/frozen/surf-v0.ts';
 

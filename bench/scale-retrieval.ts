@@ -14,10 +14,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { decodeImage } from '../src/pipeline/decode.ts';
-import { rigidAbout } from '../src/pipeline/geometry.ts';
+import { decodeImage } from '../src/pipeline/decode/decode.ts';
+import { rigidAbout } from '../src/pipeline/rerank/geometry.ts';
 import type { PlanarImage } from '../src/pipeline/types.ts';
-import { crop, warpAffine } from '../src/pipeline/warp.ts';
+import { crop, warpAffine } from '../src/pipeline/rerank/warp.ts';
 import { encodePng16, mulberry32, PROTOCOL } from './lib/queries.ts';
 
 const arg = (name: string, fallback: string) => {

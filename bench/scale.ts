@@ -8,7 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { InvertedFile } from '../src/pipeline/inverted-index.ts';
+import { InvertedFile } from '../src/pipeline/index/inverted-index.ts';
 import type { BowVector } from '../src/pipeline/types.ts';
 import { rng } from '../test/helpers/synthetic-images.ts';
 

@@ -10,9 +10,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { denseSurf, type FeatureSet } from '../src/pipeline/surf.ts';
-import { defaultThreads } from '../src/pipeline/kmeans-pool.ts';
-import { selectStrongest, trainVocabulary } from '../src/pipeline/vocabulary.ts';
+import { denseSurf, type FeatureSet } from '../src/pipeline/features/surf.ts';
+import { defaultThreads } from '../src/pipeline/index/kmeans-pool.ts';
+import { selectStrongest, trainVocabulary } from '../src/pipeline/index/vocabulary.ts';
 import { texturedImage } from '../test/helpers/synthetic-images.ts';
 
 const nDesc = Number(process.argv[2] ?? 2_000_000);

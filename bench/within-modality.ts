@@ -11,8 +11,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { decodeImage } from '../src/pipeline/decode.ts';
-import { iouPolygons, iouRectPolygon } from '../src/pipeline/geometry.ts';
+import { decodeImage } from '../src/pipeline/decode/decode.ts';
+import { iouPolygons, iouRectPolygon } from '../src/pipeline/rerank/geometry.ts';
 import { encodePng16, makeQueries, mulberry32 } from './lib/queries.ts';
 import type { RerankMode } from '../src/services/search.service.ts';
 

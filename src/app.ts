@@ -18,7 +18,7 @@ import { ModalityService } from './services/modality.service.ts';
 import { ModelService } from './services/model.service.ts';
 import { RepresentationService } from './services/representation.service.ts';
 import { SearchService } from './services/search.service.ts';
-import { CorrelationPool } from './pipeline/correlate-pool.ts';
+import { CorrelationPool } from './pipeline/rerank/correlate-pool.ts';
 import { SlideService } from './services/slide.service.ts';
 import { VocabularyService } from './services/vocabulary.service.ts';
 

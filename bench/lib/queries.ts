@@ -3,14 +3,14 @@
  * translation uniform in +-12 % of the side, seeded; whole images and centre crops of 30 % of the side.
  */
 import sharp from 'sharp';
-import { type Affine, applyAffine, composeAffine, invertAffine, type Point, rigidAbout } from '../../src/pipeline/geometry.ts';
+import { type Affine, applyAffine, composeAffine, invertAffine, type Point, rigidAbout } from '../../src/pipeline/rerank/geometry.ts';
 import type { PlanarImage } from '../../src/pipeline/types.ts';
-import { crop, warpAffine } from '../../src/pipeline/warp.ts';
+import { crop, warpAffine } from '../../src/pipeline/rerank/warp.ts';
 
 /** Protocol constants: ../shared/data/README.md "Protocol used by the benchmarks" (after the paper). */
 export const PROTOCOL = { maxDegrees: 30, maxShift: 0.12, cropFraction: 0.3 } as const;
 
-export { mulberry32 } from '../../src/pipeline/kdtree.ts';
+export { mulberry32 } from '../../src/pipeline/index/kdtree.ts';
 
 export interface Query {
   kind: 'whole' | 'crop';

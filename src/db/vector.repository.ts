@@ -3,7 +3,7 @@
  * with `::sparsevec` casts and read back as `::text`. The text form is 1-based `{i:v,...}/dims`; BowVector ids are
  * 0-based.
  */
-import type { WindowHit, WindowVector } from '../pipeline/embedding.ts';
+import type { WindowHit, WindowVector } from '../pipeline/index/embedding.ts';
 import type { BowVector } from '../pipeline/types.ts';
 import type { Image } from './generated/client.ts';
 import type { Prisma } from './database.ts';

@@ -1,5 +1,5 @@
 import { BadUserInputError } from '../errors.ts';
-import type { Normalization } from '../pipeline/decode.ts';
+import type { Normalization } from '../pipeline/decode/decode.ts';
 import { readUpload } from './upload.ts';
 import { fromGlobalId, toGlobalId } from '../ids.ts';
 import type { MutationResolvers } from './__generated__/resolvers-types.ts';

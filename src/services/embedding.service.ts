@@ -8,8 +8,8 @@ import {
   queryVectors,
   rankImages,
   windowVectors,
-} from '../pipeline/embedding.ts';
-import { markNoData } from '../pipeline/nodata.ts';
+} from '../pipeline/index/embedding.ts';
+import { markNoData } from '../pipeline/decode/nodata.ts';
 import type { GreyImage } from '../pipeline/types.ts';
 import type { JobService } from './job.service.ts';
 import type { ModalityService } from './modality.service.ts';
@@ -26,7 +26,7 @@ export const FIRST_STAGE_WINDOWS = 100;
 const REINDEX_BATCH = 16;
 
 /**
- * The vector first stage (docs/adr/0011): every image's windows of its representation (pipeline/embedding.ts) in
+ * The vector first stage (docs/adr/0011): every image's windows of its representation (pipeline/index/embedding.ts) in
  * pgvector, written at ingestion or by a reindex job, and the nearest windows of a query's vectors found in SQL.
  */
 export class EmbeddingService {

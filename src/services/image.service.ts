@@ -9,7 +9,7 @@ import type { ImageRepository } from '../db/image.repository.ts';
 import type { ModalityRepository } from '../db/modality.repository.ts';
 import type { SlideRepository } from '../db/slide.repository.ts';
 import { BadUserInputError, DuplicateImageError, invalidParameter, NotFoundError, PayloadTooLargeError } from '../errors.ts';
-import { decodeImage, encodeGreyPng, thumbnailPng } from '../pipeline/decode.ts';
+import { decodeImage, encodeGreyPng, thumbnailPng } from '../pipeline/decode/decode.ts';
 import type { GreyImage, PlanarImage } from '../pipeline/types.ts';
 import type { EmbeddingService } from './embedding.service.ts';
 import type { IndexCache } from './index-cache.ts';
@@ -30,7 +30,7 @@ export interface IngestInput {
   slide?: string | null;
   name?: string | null;
   page?: number | null;
-  /** The file's fill where it has no data (0..1 of full scale; pipeline/nodata.ts). */
+  /** The file's fill where it has no data (0..1 of full scale; pipeline/decode/nodata.ts). */
   noDataValue?: number | null;
 }
 

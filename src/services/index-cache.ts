@@ -1,5 +1,5 @@
 import type { VectorRepository } from '../db/vector.repository.ts';
-import { InvertedFile } from '../pipeline/inverted-index.ts';
+import { InvertedFile } from '../pipeline/index/inverted-index.ts';
 import type { BowVector } from '../pipeline/types.ts';
 
 /**

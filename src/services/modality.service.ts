@@ -2,7 +2,7 @@ import type { Modality } from '../db/generated/client.ts';
 import type { ModalityRepository } from '../db/modality.repository.ts';
 import type { Tx } from '../db/image.repository.ts';
 import { BadUserInputError, invalidParameter, NotFoundError } from '../errors.ts';
-import { NORMALIZATIONS, type Normalization } from '../pipeline/decode.ts';
+import { NORMALIZATIONS, type Normalization } from '../pipeline/decode/decode.ts';
 
 /** Modality names: short identifiers, as used in file names and CLI flags (SHG, BF, NIR, RGB, CT-MRI ...). */
 const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;

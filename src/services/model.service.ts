@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { ComirModel as ComirModelRow, Modality, Prisma as P } from '../db/generated/client.ts';
 import type { Prisma } from '../db/database.ts';
 import { invalidParameter } from '../errors.ts';
-import { loadComirModel } from '../pipeline/comir.ts';
+import { loadComirModel } from '../pipeline/comir/comir.ts';
 import { validateModalityName } from './modality.service.ts';
 
 export interface RegisteredModel {

@@ -3,7 +3,7 @@
  * the value up front, the pixels once decoded.
  */
 import { BadUserInputError, optionalInRange } from '../errors.ts';
-import { noDataMask } from '../pipeline/nodata.ts';
+import { noDataMask } from '../pipeline/decode/nodata.ts';
 import type { PlanarImage } from '../pipeline/types.ts';
 
 /** null when absent; else a value in 0..1 of full scale, or BAD_USER_INPUT with `parameter: noDataValue`. */
@@ -13,7 +13,7 @@ export function validateNoDataValue(value: number | null | undefined): number | 
 
 /**
  * Where decoded pixels have data, given the file's no-data value: samples equal to it in every channel, in 5 x 5
- * blocks or larger (pipeline/nodata.ts); null when all are data. An image (or query) that is all no data is refused:
+ * blocks or larger (pipeline/decode/nodata.ts); null when all are data. An image (or query) that is all no data is refused:
  * there is nothing to match.
  */
 export function dataMask(pixels: PlanarImage, value: number, bitDepth: number, what: 'image' | 'query'): Uint8Array | null {

@@ -1,12 +1,12 @@
 import type { ComirModel as ComirModelRow, Image, Modality } from '../db/generated/client.ts';
 import type { Prisma } from '../db/database.ts';
-import { type ComirModel, loadComirModel } from '../pipeline/comir.ts';
-import { decodeImage, normalize, type Normalization, toGrey } from '../pipeline/decode.ts';
+import { type ComirModel, loadComirModel } from '../pipeline/comir/comir.ts';
+import { decodeImage, normalize, type Normalization, toGrey } from '../pipeline/decode/decode.ts';
 import type { GreyImage, PlanarImage } from '../pipeline/types.ts';
 import type { Config } from '../config.ts';
 import type { FileStore } from '../db/file-store.ts';
-import { downsample, workingImage } from '../pipeline/correlate.ts';
-import { markNoData, noDataMask } from '../pipeline/nodata.ts';
+import { downsample, workingImage } from '../pipeline/rerank/correlate.ts';
+import { markNoData, noDataMask } from '../pipeline/decode/nodata.ts';
 import { ReducedCache } from './reduced-cache.ts';
 
 /** A modality with its CoMIR model row, if it has one. */
@@ -80,7 +80,7 @@ export class RepresentationService {
     return toGrey(normalized);
   }
 
-  /** The modality's normalised grey pixels: what structure (pipeline/structure.ts) is computed from. */
+  /** The modality's normalised grey pixels: what structure (pipeline/rerank/structure.ts) is computed from. */
   grey(modality: Pick<ModalityWithModel, 'normalization'>, pixels: PlanarImage): GreyImage {
     return toGrey(normalize(pixels, modality.normalization as Normalization));
   }
@@ -101,7 +101,7 @@ export class RepresentationService {
   }
 
   /**
-   * A stored image's representation box-downsampled by `factor` (pipeline/correlate.ts downsample), from a bounded
+   * A stored image's representation box-downsampled by `factor` (pipeline/rerank/correlate.ts downsample), from a bounded
    * in-memory cache keyed by image, representation space and factor (image ids are never reused, and a new model
    * version is a new space).
    */
@@ -111,7 +111,7 @@ export class RepresentationService {
   }
 
   /**
-   * A stored image's structure at a working scale: the gradient magnitude of its grey pixels (pipeline/structure.ts),
+   * A stored image's structure at a working scale: the gradient magnitude of its grey pixels (pipeline/rerank/structure.ts),
    * NaN where it declared no data; cached like reduced().
    */
   structure(image: Image, modality: ModalityWithModel, factor: number): Promise<GreyImage> {
@@ -127,7 +127,7 @@ export class RepresentationService {
     return this.withNoData(image, await this.ofImage(image, modality));
   }
 
-  /** The representation with NaN where the image declared no data (pipeline/nodata.ts); as is otherwise. */
+  /** The representation with NaN where the image declared no data (pipeline/decode/nodata.ts); as is otherwise. */
   private async withNoData(image: Image, representation: GreyImage): Promise<GreyImage> {
     return image.noDataValue == null ? representation : this.masked(image, await this.original(image), representation);
   }

@@ -5,14 +5,14 @@ import type { Image } from '../db/generated/client.ts';
 import type { ImageRepository } from '../db/image.repository.ts';
 import type { VectorRepository } from '../db/vector.repository.ts';
 import { BadUserInputError, invalidParameter, NotFoundError, optionalInRange } from '../errors.ts';
-import { deserializeWordMap } from '../pipeline/bow.ts';
-import type { InvertedFile } from '../pipeline/inverted-index.ts';
-import { decodeImage } from '../pipeline/decode.ts';
-import { rerankFast, rerankPaper } from '../pipeline/rerank.ts';
-import type { Point } from '../pipeline/geometry.ts';
-import { markNoData } from '../pipeline/nodata.ts';
+import { deserializeWordMap } from '../pipeline/index/bow.ts';
+import type { InvertedFile } from '../pipeline/index/inverted-index.ts';
+import { decodeImage } from '../pipeline/decode/decode.ts';
+import { rerankFast, rerankPaper } from '../pipeline/rerank/rerank.ts';
+import type { Point } from '../pipeline/rerank/geometry.ts';
+import { markNoData } from '../pipeline/decode/nodata.ts';
 import type { GreyImage, PlanarImage, QueryResult, Region } from '../pipeline/types.ts';
-import { verify } from '../pipeline/verify.ts';
+import { verify } from '../pipeline/rerank/verify.ts';
 import {
   type CorrelateOptions,
   type CorrelatedMatch,
@@ -21,10 +21,10 @@ import {
   POSE_BOUNDS,
   type QuerySignal,
   refinementOptions,
-} from '../pipeline/correlate.ts';
-import type { CorrelationPool } from '../pipeline/correlate-pool.ts';
-import type { ComirManifest } from '../pipeline/comir.ts';
-import type { ImageHit } from '../pipeline/embedding.ts';
+} from '../pipeline/rerank/correlate.ts';
+import type { CorrelationPool } from '../pipeline/rerank/correlate-pool.ts';
+import type { ComirManifest } from '../pipeline/comir/comir.ts';
+import type { ImageHit } from '../pipeline/index/embedding.ts';
 import type { EmbeddingService } from './embedding.service.ts';
 import { footprint, regionTransform } from './link.service.ts';
 import { dataMask, validateNoDataValue } from './no-data.ts';
@@ -45,7 +45,7 @@ export interface SearchInput {
   modality?: string | null;
   target: string;
   first?: number | null;
-  /** The query's fill where it has no data (0..1 of full scale; pipeline/nodata.ts). */
+  /** The query's fill where it has no data (0..1 of full scale; pipeline/decode/nodata.ts). */
   noDataValue?: number | null;
   rerank?: { mode?: RerankMode | null; topK?: number | null; maxRotation?: number | null; scaleTolerance?: number | null; structureWeight?: number | null; refine?: number | null } | null;
 }
@@ -112,7 +112,7 @@ export function autoRerank(queryModality: { id: number }, target: { id: number }
 export const SEARCH_LIMITS = { first: 100, topK: 200, defaultTopK: 30, defaultCorrelateTopK: 200, defaultFirst: 10 } as const;
 
 /**
- * The poses CORRELATE tries (pipeline/correlate.ts correlationPoses) when neither the request nor the target's CoMIR
+ * The poses CORRELATE tries (pipeline/rerank/correlate.ts correlationPoses) when neither the request nor the target's CoMIR
  * pair (manifest `search`) says: rotations within the benchmark protocol's +-30 degrees (../shared/data/README.md) at
  * one scale. docs/adr/0005: a +-10 % scale sweep took vis-nir's default (real warps, scales 0.90..1.10) from Acc@1
  * 41.7-58.3 % to 54.2-70.8 % (bench/results/vis-nir-quick.md) but cost shg-bf (one pixel size) 69 -> 46 % on whole
@@ -122,7 +122,7 @@ export const SEARCH_LIMITS = { first: 100, topK: 200, defaultTopK: 30, defaultCo
 export const POSE_DEFAULTS = { maxRotation: 30, scaleTolerance: 0 } as const;
 
 /**
- * The weight of structure (pipeline/structure.ts) in CORRELATE's score when neither the request nor the target's CoMIR
+ * The weight of structure (pipeline/rerank/structure.ts) in CORRELATE's score when neither the request nor the target's CoMIR
  * pair (manifest `search.structure_weight`) says: none. It helps where two modalities share edges (vis-nir:
  * docs/adr/0008) and costs a second correlation; SHG shows collagen only, so its edges are not H&E's
  * (docs/adr/0008 has the shg-bf measurement).
@@ -131,7 +131,7 @@ export const DEFAULT_STRUCTURE_WEIGHT = 0;
 
 /**
  * How many of CORRELATE's best candidates are correlated again at twice the working resolution, near the
- * pose each was found at (pipeline/correlate.ts), when neither the request nor the target's CoMIR pair (manifest
+ * pose each was found at (pipeline/rerank/correlate.ts), when neither the request nor the target's CoMIR pair (manifest
  * `search.refine`) says: none. Small queries meet the candidates' size limit (MAX_CANDIDATE_WORKING_SIZE) first: a 30 %
  * crop of a 1024 px vis-nir photograph is correlated on 38 x 25 px. docs/adr/0009 has the measurement.
  */
@@ -342,7 +342,7 @@ export class SearchService {
     return results.map((r, i) => windowMatch(r, i, grey));
   }
 
-  /** Spatial verification (pipeline/verify.ts): rotation sweep + Hough voting on the candidates' word maps. */
+  /** Spatial verification (pipeline/rerank/verify.ts): rotation sweep + Hough voting on the candidates' word maps. */
   private async verify(ranked: QueryResult<number>[], grey: GreyImage, vocab: LoadedVocabulary): Promise<SearchMatch[]> {
     const candidates = await this.wordMapCandidates(ranked, vocab);
     const grid = VocabularyService.gridOptions(vocab.params);
@@ -364,8 +364,8 @@ export class SearchService {
   }
 
   /**
-   * Dense correlation (pipeline/correlate.ts) of the query with each candidate's representation and, with a structure
-   * weight, also of their structure (pipeline/structure.ts): one session on the worker threads, scored at the pose
+   * Dense correlation (pipeline/rerank/correlate.ts) of the query with each candidate's representation and, with a structure
+   * weight, also of their structure (pipeline/rerank/structure.ts): one session on the worker threads, scored at the pose
    * where the weighted sum of their NCCs peaks (correlateJoint). Then the best `settings.refine` again at twice the
    * resolution (refinementOptions), near the pose each was found at, re-ordered by that (their scores are the finer ones).
    */

@@ -4,9 +4,9 @@ import type { Tx } from '../db/image.repository.ts';
 import type { VectorRepository } from '../db/vector.repository.ts';
 import type { VocabularyInfo, VocabularyRepository } from '../db/vocabulary.repository.ts';
 import { AppError, invalidParameter } from '../errors.ts';
-import { serializeWordMap, type WordMap, wordMapBow, wordMapFromFeatures } from '../pipeline/bow.ts';
-import { mulberry32 } from '../pipeline/kdtree.ts';
-import { type DenseGridOptions, denseSurf, type FeatureSet, gridCount } from '../pipeline/surf.ts';
+import { serializeWordMap, type WordMap, wordMapBow, wordMapFromFeatures } from '../pipeline/index/bow.ts';
+import { mulberry32 } from '../pipeline/index/kdtree.ts';
+import { type DenseGridOptions, denseSurf, type FeatureSet, gridCount } from '../pipeline/features/surf.ts';
 import type { BowVector, GreyImage } from '../pipeline/types.ts';
 import {
   createQuantizer,
@@ -15,8 +15,8 @@ import {
   type Quantizer,
   selectStrongest,
   serializeVocabulary,
-} from '../pipeline/vocabulary.ts';
-import { trainVocabularyOffThread } from '../pipeline/vocabulary-thread.ts';
+} from '../pipeline/index/vocabulary.ts';
+import { trainVocabularyOffThread } from '../pipeline/index/vocabulary-thread.ts';
 import type { IndexCache } from './index-cache.ts';
 import type { JobService } from './job.service.ts';
 import type { ModalityService } from './modality.service.ts';

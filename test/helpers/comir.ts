@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeImage, normalize, type Normalization } from '../../src/pipeline/decode.ts';
+import { decodeImage, normalize, type Normalization } from '../../src/pipeline/decode/decode.ts';
 import type { GreyImage, PlanarImage } from '../../src/pipeline/types.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -1,7 +1,7 @@
 /**
  * Deterministic synthetic grey images and geometric transforms for pipeline tests and benchmarks (pure, no I/O).
  */
-import { mulberry32 } from '../../src/pipeline/kdtree.ts';
+import { mulberry32 } from '../../src/pipeline/index/kdtree.ts';
 import type { GreyImage } from '../../src/pipeline/types.ts';
 
 /** mulberry32: small seeded PRNG returning floats in [0, 1). */

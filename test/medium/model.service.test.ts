@@ -51,7 +51,7 @@ describe(`CoMIR models on ${TEST_BACKEND}`, () => {
     const again = await app.services.representations.ofImage(image);
     const computed = await app.services.representations.compute(
       (await app.services.representations.modalityByName('SHG'))!,
-      (await (await import('../../src/pipeline/decode.ts')).decodeImage(await makeImage({ width: 96, height: 80, seed: 4, bitDepth: 16, format: 'tiff' }), { maxPixels: 1e8 })).image,
+      (await (await import('../../src/pipeline/decode/decode.ts')).decodeImage(await makeImage({ width: 96, height: 80, seed: 4, bitDepth: 16, format: 'tiff' }), { maxPixels: 1e8 })).image,
     );
     expect(Array.from(again.data)).toEqual(Array.from(computed.data));
   });

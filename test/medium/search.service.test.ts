@@ -4,7 +4,7 @@
  */
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { iouRectPolygon, rectPolygon } from '../../src/pipeline/geometry.ts';
+import { iouRectPolygon, rectPolygon } from '../../src/pipeline/rerank/geometry.ts';
 import type { GreyImage } from '../../src/pipeline/types.ts';
 import { createTestApp, TEST_BACKEND, type TestApp } from '../helpers/app.ts';
 import { crop, rotatedView, texturedImage } from '../helpers/synthetic-images.ts';

@@ -1,5 +1,5 @@
 /**
- * CoMIR inference (src/pipeline/comir.ts): manifest validation, tiled == whole, and for every shipped model
+ * CoMIR inference (src/pipeline/comir/comir.ts): manifest validation, tiled == whole, and for every shipped model
  * (models/<pair>/manifest.json) rotation equivariance on a real image and aligned > mismatched agreement on tissue.
  */
 import { mkdtemp, readdir, readFile, rm, writeFile, cp } from 'node:fs/promises';
@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ComirModel, loadComirModel, ModelInvalidError, toUint8, validateManifest } from '../../src/pipeline/comir.ts';
+import { ComirModel, loadComirModel, ModelInvalidError, toUint8, validateManifest } from '../../src/pipeline/comir/comir.ts';
 import type { PlanarImage } from '../../src/pipeline/types.ts';
 import { correlation, dataDir, readPlanar, REPO_ROOT, rot90Grey, rot90Planar, tissueMask } from '../helpers/comir.ts';
 import { texturedImage } from '../helpers/synthetic-images.ts';

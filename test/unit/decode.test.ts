@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { decodeImage, normalize, percentiles, probeImage, toGrey } from '../../src/pipeline/decode.ts';
+import { decodeImage, normalize, percentiles, probeImage, toGrey } from '../../src/pipeline/decode/decode.ts';
 import { corrupt, makeImage, makeMultiPageTiff, pattern } from '../helpers/images.ts';
 
 const LIMIT = { maxPixels: 10_000_000 };

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { applyAffine, invertAffine, iouPolygons, iouRectPolygon, rectPolygon, rigidAbout } from '../../src/pipeline/geometry.ts';
+import { applyAffine, invertAffine, iouPolygons, iouRectPolygon, rectPolygon, rigidAbout } from '../../src/pipeline/rerank/geometry.ts';
 
 test('rigidAbout rotates about the centre and translates; invertAffine undoes it', () => {
   const m = rigidAbout(90, 10, 10, 5, 0);

@@ -1,6 +1,6 @@
 /**
  * The Python trainer end to end, through the CLI command's runner (src/cli/commands/train.ts): a few steps on tiny
- * generated pairs, ONNX export and manifest, then the exported networks through src/pipeline/comir.ts.
+ * generated pairs, ONNX export and manifest, then the exported networks through src/pipeline/comir/comir.ts.
  * Skipped (with a message) only when /usr/bin/python3 has no torch; CI installs python3-torch (.ci/run).
  */
 import { spawnSync } from 'node:child_process';
@@ -12,7 +12,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PYTHON, runTrain } from '../../src/cli/commands/train.ts';
-import { ComirModel, loadComirModel, type ComirManifest } from '../../src/pipeline/comir.ts';
+import { ComirModel, loadComirModel, type ComirManifest } from '../../src/pipeline/comir/comir.ts';
 import { texturedImage } from '../helpers/synthetic-images.ts';
 
 const python = process.env.CMIR_PYTHON ?? DEFAULT_PYTHON;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { invalidParameter, optionalInRange } from '../../errors.ts';
-import { MAX_REFINE, POSE_BOUNDS } from '../../pipeline/correlate.ts';
+import { MAX_REFINE, POSE_BOUNDS } from '../../pipeline/rerank/correlate.ts';
 
 /** Debian's interpreter: the pyenv python3 first on PATH has no torch (../shared/guide/stack.md). */
 export const DEFAULT_PYTHON = '/usr/bin/python3';

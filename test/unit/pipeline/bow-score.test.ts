@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bowFromWords, bowTotal, computeIdf, deserializeWordMap, documentFrequencies, MATLAB_EPS, serializeWordMap, windowBow, windowGridRange, type WordMap } from '../../../src/pipeline/bow.ts';
-import { indexStatistics, paperScore, prepareQuery, rankBruteForce, PAPER_SCORING } from '../../../src/pipeline/score.ts';
+import { bowFromWords, bowTotal, computeIdf, deserializeWordMap, documentFrequencies, MATLAB_EPS, serializeWordMap, windowBow, windowGridRange, type WordMap } from '../../../src/pipeline/index/bow.ts';
+import { indexStatistics, paperScore, prepareQuery, rankBruteForce, PAPER_SCORING } from '../../../src/pipeline/index/score.ts';
 import type { BowVector } from '../../../src/pipeline/types.ts';
 
 const bow = (pairs: Record<number, number>): BowVector => {

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { CorrelationPool } from '../../../src/pipeline/correlate-pool.ts';
+import { CorrelationPool } from '../../../src/pipeline/rerank/correlate-pool.ts';
 import {
   type CorrelatedMatch,
   correlateCandidate,
@@ -9,7 +9,7 @@ import {
   prepareCorrelation,
   prepareSignals,
   workingImage,
-} from '../../../src/pipeline/correlate.ts';
+} from '../../../src/pipeline/rerank/correlate.ts';
 import type { GreyImage } from '../../../src/pipeline/types.ts';
 import { rotatedView, texturedImage } from '../../helpers/synthetic-images.ts';
 

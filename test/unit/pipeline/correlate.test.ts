@@ -10,9 +10,9 @@ import {
   prepareSignals,
   refinementOptions,
   workingImage,
-} from '../../../src/pipeline/correlate.ts';
-import { applyAffine, iouPolygons, type Point, rigidAbout } from '../../../src/pipeline/geometry.ts';
-import { markNoData, noDataMask } from '../../../src/pipeline/nodata.ts';
+} from '../../../src/pipeline/rerank/correlate.ts';
+import { applyAffine, iouPolygons, type Point, rigidAbout } from '../../../src/pipeline/rerank/geometry.ts';
+import { markNoData, noDataMask } from '../../../src/pipeline/decode/nodata.ts';
 import type { GreyImage } from '../../../src/pipeline/types.ts';
 import { rng, rotatedView, texturedImage } from '../../helpers/synthetic-images.ts';
 

@@ -6,7 +6,7 @@ import {
   rankImages,
   type WindowHit,
   windowVectors,
-} from '../../../src/pipeline/embedding.ts';
+} from '../../../src/pipeline/index/embedding.ts';
 import type { GreyImage } from '../../../src/pipeline/types.ts';
 import { rng, rotatedView, texturedImage } from '../../helpers/synthetic-images.ts';
 

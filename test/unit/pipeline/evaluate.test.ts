@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { accuracyAtK, accuracyTable, rankOf, substringRank, wilsonInterval } from '../../../src/pipeline/evaluate.ts';
-import { splitImageIntoPatches, windowOffsets } from '../../../src/pipeline/rerank.ts';
+import { splitImageIntoPatches, windowOffsets } from '../../../src/pipeline/rerank/rerank.ts';
 
 describe('evaluate (reference 1.6)', () => {
   it('exact id matching: 1B_B1 is not a hit for query 1B_B10 (the reference bug is)', () => {

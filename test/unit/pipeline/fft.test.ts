@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { correlatePair, fft2, realPairSpectra, type Spectrum } from '../../../src/pipeline/fft.ts';
+import { correlatePair, fft2, realPairSpectra, type Spectrum } from '../../../src/pipeline/rerank/fft.ts';
 import { rng } from '../../helpers/synthetic-images.ts';
 
 function randomReal(n: number, seed: number): Float64Array {

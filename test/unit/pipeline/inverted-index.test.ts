@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InvertedFile } from '../../../src/pipeline/inverted-index.ts';
-import { rankBruteForce } from '../../../src/pipeline/score.ts';
+import { InvertedFile } from '../../../src/pipeline/index/inverted-index.ts';
+import { rankBruteForce } from '../../../src/pipeline/index/score.ts';
 import type { BowVector } from '../../../src/pipeline/types.ts';
 import { rng } from '../../helpers/synthetic-images.ts';
 

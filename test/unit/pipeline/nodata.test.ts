@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { noDataMask } from '../../../src/pipeline/nodata.ts';
+import { noDataMask } from '../../../src/pipeline/decode/nodata.ts';
 import type { PlanarImage } from '../../../src/pipeline/types.ts';
 
 const W = 40, H = 30;

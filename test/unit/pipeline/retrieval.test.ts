@@ -4,13 +4,13 @@
  * denseSurf -> vocabulary (strongest 80%) -> word maps + inverted file -> query -> fast re-rank (region) and paper re-rank.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bowFromWords, wordMapFromFeatures, type WordMap } from '../../../src/pipeline/bow.ts';
+import { bowFromWords, wordMapFromFeatures, type WordMap } from '../../../src/pipeline/index/bow.ts';
 import { rankOf } from '../../../src/pipeline/evaluate.ts';
-import { InvertedFile } from '../../../src/pipeline/inverted-index.ts';
-import { rerankFast, rerankPaper } from '../../../src/pipeline/rerank.ts';
-import { denseSurf } from '../../../src/pipeline/surf.ts';
+import { InvertedFile } from '../../../src/pipeline/index/inverted-index.ts';
+import { rerankFast, rerankPaper } from '../../../src/pipeline/rerank/rerank.ts';
+import { denseSurf } from '../../../src/pipeline/features/surf.ts';
 import type { GreyImage } from '../../../src/pipeline/types.ts';
-import { createQuantizer, selectStrongest, trainVocabulary, type Quantizer } from '../../../src/pipeline/vocabulary.ts';
+import { createQuantizer, selectStrongest, trainVocabulary, type Quantizer } from '../../../src/pipeline/index/vocabulary.ts';
 import { crop, iou, rng, rotatedView, texturedImage } from '../../helpers/synthetic-images.ts';
 
 const SIZE = 320;

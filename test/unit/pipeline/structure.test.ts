@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { correlate, downsample, workingImage } from '../../../src/pipeline/correlate.ts';
-import { gradientMagnitude } from '../../../src/pipeline/structure.ts';
+import { correlate, downsample, workingImage } from '../../../src/pipeline/rerank/correlate.ts';
+import { gradientMagnitude } from '../../../src/pipeline/rerank/structure.ts';
 import type { GreyImage } from '../../../src/pipeline/types.ts';
 import { rotatedView, texturedImage } from '../../helpers/synthetic-images.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { _cornerOffsetForTest, denseSurf, type DenseGridOptions } from '../../../src/pipeline/surf.ts';
+import { _cornerOffsetForTest, denseSurf, type DenseGridOptions } from '../../../src/pipeline/features/surf.ts';
 import type { GreyImage } from '../../../src/pipeline/types.ts';
 import { texturedImage } from '../../helpers/synthetic-images.ts';
 import { denseSurf as frozenSurf } from './frozen/surf-v0.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { denseSurf, gridCount, SURF_DIM, type FeatureSet } from '../../../src/pipeline/surf.ts';
+import { denseSurf, gridCount, SURF_DIM, type FeatureSet } from '../../../src/pipeline/features/surf.ts';
 import type { GreyImage } from '../../../src/pipeline/types.ts';
 import { rotate90, texturedImage } from '../../helpers/synthetic-images.ts';
 

@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type WordMap, wordMapFromFeatures } from '../../../src/pipeline/bow.ts';
-import { iouPolygons, rigidAbout, applyAffine, type Point } from '../../../src/pipeline/geometry.ts';
-import { denseSurf } from '../../../src/pipeline/surf.ts';
+import { type WordMap, wordMapFromFeatures } from '../../../src/pipeline/index/bow.ts';
+import { iouPolygons, rigidAbout, applyAffine, type Point } from '../../../src/pipeline/rerank/geometry.ts';
+import { denseSurf } from '../../../src/pipeline/features/surf.ts';
 import type { GreyImage } from '../../../src/pipeline/types.ts';
-import { verify } from '../../../src/pipeline/verify.ts';
-import { createQuantizer, type Quantizer, selectStrongest, trainVocabulary } from '../../../src/pipeline/vocabulary.ts';
+import { verify } from '../../../src/pipeline/rerank/verify.ts';
+import { createQuantizer, type Quantizer, selectStrongest, trainVocabulary } from '../../../src/pipeline/index/vocabulary.ts';
 import { rotatedView, texturedImage } from '../../helpers/synthetic-images.ts';
 
 const SIZE = 256;

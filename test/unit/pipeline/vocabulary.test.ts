@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { KdTree } from '../../../src/pipeline/kdtree.ts';
-import { createQuantizer, deserializeVocabulary, PARALLEL_MIN_POINTS, quantize, selectStrongest, serializeVocabulary, trainVocabulary } from '../../../src/pipeline/vocabulary.ts';
-import type { FeatureSet } from '../../../src/pipeline/surf.ts';
-import { trainVocabularyOffThread } from '../../../src/pipeline/vocabulary-thread.ts';
+import { KdTree } from '../../../src/pipeline/index/kdtree.ts';
+import { createQuantizer, deserializeVocabulary, PARALLEL_MIN_POINTS, quantize, selectStrongest, serializeVocabulary, trainVocabulary } from '../../../src/pipeline/index/vocabulary.ts';
+import type { FeatureSet } from '../../../src/pipeline/features/surf.ts';
+import { trainVocabularyOffThread } from '../../../src/pipeline/index/vocabulary-thread.ts';
 import { rng } from '../../helpers/synthetic-images.ts';
 
 function gaussianClusters(nClusters: number, perCluster: number, dim: number, spread: number, seed: number): { data: Float32Array; centres: Float32Array } {

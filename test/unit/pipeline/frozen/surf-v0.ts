@@ -1,5 +1,5 @@
 /**
- * FROZEN copy of src/pipeline/surf.ts as of commit 7b6ca5c (before the speed work of issue 3), kept only as the
+ * FROZEN copy of src/pipeline/features/surf.ts as of commit 7b6ca5c (before the speed work of issue 3), kept only as the
  * reference the optimised implementation is compared against in surf-equivalence.test.ts. Do not optimise or edit.
  */
 /**

@@ -31,7 +31,7 @@
  *   summed vector in the best window.
  * - A flat patch gives an all-zero descriptor (no normalisation by zero) with strength 0.
  */
-import type { GreyImage } from './types.ts';
+import type { GreyImage } from '../types.ts';
 
 /** Descriptor length of SURF-64 (Bay et al. 2008 section 4.2: 4x4 sub-regions x 4 sums). */
 export const SURF_DIM = 64;

@@ -20,10 +20,10 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { AppError } from '../errors.ts';
-import { MAX_REFINE, POSE_BOUNDS } from './correlate.ts';
-import { NORMALIZATIONS, type Normalization } from './decode.ts';
-import type { GreyImage, PlanarImage } from './types.ts';
+import { AppError } from '../../errors.ts';
+import { MAX_REFINE, POSE_BOUNDS } from '../rerank/correlate.ts';
+import { NORMALIZATIONS, type Normalization } from '../decode/decode.ts';
+import type { GreyImage, PlanarImage } from '../types.ts';
 
 export const MANIFEST_FORMAT = 'cmir-comir/1';
 

@@ -10,10 +10,10 @@
  * 30 % crops rotated -28 degrees, all ranked first (8/8), against 1-3 of 8 for tf-idf cosine (see
  * bench/results/within-shg-*.md for the repository-size run).
  */
-import type { WordMap } from './bow.ts';
+import type { WordMap } from '../index/bow.ts';
 import { type Affine, applyAffine, footprintOf, invertAffine, type Point, rotatedCanvas } from './geometry.ts';
-import { type DenseGridOptions, denseSurf } from './surf.ts';
-import type { GreyImage, Region } from './types.ts';
+import { type DenseGridOptions, denseSurf } from '../features/surf.ts';
+import type { GreyImage, Region } from '../types.ts';
 import { warpAffine } from './warp.ts';
 
 /** The default sweep: +-30 degrees (the benchmark protocol's range, ../shared/data/README.md) in 10-degree steps. */

@@ -1,6 +1,6 @@
 /** Image warps for generating transformed queries (benchmarks, tests): bilinear, zero outside the source. */
 import { type Affine, invertAffine } from './geometry.ts';
-import type { PlanarImage, Region } from './types.ts';
+import type { PlanarImage, Region } from '../types.ts';
 
 /**
  * out(q) = src(M^-1 q) for an affine M mapping source pixel coordinates to output ones (OpenCV warpAffine

@@ -6,7 +6,7 @@
  * Why it matters: correlation compares the query with a candidate over the query's whole frame, fill included, and
  * the fill's CoMIR is a flat region that exists in no candidate. docs/adr/0006 has the measurement.
  */
-import type { GreyImage, PlanarImage } from './types.ts';
+import type { GreyImage, PlanarImage } from '../types.ts';
 
 /**
  * Side of the square opening applied to the fill-valued pixels (px): only pixels inside a 5 x 5 block that is all fill

@@ -19,8 +19,8 @@ import {
   type QuerySignal,
   type WeightedQuery,
 } from './correlate.ts';
-import { defaultThreads } from './kmeans-pool.ts';
-import { tsWorkerScript } from './ts-worker.ts';
+import { defaultThreads } from '../index/kmeans-pool.ts';
+import { tsWorkerScript } from '../ts-worker.ts';
 
 /** Main thread -> worker. */
 export type CorrelateRequest =

@@ -9,13 +9,13 @@
  *   80%), index the patches, rank them for the query, image rank = rank of its best patch (reference 1.4a step 4).
  *   Slow by design (a vocabulary per query); kept to compare against.
  */
-import { bowFromWords, type WordMap } from './bow.ts';
-import { InvertedFile } from './inverted-index.ts';
-import { PAPER_SCORING, prepareQuery, type IndexStatistics, type ScoringParams } from './score.ts';
-import { denseSurf, type DenseGridOptions, type FeatureSet } from './surf.ts';
-import type { BowVector, GreyImage, Region } from './types.ts';
-import { createQuantizer, DEFAULT_STRONGEST_FRACTION, selectStrongest } from './vocabulary.ts';
-import { trainVocabularyOffThread } from './vocabulary-thread.ts';
+import { bowFromWords, type WordMap } from '../index/bow.ts';
+import { InvertedFile } from '../index/inverted-index.ts';
+import { PAPER_SCORING, prepareQuery, type IndexStatistics, type ScoringParams } from '../index/score.ts';
+import { denseSurf, type DenseGridOptions, type FeatureSet } from '../features/surf.ts';
+import type { BowVector, GreyImage, Region } from '../types.ts';
+import { createQuantizer, DEFAULT_STRONGEST_FRACTION, selectStrongest } from '../index/vocabulary.ts';
+import { trainVocabularyOffThread } from '../index/vocabulary-thread.ts';
 
 /** Re-ranked candidate: score of its best window/patch and where that is. */
 export interface RerankResult<Id> {

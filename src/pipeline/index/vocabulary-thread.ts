@@ -6,7 +6,7 @@
  * seed, same centroids.
  */
 import { Worker } from 'node:worker_threads';
-import { tsWorkerScript } from './ts-worker.ts';
+import { tsWorkerScript } from '../ts-worker.ts';
 import type { TrainingReport, TrainVocabularyOptions, Vocabulary } from './vocabulary.ts';
 
 export interface OffThreadOptions extends TrainVocabularyOptions {

@@ -5,10 +5,10 @@
  * A word map keeps the word of every descriptor at its grid position and scale, so the histogram of any pixel
  * window is a count over stored words: this is what makes fast re-ranking and localisation cheap (issue 3).
  */
-import type { FeatureSet } from './surf.ts';
-import type { BowVector, WordId } from './types.ts';
+import type { FeatureSet } from '../features/surf.ts';
+import type { BowVector, WordId } from '../types.ts';
 
-export type { BowVector, WordId } from './types.ts';
+export type { BowVector, WordId } from '../types.ts';
 
 /** MATLAB `eps` (2^-52), added to document frequencies in the reference's IDF (reference 1.3). */
 export const MATLAB_EPS = 2.220446049250313e-16;

@@ -16,7 +16,7 @@
  * An image's score is its best window's cosine over all the query's vectors (`rankImages`); that window also says
  * where in the image the query lies.
  */
-import type { GreyImage, Region } from './types.ts';
+import type { GreyImage, Region } from '../types.ts';
 
 export interface EmbeddingParams {
   /** Lattice side: a vector has grid^2 dimensions. */

@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { KdTree } from './kdtree.ts';
 import { ASSIGN_CHUNK, type AssignShared, CTRL, runChunks } from './kmeans-assign.ts';
-import { tsWorkerScript } from './ts-worker.ts';
+import { tsWorkerScript } from '../ts-worker.ts';
 
 /** Longest wait for workers to start (tsx compiles the worker's modules: ~0.35 s measured here; generous for CI). */
 const START_TIMEOUT_MS = 60_000;

@@ -9,7 +9,7 @@
  */
 import { MATLAB_EPS } from './bow.ts';
 import { PAPER_SCORING, type IndexStatistics, type ScoringParams } from './score.ts';
-import type { BowVector, QueryResult } from './types.ts';
+import type { BowVector, QueryResult } from '../types.ts';
 
 export interface InvertedFileQueryOptions {
   /** Number of results (default: all that pass the MatchThreshold filter, like NumResults = Inf). */

@@ -19,7 +19,7 @@
 import { KdTree, mulberry32 } from './kdtree.ts';
 import { sqDist } from './kmeans-assign.ts';
 import { AssignPool, defaultThreads } from './kmeans-pool.ts';
-import type { FeatureSet } from './surf.ts';
+import type { FeatureSet } from '../features/surf.ts';
 
 /** Trained vocabulary: `size` centroids of `dim` values. */
 export interface Vocabulary {

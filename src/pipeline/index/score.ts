@@ -10,7 +10,7 @@
  * MATLAB; this scales every score of that query by the same factor and does not change the ranking.
  */
 import { computeIdf } from './bow.ts';
-import type { BowVector, QueryResult } from './types.ts';
+import type { BowVector, QueryResult } from '../types.ts';
 
 /** Stop-word and candidate-filter parameters (MATLAB names). */
 export interface ScoringParams {

@@ -3,8 +3,8 @@
  * Bad files never crash the process: they become UNSUPPORTED_IMAGE or PAYLOAD_TOO_LARGE.
  */
 import sharp, { type Metadata } from 'sharp';
-import { PayloadTooLargeError, UnsupportedImageError } from '../errors.ts';
-import type { GreyImage, PlanarImage } from './types.ts';
+import { PayloadTooLargeError, UnsupportedImageError } from '../../errors.ts';
+import type { GreyImage, PlanarImage } from '../types.ts';
 
 // Our own concurrency comes from Node's event loop; no sharp cache of files (immich media.repository.ts).
 sharp.cache({ files: 0 });

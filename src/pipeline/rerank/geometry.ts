@@ -2,7 +2,7 @@
  * Small plane geometry for rigid query transforms and their ground truth: affine maps, footprints and IoU of a
  * found rectangle with a true (rotated) region.
  */
-import type { Region } from './types.ts';
+import type { Region } from '../types.ts';
 
 export type Point = readonly [number, number];
 /** 2x3 affine, row-major [a, b, c, d, e, f]: (x, y) -> (a x + b y + c, d x + e y + f). */

@@ -15,7 +15,7 @@
 import { correlatePair, nextPow2, realPairSpectra, type Spectrum } from './fft.ts';
 import { type Affine, composeAffine, footprintOf, type Point, rotatedCanvas } from './geometry.ts';
 import { gradientMagnitude } from './structure.ts';
-import type { GreyImage, Region } from './types.ts';
+import type { GreyImage, Region } from '../types.ts';
 import { warpAffine } from './warp.ts';
 
 /**

@@ -8,7 +8,7 @@
  * alone 70.8 %, gradient magnitude alone 75.0 %, grey pixels 41.7 %; the two correlations averaged 95.8 %. The two
  * fail on different images (indoor scenes for the CoMIR, fields for the gradient).
  */
-import type { GreyImage } from './types.ts';
+import type { GreyImage } from '../types.ts';
 
 /**
  * Sobel gradient magnitude, the image border replicated. A pixel that is NaN (no data) or has a NaN neighbour is NaN,
