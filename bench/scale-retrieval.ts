@@ -4,7 +4,7 @@
  * the protocol's queries (whole and 30 % crop) answered by `search.search`. Rows: Acc@1/@10 and recall@K of the
  * first stage (the true image among the K it hands to re-ranking), and per-stage latency.
  *
- *   npm run bench:scale-retrieval -- [--n 160,1000] [--queries 24] [--rerank none|default] [--kinds whole,crop]
+ *   npm run bench:scale-retrieval -- [--n 160,1000] [--queries 24] [--rerank none|default] [--kinds whole,crop] [--out scale-retrieval]
  *
  * Writes bench/results/scale-retrieval.json and .md. Real data from CMIR_DATA_DIR (default ../shared/data).
  */
@@ -31,6 +31,8 @@ const RERANK = arg('rerank', 'none');
 const KINDS = arg('kinds', 'whole,crop').split(',');
 /** The K re-ranking would see (issue 17: default <= 30). */
 const K = 30;
+/** Results file name in bench/results (several runs can keep theirs side by side). */
+const OUT = arg('out', 'scale-retrieval');
 
 interface Pair { id: string; rgb: string; nir: string; split: string }
 const rows = (await readFile(path.join(DATA, 'vis-nir', 'pairs.csv'), 'utf8')).trim().split(/\r?\n/);
@@ -57,6 +59,19 @@ const out: { rows: Record<string, unknown>[]; ingest: Record<string, unknown>[];
   rows: [], ingest: [], created: new Date().toISOString(),
   notes: [`rerank: ${RERANK} (none = the first stage alone)`, 'direction NIR->RGB; queries: the NIR file as is (its real warp, black fill declared as noDataValue 0) and its centre 30 % crop'],
 };
+async function save() {
+  const dir = path.join(import.meta.dirname, 'results');
+  await writeFile(path.join(dir, `${OUT}.json`), JSON.stringify(out, null, 2) + '\n');
+  const md = [
+    '# Vector first stage at scale (`npm run bench:scale-retrieval`)', '', `Created ${out.created}. ${out.notes.join('. ')}.`, '',
+    '| dataset | direction | query | N | queries | rerank | Acc@1 | Acc@10 | recall@30 | recall@100 | p50 ms | p95 ms | p50 representation / first stage / rerank ms |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...out.rows.map((r: any) => `| ${r.dataset} | ${r.direction} | ${r.query} | ${r.n} | ${r.queries} | ${r.rerank} | ${r.acc[1]} | ${r.acc[10]} | ${r.recallAtK} | ${r.recallAt100} | ${r.p50Ms} | ${r.p95Ms} | ${r.stageP50Ms.representation} / ${r.stageP50Ms.firstStage} / ${r.stageP50Ms.rerank} |`),
+    '', '| N | images/s ingested | RSS MB |', '|---|---|---|', ...out.ingest.map((i: any) => `| ${i.n} | ${i.imagesPerSecond} | ${i.peakRssMb} |`), '',
+  ];
+  await writeFile(path.join(dir, `${OUT}.md`), md.join('\n'));
+}
+
 for (const n of SIZES) {
   const home = await mkdtemp(path.join(os.tmpdir(), 'cmir-scale-'));
   const app = await createApp(loadConfig({ home }, { ...process.env, DATABASE_URL: '' }), { memory: true });
@@ -105,14 +120,6 @@ for (const n of SIZES) {
     await app.close();
     await rm(home, { recursive: true, force: true });
   }
+  // after every size, so a long run that is stopped keeps what it measured
+  await save();
 }
-const dir = path.join(import.meta.dirname, 'results');
-await writeFile(path.join(dir, 'scale-retrieval.json'), JSON.stringify(out, null, 2) + '\n');
-const md = [
-  '# Vector first stage at scale (`npm run bench:scale-retrieval`)', '', `Created ${out.created}. ${out.notes.join('. ')}.`, '',
-  '| dataset | direction | query | N | queries | rerank | Acc@1 | Acc@10 | recall@30 | recall@100 | p50 ms | p95 ms | p50 representation / first stage / rerank ms |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-  ...out.rows.map((r: any) => `| ${r.dataset} | ${r.direction} | ${r.query} | ${r.n} | ${r.queries} | ${r.rerank} | ${r.acc[1]} | ${r.acc[10]} | ${r.recallAtK} | ${r.recallAt100} | ${r.p50Ms} | ${r.p95Ms} | ${r.stageP50Ms.representation} / ${r.stageP50Ms.firstStage} / ${r.stageP50Ms.rerank} |`),
-  '', '| N | images/s ingested | RSS MB |', '|---|---|---|', ...out.ingest.map((i: any) => `| ${i.n} | ${i.imagesPerSecond} | ${i.peakRssMb} |`), '',
-];
-await writeFile(path.join(dir, 'scale-retrieval.md'), md.join('\n'));

@@ -14,7 +14,7 @@ import { loadConfig } from '../src/config.ts';
 import { decodeImage } from '../src/pipeline/decode/decode.ts';
 import { iouPolygons, iouRectPolygon } from '../src/pipeline/rerank/geometry.ts';
 import { encodePng16, makeQueries, mulberry32 } from './lib/queries.ts';
-import type { RerankMode } from '../src/services/search.service.ts';
+import type { RerankMode } from '../src/services/search-settings.ts';
 
 const { values: args } = parseArgs({
   options: {

@@ -17,6 +17,7 @@ import { LinkService } from './services/link.service.ts';
 import { ModalityService } from './services/modality.service.ts';
 import { ModelService } from './services/model.service.ts';
 import { RepresentationService } from './services/representation.service.ts';
+import { RerankService } from './services/rerank.service.ts';
 import { SearchService } from './services/search.service.ts';
 import { CorrelationPool } from './pipeline/rerank/correlate-pool.ts';
 import { SlideService } from './services/slide.service.ts';
@@ -95,7 +96,7 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     representations,
     vocabularies,
     embeddings,
-    search: new SearchService(config, files, repos.images, repos.vectors, representations, vocabularies, embeddings, cache, correlation),
+    search: new SearchService(config, files, repos.images, representations, vocabularies, embeddings, cache, new RerankService(repos.images, repos.vectors, representations, correlation)),
   };
   return {
     config,

@@ -15,9 +15,10 @@ import { decodeImage, toGrey } from '../../src/pipeline/decode/decode.ts';
 import { accuracyTable } from '../../src/pipeline/evaluate.ts';
 import { type Affine, applyAffine, invertAffine, rigidAbout } from '../../src/pipeline/rerank/geometry.ts';
 import type { GreyImage, PlanarImage } from '../../src/pipeline/types.ts';
-import type { RerankMode } from '../../src/services/search.service.ts';
+import type { RerankMode } from '../../src/services/search-settings.ts';
 import { crop, warpAffine } from '../../src/pipeline/rerank/warp.ts';
-import { defaultTopK, type SearchTimings } from '../../src/services/search.service.ts';
+import { defaultTopK } from '../../src/services/search-settings.ts';
+import type { SearchTimings } from '../../src/services/search.service.ts';
 import { DEFAULT_VOCABULARY_SIZE } from '../../src/services/vocabulary.service.ts';
 import { encodePng16, makeQueries, mulberry32, PROTOCOL } from './queries.ts';
 
@@ -64,7 +65,8 @@ export interface RunResult {
    * Per query, in query order: its source's rank (1-based; 0 = not in the top 15), so two runs of the same queries can
    * be compared query by query (runs written before 2026-11-27 lack it).
    */
-  ranks?: { pair: string; rank: number }[];
+  /** Per query: the rank of its pair, and the top two scores and the top match's confidence (for calibration). */
+  ranks?: { pair: string; rank: number; top?: number[]; confidence?: number }[];
 }
 
 export interface BenchmarkResult {
@@ -559,6 +561,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
               if (qs.length === 0) continue;
               t = performance.now();
               const ranks: number[] = [], caseRanks: number[] = [], times: SearchTimings[] = [];
+              const tops: { top: number[]; confidence?: number }[] = [];
               const ran = new Set<string>();
               for (const q of qs) {
                 const res = await app.services.search.search({
@@ -573,6 +576,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
                 ranks.push(owners.findIndex((o) => o.some((x) => x.id === q.pairId)) + 1);
                 caseRanks.push(owners.findIndex((o) => o.some((x) => x.group === q.group)) + 1);
                 times.push(res.timings);
+                tops.push({ top: res.matches.slice(0, 2).map((m) => Math.round(m.score * 1e5) / 1e5), confidence: res.matches[0]?.confidence });
                 ran.add(res.rerank);
               }
               seconds.search += (performance.now() - t) / 1000;
@@ -592,7 +596,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
                 rerank: config.rerank
                   ? `${config.rerank.mode}${config.rerank.mode === 'none' ? '' : config.rerank.topK}`
                   : `service default (${[...ran].map((m) => (m === 'none' ? m : `${m}${defaultTopK(m as Exclude<RerankMode, 'auto'>)}`)).join(', ')})`,
-                ranks: qs.map((q, k) => ({ pair: q.pairId, rank: ranks[k] })),
+                ranks: qs.map((q, k) => ({ pair: q.pairId, rank: ranks[k], ...tops[k] })),
               };
               if (dataset === 'mri-ct') {
                 const c = accTable(caseRanks);

@@ -1,5 +1,5 @@
 import { BadUserInputError, NotFoundError } from '../errors.ts';
-import type { RerankMode } from '../services/search.service.ts';
+import type { RerankMode } from '../services/search-settings.ts';
 import { readUpload } from './upload.ts';
 import { fromGlobalId, type NodeType, parseGlobalId } from '../ids.ts';
 import type { QueryResolvers } from './__generated__/resolvers-types.ts';

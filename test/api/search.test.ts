@@ -38,10 +38,19 @@ async function run(query: string, variables: Record<string, unknown> = {}) {
 
 test('buildVocabulary -> job -> search by stored image -> link -> confirm, over GraphQL', async () => {
   // searchable as soon as ingested (the vector first stage); the paper's words wait for a vocabulary
-  const early = await run(`query($id: ID!) { search(input: { imageId: $id, target: "TEX", first: 2 }) { firstStage vocabulary { id } matches { rank } } }`, { id: ids[5] });
+  const early = await run(
+    `query($id: ID!) { search(input: { imageId: $id, target: "TEX", first: 2 }) { firstStage vocabulary { id } confidenceThreshold matches { rank score confidence } } }`,
+    { id: ids[5] },
+  );
   expect(early.errors).toBeUndefined();
   expect(early.data.search).toMatchObject({ firstStage: 'VECTORS', vocabulary: null });
   expect(early.data.search.matches).toHaveLength(2);
+  // every match says how sure it is: the top one by its lead over the second, the second (trailing) far less
+  const [top, next] = early.data.search.matches;
+  expect(top.confidence).toBeGreaterThan(next.confidence);
+  expect(next.confidence).toBeGreaterThanOrEqual(0);
+  expect(top.confidence).toBeLessThanOrEqual(1);
+  expect(early.data.search.confidenceThreshold).toBeGreaterThan(0);
   const notReady = await run(`query($id: ID!) { search(input: { imageId: $id, target: "TEX", rerank: { mode: VERIFY } }) { matches { rank } } }`, { id: ids[5] });
   expect(notReady.errors![0].extensions.code).toBe('INDEX_NOT_READY');
 

@@ -71,6 +71,53 @@ describe(`vector first stage on ${TEST_BACKEND}`, () => {
     expect(res.matches[0].transform).toHaveLength(6);
   });
 
+  /** A side x side image of tiles of other textures with images[11] itself at (x, y), as a slide holds a core. */
+  function slideWithCore(side: number, x: number, y: number): GreyImage {
+    const big = { width: side, height: side, data: new Float32Array(side * side) };
+    for (let t = 0; t < (side / 512) ** 2; t++) {
+      const tile = texturedImage(512, 512, 77_000 + t);
+      const ox = (t % (side / 512)) * 512, oy = Math.floor(t / (side / 512)) * 512;
+      for (let r = 0; r < 512; r++) big.data.set(tile.data.subarray(r * 512, r * 512 + 512), (oy + r) * side + ox);
+    }
+    for (let r = 0; r < SIZE; r++) big.data.set(images[11].data.subarray(r * SIZE, (r + 1) * SIZE), (y + r) * side + x);
+    return big;
+  }
+
+  describe('a repository with one much larger image (correlated around its first-stage window, not at the scale it would force on all)', () => {
+    const search = async () =>
+      (await app.services.search.search({ data: await png(restyle(rotatedView(images[11], 128, 128, 15, 220, 220), 9)), modality: 'FS', target: 'FS', first: 50, rerank: { mode: 'correlate', topK: 50 } })).matches;
+    /** Where the view's centre (images[11]'s (128, 128)) lands under a match's transform. */
+    const centreOf = (t: number[]) => [t[0] * 109.5 + t[1] * 109.5 + t[2], t[3] * 109.5 + t[4] * 109.5 + t[5]];
+
+    test.each([
+      // 20x the side (issue 17: a 10000 px BF image among 512 px cores): the first stage keeps its largest windows
+      // only (EMBEDDING_PARAMS.maxWindows), so it cannot place a 220 px query there; the others rank as before
+      { factor: 20, x: 3000, y: 1800, placed: false },
+      // 4x: small enough for windows of the query's size, so the core inside it is found where it lies
+      { factor: 4, x: 600, y: 312, placed: true },
+    ])('$factor x larger: the others rank as before', { timeout: 300_000 }, async ({ factor, x, y, placed }) => {
+      const before = await search();
+      expect(before[0].imageId).toBe(ids[11]);
+      const bigId = (await app.services.images.ingest({ data: await png(slideWithCore(SIZE * factor, x, y)), fileName: `big${factor}.png`, modality: 'FS' })).id;
+      try {
+        const after = await search();
+        const others = after.filter((m) => m.imageId !== bigId);
+        expect(others.map((m) => m.imageId)).toEqual(before.map((m) => m.imageId));
+        others.forEach((m, i) => expect(m.score).toBeCloseTo(before[i].score, 6));
+        const found = after.find((m) => m.imageId === bigId);
+        if (placed) {
+          expect(found!.score).toBeGreaterThan(before[1].score);
+          const [cx, cy] = centreOf(found!.transform!);
+          expect(Math.hypot(cx - (x + 128), cy - (y + 128))).toBeLessThan(12);
+        } else {
+          expect(after[0].imageId).toBe(ids[11]);
+        }
+      } finally {
+        await app.services.images.delete(bigId);
+      }
+    });
+  });
+
   test('deleting an image removes its vectors; a reindex writes only what is missing and can be run again', async () => {
     const modality = (await app.services.representations.modalityByName('FS'))!;
     const count = () => app.db.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM "Embedding" WHERE "imageId" = ${ids[39]}`;

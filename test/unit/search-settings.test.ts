@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { correlationSettings, DEFAULT_REFINE, DEFAULT_STRUCTURE_WEIGHT, POSE_DEFAULTS } from '../../src/services/search.service.ts';
+import { correlationSettings, DEFAULT_REFINE, DEFAULT_STRUCTURE_WEIGHT, POSE_DEFAULTS } from '../../src/services/search-settings.ts';
 import type { ModalityWithModel } from '../../src/services/representation.service.ts';
 
 /** A target modality whose CoMIR pair's manifest carries `search` (or no pair at all). */

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { invalidParameter } from '../../errors.ts';
 import { toGlobalId } from '../../ids.ts';
-import { RERANK_MODES, type RerankMode } from '../../services/search.service.ts';
+import { RERANK_MODES, type RerankMode } from '../../services/search-settings.ts';
 import { withApp } from '../app.ts';
 
 export function registerSearch(program: Command): void {
@@ -47,17 +47,20 @@ export function registerSearch(program: Command): void {
           name: names.get(m.imageId) ?? null,
           rank: m.rank,
           score: m.score,
+          confidence: m.confidence,
           nWords: m.nWords,
           region: m.region,
           transform: m.transform,
         }));
         if (opts.json) {
-          console.log(JSON.stringify({ matches, timings: result.timings }, null, 2));
+          console.log(JSON.stringify({ matches, confidenceThreshold: result.confidenceThreshold, timings: result.timings }, null, 2));
           return;
         }
         for (const m of matches) {
           const where = m.region ? ` at x=${m.region.x} y=${m.region.y} ${m.region.width}x${m.region.height}` : '';
-          console.log(`${m.rank}\t${m.score.toFixed(4)}\t${m.name}\t${m.imageId}${where}`);
+          // a top-1 below the calibrated threshold is flagged for review
+          const sure = m.confidence >= result.confidenceThreshold ? 'sure' : 'review';
+          console.log(`${m.rank}\t${m.score.toFixed(4)}\t${m.confidence.toFixed(2)} ${sure}\t${m.name}\t${m.imageId}${where}`);
         }
         console.log(`(${result.timings.total.toFixed(0)} ms)`);
       });

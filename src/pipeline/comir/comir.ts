@@ -23,6 +23,7 @@ import * as ort from 'onnxruntime-node';
 import { AppError } from '../../errors.ts';
 import { MAX_REFINE, POSE_BOUNDS } from '../rerank/correlate.ts';
 import { NORMALIZATIONS, type Normalization } from '../decode/decode.ts';
+import type { ConfidenceModel } from '../rerank/confidence.ts';
 import type { GreyImage, PlanarImage } from '../types.ts';
 
 export const MANIFEST_FORMAT = 'cmir-comir/1';
@@ -77,7 +78,15 @@ export interface ComirManifest {
    * the largest relative scale difference and rotation between a query and its image (docs/adr/0005). Absent: 0 and
    * 30 degrees.
    */
-  search?: { scale_tolerance?: number; max_rotation?: number; structure_weight?: number; refine?: number; source?: string };
+  search?: {
+    scale_tolerance?: number;
+    max_rotation?: number;
+    structure_weight?: number;
+    refine?: number;
+    /** The calibration of match confidence (pipeline/rerank/confidence.ts; bench/calibrate-confidence.ts). */
+    confidence?: ConfidenceModel;
+    source?: string;
+  };
   training?: Record<string, unknown>;
   validation?: Record<string, unknown> & { acc1?: number };
   report_test?: Record<string, unknown>;
@@ -151,12 +160,14 @@ export function validateManifest(json: unknown, dir = '.'): ComirManifest {
       !inRange(search.scale_tolerance, POSE_BOUNDS.scaleTolerance) ||
       !inRange(search.max_rotation, POSE_BOUNDS.maxRotation) ||
       !inRange(search.structure_weight, 1) ||
-      !(search.refine === undefined || (Number.isInteger(search.refine) && inRange(search.refine, MAX_REFINE)))
+      !(search.refine === undefined || (Number.isInteger(search.refine) && inRange(search.refine, MAX_REFINE))) ||
+      !(search.confidence === undefined || validConfidence(search.confidence))
     ) {
       fail(
         dir,
         `search.scale_tolerance must be a number in 0..${POSE_BOUNDS.scaleTolerance}, search.max_rotation in 0..${POSE_BOUNDS.maxRotation}` +
-          `, search.structure_weight in 0..1 and search.refine an integer in 0..${MAX_REFINE}`,
+          `, search.structure_weight in 0..1, search.refine an integer in 0..${MAX_REFINE}` +
+          ' and search.confidence { midpoint, scale > 0, threshold in 0..1 }',
       );
     }
   }
@@ -370,4 +381,12 @@ export function toUint8(image: GreyImage): Uint8Array {
     out[i] = v >= 1 ? 255 : v > 0 ? Math.round(v * 255) : 0;
   }
   return out;
+}
+
+/** A manifest's `search.confidence` (pipeline/rerank/confidence.ts): finite midpoint, positive scale, threshold in 0..1. */
+function validConfidence(c: unknown): boolean {
+  if (typeof c !== 'object' || c === null) return false;
+  const { midpoint, scale, threshold } = c as Record<string, unknown>;
+  const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  return finite(midpoint) && finite(scale) && scale > 0 && finite(threshold) && threshold >= 0 && threshold <= 1;
 }

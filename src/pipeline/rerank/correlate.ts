@@ -336,6 +336,11 @@ export interface JointCandidate<Id> {
    * a coarser scale (search.service.ts). Unset: every view.
    */
   readonly near?: { readonly angle: number; readonly scale: number };
+  /**
+   * The images are a part of the candidate (localPart) whose top-left corner lies at this full-resolution pixel (a
+   * multiple of the working factor); width and height stay the whole candidate's. Unset: the whole candidate.
+   */
+  readonly offset?: { readonly x: number; readonly y: number };
 }
 
 /** How far from a `near` pose's angle views are tried (degrees): the coarse sweep's half step and a little more. */
@@ -470,7 +475,8 @@ export function correlateJoint<Id>(signals: readonly WeightedQuery[], c: JointCa
   const toWork: Affine = [1 / f, 0, 0.5 / f - 0.5, 0, 1 / f, 0.5 / f - 0.5];
   const fromWork: Affine = [f, 0, 0.5 * f - 0.5, 0, f, 0.5 * f - 0.5];
   const shift: Affine = [1, 0, best.ux, 0, 1, best.uy];
-  const transform = composeAffine(fromWork, composeAffine(shift, composeAffine(best.view.toView, toWork)));
+  const part: Affine = [1, 0, c.offset?.x ?? 0, 0, 1, c.offset?.y ?? 0];
+  const transform = composeAffine(part, composeAffine(fromWork, composeAffine(shift, composeAffine(best.view.toView, toWork))));
   const { footprint, region } = footprintOf(transform, q0.width, q0.height, c);
   return {
     entryId: c.entryId,
@@ -494,6 +500,43 @@ function candidateSpectra(image: GreyImage, PW: number, PH: number) {
   const [fI, fI2] = realPairSpectra(values, sq, cw, ch, PW, PH);
   const fM = gaps ? realPairSpectra(data.map((v) => (Number.isNaN(v) ? 0 : 1)), null, cw, ch, PW, PH)[0] : null;
   return { fI, fI2, fM };
+}
+
+/**
+ * Candidates whose longer side exceeds this many times the median candidate's are correlated only around where the
+ * first stage placed the query (localPart), and do not set the working scale: one 10000 px slide among 512 px cores
+ * otherwise forced every candidate down to 1/79 (correlationFactor's largestCandidate), which took SHG->BF searches
+ * that had the right core first (score 0.53) to third or out of the top 5 (issue 17). 2: images of one collection
+ * differ by less (vis-nir photographs are all 1024 px wide; the scale benchmark's distractors are 25-100 % crops).
+ */
+export const LOCAL_RATIO = 2;
+
+/** The longest side (px) of a candidate correlated whole: LOCAL_RATIO x the median candidate's longer side. */
+export function wholeLimit(longerSides: readonly number[]): number {
+  if (longerSides.length === 0) return 0;
+  const s = [...longerSides].sort((a, b) => a - b);
+  return LOCAL_RATIO * s[Math.floor((s.length - 1) / 2)];
+}
+
+/**
+ * The part of a large candidate correlated at one working factor: the most the working scale allows
+ * (`maxCandidateSize` working px per side), centred on `centre` (full-resolution px: the first stage's window, or a
+ * coarse match) and kept inside the candidate. In working px of workingImage(candidate, factor); the part's
+ * full-resolution offset is its corner times the factor.
+ */
+export function localPart(candidate: { width: number; height: number }, centre: Point, factor: number, maxCandidateSize = MAX_CANDIDATE_WORKING_SIZE): Region {
+  const W = Math.max(1, Math.floor(candidate.width / factor)), H = Math.max(1, Math.floor(candidate.height / factor));
+  const width = Math.min(W, maxCandidateSize), height = Math.min(H, maxCandidateSize);
+  const x = Math.max(0, Math.min(W - width, Math.round(centre[0] / factor - width / 2)));
+  const y = Math.max(0, Math.min(H - height, Math.round(centre[1] / factor - height / 2)));
+  return { x, y, width, height };
+}
+
+/** A rectangle of an image (inside it). */
+export function cropGrey(img: GreyImage, r: Region): GreyImage {
+  const data = new Float32Array(r.width * r.height);
+  for (let y = 0; y < r.height; y++) data.set(img.data.subarray((r.y + y) * img.width + r.x, (r.y + y) * img.width + r.x + r.width), y * r.width);
+  return { width: r.width, height: r.height, data };
 }
 
 /** Correlates every candidate with the query (NaN = no data in either); best first. */

@@ -198,13 +198,19 @@ export type LinkStatus =
 /** One ranked answer: which image, how well, and where in it. */
 export type Match = {
   __typename?: 'Match';
+  /**
+   * How likely this match is the right one, 0..1: its score's lead over the best other match, calibrated on the
+   * benchmarks per model pair (docs/adr/0012). Link a top-1 without review only at or above
+   * SearchResult.confidenceThreshold; flag the rest.
+   */
+  confidence: Scalars['Float']['output'];
   /** The query's corners in the image (re-ranked matches only). */
   footprint?: Maybe<Array<Point>>;
   image: Image;
   /** Valid query words the match shares. */
   nWords: Scalars['Int']['output'];
   rank: Scalars['Int']['output'];
-  /** Where the query lies in the image (re-ranked matches only): bounding box. */
+  /** Where the query lies in the image: bounding box (NONE: the first stage's best window). */
   region?: Maybe<Region>;
   /**
    * The ranking score, by re-ranking mode: tf-idf cosine (NONE), the best window's cosine (FAST, PAPER), the z-score of
@@ -499,6 +505,8 @@ export type SearchInput = {
 
 export type SearchResult = {
   __typename?: 'SearchResult';
+  /** The confidence at or above which top-1 answers were right at least 98 % of the time on the benchmarks. */
+  confidenceThreshold: Scalars['Float']['output'];
   /**
    * The first stage that ran: VECTORS (windows of the representation in pgvector, the default) or WORDS (the paper's
    * bag of words, for PAPER, FAST and VERIFY).
@@ -846,6 +854,7 @@ export type LinkResolvers<ContextType = Context, ParentType extends ResolversPar
 }>;
 
 export type MatchResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Match'] = ResolversParentTypes['Match']> = ResolversObject<{
+  confidence?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   footprint?: Resolver<Maybe<Array<ResolversTypes['Point']>>, ParentType, ContextType>;
   image?: Resolver<ResolversTypes['Image'], ParentType, ContextType>;
   nWords?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -916,6 +925,7 @@ export type RegionResolvers<ContextType = Context, ParentType extends ResolversP
 }>;
 
 export type SearchResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SearchResult'] = ResolversParentTypes['SearchResult']> = ResolversObject<{
+  confidenceThreshold?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   firstStage?: Resolver<ResolversTypes['FirstStage'], ParentType, ContextType>;
   matches?: Resolver<Array<ResolversTypes['Match']>, ParentType, ContextType>;
   rerank?: Resolver<ResolversTypes['RerankMode'], ParentType, ContextType>;

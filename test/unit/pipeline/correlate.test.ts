@@ -5,10 +5,13 @@ import {
   correlateJoint,
   correlationFactor,
   correlationPoses,
+  cropGrey,
   downsample,
+  localPart,
   prepareCorrelation,
   prepareSignals,
   refinementOptions,
+  wholeLimit,
   workingImage,
 } from '../../../src/pipeline/rerank/correlate.ts';
 import { applyAffine, iouPolygons, type Point, rigidAbout } from '../../../src/pipeline/rerank/geometry.ts';
@@ -226,5 +229,37 @@ describe('joint correlation of several signals (the CoMIR and structure: one pos
     );
     const m = correlateJoint(withFlat, { ...cand, images: [cand.image, workingImage(images[0], one.factor, 'gradient')] });
     expect(m.score).toBeCloseTo(0.7 * correlateCandidate(one, cand).score - 0.3, 6);
+  });
+});
+
+describe('a candidate much larger than the rest, correlated around where the first stage placed the query', () => {
+  it('correlates with the candidates of typical size whole, and those beyond twice the median around a point', () => {
+    expect(wholeLimit([512, 500, 520, 10_000])).toBe(2 * 512);
+    expect(wholeLimit([])).toBe(0);
+  });
+
+  it('takes the largest part the working scale allows, centred on the point and kept inside', () => {
+    expect(localPart({ width: 4000, height: 3000 }, [2000, 1500], 4, 128)).toEqual({ x: 436, y: 311, width: 128, height: 128 });
+    expect(localPart({ width: 4000, height: 3000 }, [10, 2990], 4, 128)).toEqual({ x: 0, y: 750 - 128, width: 128, height: 128 });
+    expect(localPart({ width: 300, height: 3000 }, [150, 0], 4, 128)).toEqual({ x: 0, y: 0, width: 75, height: 128 });
+  });
+
+  it('finds a rotated view in a part of a large candidate, with the transform in the whole candidate', () => {
+    const big = texturedImage(1024, 1024, 4242);
+    const view = rotatedView(big, 700, 300, 15, 160, 160);
+    const q = prepareCorrelation(view, { largestCandidate: 256 });
+    const f = q.factor;
+    const part = localPart(big, [680, 320], f);
+    const match = correlateJoint([{ query: q, weight: 1 }], {
+      entryId: 1,
+      images: [cropGrey(workingImage(big, f), part)],
+      width: big.width,
+      height: big.height,
+      offset: { x: part.x * f, y: part.y * f },
+    });
+    expect(match.score).toBeGreaterThan(0.8);
+    const [x, y] = applyAffine(match.transform, [79.5, 79.5]);
+    expect(Math.hypot(x - 700, y - 300)).toBeLessThan(2 * f);
+    expect(match.region.x).toBeGreaterThan(500);
   });
 });
