@@ -7,7 +7,7 @@ import type { ComirManifest } from '../pipeline/comir/comir.ts';
 import { decodeImage } from '../pipeline/decode/decode.ts';
 import { markNoData } from '../pipeline/decode/nodata.ts';
 import type { InvertedFile } from '../pipeline/index/inverted-index.ts';
-import { type ConfidenceModel, confidences, DEFAULT_CONFIDENCE } from '../pipeline/rerank/confidence.ts';
+import { CALIBRATED, type ConfidenceModel, confidences, DEFAULT_CONFIDENCE } from '../pipeline/rerank/confidence.ts';
 import type { EmbeddingService } from './embedding.service.ts';
 import type { IndexCache } from './index-cache.ts';
 import { dataMask } from './no-data.ts';
@@ -163,10 +163,10 @@ export class SearchService {
   }
 }
 
-/** The target's model pair's calibration (manifest `search.confidence`), else the default. */
+/** The target's model pair's calibration: its manifest's `search.confidence`, else the shipped pair's, else the default. */
 export function confidenceModel(target: ModalityWithModel): ConfidenceModel {
   const declared = (target.comirModel?.manifest as { search?: ComirManifest['search'] } | null | undefined)?.search?.confidence;
-  return declared ?? DEFAULT_CONFIDENCE;
+  return declared ?? (target.comirModel ? CALIBRATED[target.comirModel.name] : undefined) ?? DEFAULT_CONFIDENCE;
 }
 
 function sameSpace(query: ModalityWithModel, target: ModalityWithModel): void {

@@ -20,9 +20,17 @@ export interface ConfidenceModel {
 }
 
 /**
- * For lists nobody has calibrated (no model pair, or one whose manifest has no `search.confidence`): the fit of the
- * dense correlation over the vis-nir and shg-bf quick benchmarks together (bench/results/confidence.md).
+ * The shipped model pairs' calibration (bench/calibrate-confidence.ts over their default searches; bench/results/
+ * confidence.md). Kept here, not in models/<pair>/manifest.json, because the manifest's checksum is the model's
+ * version, which names its representation space: a recalibration there would make every stored image's vectors stale.
+ * A manifest's `search.confidence` (a model trained later) takes precedence.
  */
+export const CALIBRATED: Readonly<Record<string, ConfidenceModel>> = Object.freeze({
+  'vis-nir': { midpoint: 0.02, scale: 0.01, threshold: 0.9 },
+  'shg-bf': { midpoint: 0.02, scale: 0.01, threshold: 0.9 },
+});
+
+/** For lists nobody has calibrated: the fit over both shipped pairs' samples together (bench/results/confidence.md). */
 export const DEFAULT_CONFIDENCE: ConfidenceModel = Object.freeze({ midpoint: 0.02, scale: 0.01, threshold: 0.9 });
 
 /** Each match's margin over the best of the others (a lone match: over 0, an uncorrelated score). Scores best first. */
