@@ -61,6 +61,9 @@ describe('manifest validation', () => {
     expect(() => validateManifest({ ...visNir, search: { max_rotation: -1 } })).toThrow(ModelInvalidError);
     expect(validateManifest({ ...visNir, search: { refine: 20 } }).search?.refine).toBe(20);
     expect(() => validateManifest({ ...visNir, search: { refine: 2.5 } })).toThrow(/search.refine an integer in 0..200/);
+    expect(validateManifest({ ...visNir, search: { confidence: { midpoint: 0.03, scale: 0.01, threshold: 0.9 } } }).search?.confidence?.threshold).toBe(0.9);
+    expect(() => validateManifest({ ...visNir, search: { confidence: { midpoint: 0.03, scale: 0, threshold: 0.9 } } })).toThrow(/search.confidence/);
+    expect(() => validateManifest({ ...visNir, search: { confidence: { midpoint: 0.03, scale: 0.01, threshold: 2 } } })).toThrow(ModelInvalidError);
   });
 
   it('rejects a malformed manifest with MODEL_INVALID', () => {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { correlationSettings, DEFAULT_REFINE, DEFAULT_STRUCTURE_WEIGHT, POSE_DEFAULTS } from '../../src/services/search-settings.ts';
 import type { ModalityWithModel } from '../../src/services/representation.service.ts';
+import { CALIBRATED, DEFAULT_CONFIDENCE } from '../../src/pipeline/rerank/confidence.ts';
+import { confidenceModel } from '../../src/services/search.service.ts';
 
 /** A target modality whose CoMIR pair's manifest carries `search` (or no pair at all). */
 const target = (search?: object): ModalityWithModel =>
@@ -23,5 +25,19 @@ describe("correlation settings: the request, else the target pair's manifest, el
     expect(correlationSettings(unset, visNir)).toEqual({ maxRotation: 30, scaleTolerance: 0.1, structureWeight: 0.5, refine: 20 });
     expect(correlationSettings({ maxRotation: 10, scaleTolerance: 0, structureWeight: 0, refine: 0 }, visNir)).toEqual({ maxRotation: 10, scaleTolerance: 0, structureWeight: 0, refine: 0 });
     expect(correlationSettings(unset, target({ max_rotation: 90 })).maxRotation).toBe(90);
+  });
+});
+
+describe("confidence calibration: the target pair's manifest, else the shipped pair's, else the default", () => {
+  const pair = (name: string, search?: object) => ({ id: 1, name: 'X', comirModel: { name, manifest: search ? { search } : {} } }) as unknown as ModalityWithModel;
+  it('takes what the manifest declares first', () => {
+    const own = { midpoint: 0.1, scale: 0.02, threshold: 0.95 };
+    expect(confidenceModel(pair('vis-nir', { confidence: own }))).toEqual(own);
+  });
+  it('uses the shipped calibration of a known pair, and the default for anything else', () => {
+    expect(confidenceModel(pair('vis-nir'))).toBe(CALIBRATED['vis-nir']);
+    expect(confidenceModel(pair('shg-bf'))).toBe(CALIBRATED['shg-bf']);
+    expect(confidenceModel(pair('my-own'))).toBe(DEFAULT_CONFIDENCE);
+    expect(confidenceModel(target())).toBe(DEFAULT_CONFIDENCE);
   });
 });
