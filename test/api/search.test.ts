@@ -1,29 +1,25 @@
 import type { ApolloServer } from '@apollo/server';
-import sharp from 'sharp';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { toGlobalId } from '../../src/ids.ts';
 import { type Context, createContext } from '../../src/server/context.ts';
 import { createApolloServer } from '../../src/server/server.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { crop, texturedImage } from '../helpers/synthetic-images.ts';
+import { greyPng } from '../helpers/images.ts';
 
 let app: TestApp;
 let server: ApolloServer<Context>;
 const ids: string[] = [];
 
-function png(img: { width: number; height: number; data: Float32Array }): Promise<Buffer> {
-  const bytes = Uint8Array.from(img.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
-  return sharp(bytes, { raw: { width: img.width, height: img.height, channels: 1 } }).png().toBuffer();
-}
 
 beforeAll(async () => {
   app = await createTestApp();
   server = await createApolloServer();
   for (let i = 0; i < 5; i++) {
-    const image = await app.services.images.ingest({ data: await png(texturedImage(256, 256, 300 + i)), fileName: `t${i}.png`, modality: 'TEX', slide: `slide-${i}` });
+    const image = await app.services.images.ingest({ data: await greyPng(texturedImage(256, 256, 300 + i)), fileName: `t${i}.png`, modality: 'TEX', slide: `slide-${i}` });
     ids.push(toGlobalId('Image', image.id));
   }
-  const acq = await app.services.images.ingest({ data: await png(crop(texturedImage(256, 256, 302), 60, 40, 140, 140)), fileName: 'acq.png', modality: 'TEX' });
+  const acq = await app.services.images.ingest({ data: await greyPng(crop(texturedImage(256, 256, 302), 60, 40, 140, 140)), fileName: 'acq.png', modality: 'TEX' });
   ids.push(toGlobalId('Image', acq.id));
 });
 afterAll(async () => {

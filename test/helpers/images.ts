@@ -57,3 +57,9 @@ export const corrupt = {
     return full.subarray(0, Math.floor(full.length / 2));
   },
 };
+
+/** A grey image (values 0..1) as an 8-bit PNG. */
+export function greyPng(img: { width: number; height: number; data: Float32Array }): Promise<Buffer> {
+  const bytes = Uint8Array.from(img.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
+  return sharp(bytes, { raw: { width: img.width, height: img.height, channels: 1 } }).png().toBuffer();
+}

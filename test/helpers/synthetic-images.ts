@@ -103,3 +103,12 @@ export function iou(a: { x: number; y: number; width: number; height: number }, 
   const inter = ix * iy;
   return inter / (a.width * a.height + b.width * b.height - inter);
 }
+
+/**
+ * The same content in another "style": contrast `gain`, brightness `offset` and seeded uniform noise of amplitude
+ * `noise` (as a second modality, or a restained slide, would show it).
+ */
+export function restyle(img: GreyImage, seed: number, offset: number, gain: number, noise: number): GreyImage {
+  const r = rng(seed);
+  return { ...img, data: img.data.map((v) => offset + gain * v + noise * (r() - 0.5)) };
+}

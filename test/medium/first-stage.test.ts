@@ -2,26 +2,17 @@
  * The vector first stage through the services on a real database (docs/adr/0011): windows written at ingestion,
  * ranked by pgvector in SQL, kept current by deletion and a resumable reindex, and no vocabulary needed.
  */
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { GreyImage } from '../../src/pipeline/types.ts';
 import { createTestApp, TEST_BACKEND, type TestApp } from '../helpers/app.ts';
-import { rng, rotatedView, texturedImage } from '../helpers/synthetic-images.ts';
+import { restyle, rotatedView, texturedImage } from '../helpers/synthetic-images.ts';
+import { greyPng } from '../helpers/images.ts';
 
 const SIZE = 256;
 /** Repository size: enough that the top 5 of the first stage is a real choice. */
 const N = 40;
 
-function png(img: GreyImage): Promise<Buffer> {
-  const bytes = new Uint8Array(img.width * img.height);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = Math.round(Math.min(1, Math.max(0, img.data[i])) * 255);
-  return sharp(bytes, { raw: { width: img.width, height: img.height, channels: 1 } }).png().toBuffer();
-}
 
-function restyle(img: GreyImage, seed: number): GreyImage {
-  const r = rng(seed);
-  return { ...img, data: img.data.map((v) => 0.25 + 0.5 * v + 0.04 * (r() - 0.5)) };
-}
 
 let app: TestApp;
 const images: GreyImage[] = [];
@@ -31,13 +22,13 @@ beforeAll(async () => {
   app = await createTestApp();
   for (let i = 0; i < N; i++) {
     images.push(texturedImage(SIZE, SIZE, 31_000 + i));
-    ids.push((await app.services.images.ingest({ data: await png(images[i]), fileName: `fs${i}.png`, modality: 'FS' })).id);
+    ids.push((await app.services.images.ingest({ data: await greyPng(images[i]), fileName: `fs${i}.png`, modality: 'FS' })).id);
   }
 }, 300_000);
 afterAll(() => app?.close());
 
 async function firstStage(query: GreyImage) {
-  const res = await app.services.search.search({ data: await png(query), modality: 'FS', target: 'FS', first: 10, rerank: { mode: 'none' } });
+  const res = await app.services.search.search({ data: await greyPng(query), modality: 'FS', target: 'FS', first: 10, rerank: { mode: 'none' } });
   expect(res.firstStage).toBe('vectors');
   return res.matches;
 }
@@ -45,7 +36,7 @@ async function firstStage(query: GreyImage) {
 describe(`vector first stage on ${TEST_BACKEND}`, () => {
   test('an empty modality answers no matches (no INDEX_NOT_READY)', async () => {
     await app.services.modalities.create({ name: 'EMPTY' });
-    const res = await app.services.search.search({ data: await png(images[0]), modality: 'EMPTY', target: 'EMPTY' });
+    const res = await app.services.search.search({ data: await greyPng(images[0]), modality: 'EMPTY', target: 'EMPTY' });
     expect(res.matches).toEqual([]);
   });
 
@@ -57,15 +48,15 @@ describe(`vector first stage on ${TEST_BACKEND}`, () => {
       { i: 38, view: rotatedView(images[38], 170, 160, -5, 110, 110) },
     ];
     for (const [k, c] of cases.entries()) {
-      const matches = await firstStage(restyle(c.view, k));
+      const matches = await firstStage(restyle(c.view, k, 0.25, 0.5, 0.04));
       expect(matches[0].imageId, `query ${k}`).toBe(ids[c.i]);
       expect(matches[0].score).toBeGreaterThan(matches[1].score);
     }
   });
 
   test("CORRELATE re-ranks the first stage's candidates: the rotated query is found with its transform", async () => {
-    const view = restyle(rotatedView(images[11], 128, 128, 15, 220, 220), 9);
-    const res = await app.services.search.search({ data: await png(view), modality: 'FS', target: 'FS', first: 3, rerank: { mode: 'correlate', topK: 5 } });
+    const view = restyle(rotatedView(images[11], 128, 128, 15, 220, 220), 9, 0.25, 0.5, 0.04);
+    const res = await app.services.search.search({ data: await greyPng(view), modality: 'FS', target: 'FS', first: 3, rerank: { mode: 'correlate', topK: 5 } });
     expect(res).toMatchObject({ firstStage: 'vectors', rerank: 'correlate' });
     expect(res.matches[0].imageId).toBe(ids[11]);
     expect(res.matches[0].transform).toHaveLength(6);
@@ -85,7 +76,7 @@ describe(`vector first stage on ${TEST_BACKEND}`, () => {
 
   describe('a repository with one much larger image (correlated around its first-stage window, not at the scale it would force on all)', () => {
     const search = async () =>
-      (await app.services.search.search({ data: await png(restyle(rotatedView(images[11], 128, 128, 15, 220, 220), 9)), modality: 'FS', target: 'FS', first: 50, rerank: { mode: 'correlate', topK: 50 } })).matches;
+      (await app.services.search.search({ data: await greyPng(restyle(rotatedView(images[11], 128, 128, 15, 220, 220), 9, 0.25, 0.5, 0.04)), modality: 'FS', target: 'FS', first: 50, rerank: { mode: 'correlate', topK: 50 } })).matches;
     /** Where the view's centre (images[11]'s (128, 128)) lands under a match's transform. */
     const centreOf = (t: number[]) => [t[0] * 109.5 + t[1] * 109.5 + t[2], t[3] * 109.5 + t[4] * 109.5 + t[5]];
 
@@ -98,7 +89,7 @@ describe(`vector first stage on ${TEST_BACKEND}`, () => {
     ])('$factor x larger: the others rank as before', { timeout: 300_000 }, async ({ factor, x, y, placed }) => {
       const before = await search();
       expect(before[0].imageId).toBe(ids[11]);
-      const bigId = (await app.services.images.ingest({ data: await png(slideWithCore(SIZE * factor, x, y)), fileName: `big${factor}.png`, modality: 'FS' })).id;
+      const bigId = (await app.services.images.ingest({ data: await greyPng(slideWithCore(SIZE * factor, x, y)), fileName: `big${factor}.png`, modality: 'FS' })).id;
       try {
         const after = await search();
         const others = after.filter((m) => m.imageId !== bigId);
@@ -135,7 +126,7 @@ describe(`vector first stage on ${TEST_BACKEND}`, () => {
     const again = await app.services.embeddings.reindex('FS');
     expect(await app.services.jobs.wait(again.id)).toMatchObject({ state: 'SUCCEEDED', result: { images: 0 } });
     // the reindexed image is found again
-    expect((await firstStage(restyle(rotatedView(images[5], 128, 128, 12, 200, 200), 5)))[0].imageId).toBe(ids[5]);
+    expect((await firstStage(restyle(rotatedView(images[5], 128, 128, 12, 200, 200), 5, 0.25, 0.5, 0.04)))[0].imageId).toBe(ids[5]);
   });
 
   test('an unknown modality to reindex is NOT_FOUND', async () => {

@@ -2,22 +2,17 @@
  * Retrieval through the services on a real database (issue 3, small version of its "Done when"): generated textures
  * are ingested, a vocabulary is built in a Job, and transformed queries are searched, ranked and located.
  */
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { iouRectPolygon, rectPolygon } from '../../src/pipeline/rerank/geometry.ts';
 import type { GreyImage } from '../../src/pipeline/types.ts';
 import { createTestApp, TEST_BACKEND, type TestApp } from '../helpers/app.ts';
 import { crop, rotatedView, texturedImage } from '../helpers/synthetic-images.ts';
+import { greyPng } from '../helpers/images.ts';
 
 const SIZE = 320;
 const N = 8;
 const CROP = 175; // 30 % of the area (sqrt(0.3) x 320 px), as in helper-1's pipeline test
 
-function png(img: GreyImage): Promise<Buffer> {
-  const bytes = new Uint8Array(img.width * img.height);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = Math.round(Math.min(1, Math.max(0, img.data[i])) * 255);
-  return sharp(bytes, { raw: { width: img.width, height: img.height, channels: 1 } }).png().toBuffer();
-}
 
 let app: TestApp;
 const images: GreyImage[] = [];
@@ -27,7 +22,7 @@ beforeAll(async () => {
   app = await createTestApp();
   for (let i = 0; i < N; i++) {
     images.push(texturedImage(SIZE, SIZE, 2000 + i));
-    const row = await app.services.images.ingest({ data: await png(images[i]), fileName: `tex${i}.png`, modality: 'TEX' });
+    const row = await app.services.images.ingest({ data: await greyPng(images[i]), fileName: `tex${i}.png`, modality: 'TEX' });
     ids.push(row.id);
   }
 });
@@ -35,7 +30,7 @@ afterAll(() => app?.close());
 
 describe(`search on ${TEST_BACKEND}`, () => {
   test('before a vocabulary exists, the vector first stage answers and the word-based modes are INDEX_NOT_READY; unknown modalities are NOT_FOUND', async () => {
-    const data = await png(images[0]);
+    const data = await greyPng(images[0]);
     const res = await app.services.search.search({ data, modality: 'TEX', target: 'TEX', first: 3 });
     expect(res).toMatchObject({ firstStage: 'vectors', rerank: 'correlate', vocabularyId: null });
     expect(res.matches[0].imageId).toBe(ids[0]);
@@ -69,7 +64,7 @@ describe(`search on ${TEST_BACKEND}`, () => {
   test('shifted, slightly rotated whole images rank their source first with the top score', async () => {
     for (let i = 0; i < N; i++) {
       const q = rotatedView(images[i], SIZE / 2 + 12, SIZE / 2 - 9, i % 2 ? 8 : -6, SIZE, SIZE);
-      const res = await app.services.search.search({ data: await png(q), modality: 'TEX', target: 'TEX', first: 3, rerank: { mode: 'none' } });
+      const res = await app.services.search.search({ data: await greyPng(q), modality: 'TEX', target: 'TEX', first: 3, rerank: { mode: 'none' } });
       expect(res.matches[0].imageId).toBe(ids[i]);
       expect(res.matches[0].score).toBeGreaterThan(res.matches[1].score);
       expect(res.timings.total).toBeGreaterThan(0);
@@ -81,7 +76,7 @@ describe(`search on ${TEST_BACKEND}`, () => {
     for (let i = 0; i < N; i++) {
       const x = 20 + ((i * 37) % (SIZE - CROP - 20)), y = 10 + ((i * 53) % (SIZE - CROP - 10));
       const q = crop(images[i], x, y, CROP, CROP);
-      const res = await app.services.search.search({ data: await png(q), modality: 'TEX', target: 'TEX', first: 5, rerank: { mode: 'fast', topK: 5 } });
+      const res = await app.services.search.search({ data: await greyPng(q), modality: 'TEX', target: 'TEX', first: 5, rerank: { mode: 'fast', topK: 5 } });
       expect(res.matches[0].imageId).toBe(ids[i]);
       const region = res.matches[0].region!;
       expect(region.width).toBe(CROP);
@@ -96,7 +91,7 @@ describe(`search on ${TEST_BACKEND}`, () => {
       const q = rotatedView(images[i], SIZE / 2 + 20, SIZE / 2 - 14, angle, 260, 240);
       // another "modality": gain, offset and inverted contrast would defeat SURF words, NCC ignores gain and offset
       const restyled = { ...q, data: q.data.map((v) => 0.15 + 0.6 * v) };
-      const res = await app.services.search.search({ data: await png(restyled), modality: 'TEX', target: 'TEX', first: 3, rerank: { mode: 'correlate', topK: N } });
+      const res = await app.services.search.search({ data: await greyPng(restyled), modality: 'TEX', target: 'TEX', first: 3, rerank: { mode: 'correlate', topK: N } });
       expect(res.matches[0].imageId).toBe(ids[i]);
       expect(res.matches[0].score).toBeGreaterThan(0.8);
       expect(res.matches[0].score).toBeGreaterThan(res.matches[1].score + 0.2);
@@ -106,13 +101,13 @@ describe(`search on ${TEST_BACKEND}`, () => {
       expect(Math.hypot(cx - (SIZE / 2 + 20), cy - (SIZE / 2 - 14))).toBeLessThan(6);
     }
     await expect(
-      app.services.search.search({ data: await png(images[0]), modality: 'TEX', target: 'TEX', rerank: { mode: 'nope' as never } }),
+      app.services.search.search({ data: await greyPng(images[0]), modality: 'TEX', target: 'TEX', rerank: { mode: 'nope' as never } }),
     ).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 
   test('correlate sweeps scale when asked: a query shown 10 % larger is found and its scale recovered; by default it is not', async () => {
     const q = rotatedView(images[3], SIZE / 2 - 10, SIZE / 2 + 12, 12, 240, 220, 1.1);
-    const data = await png({ ...q, data: q.data.map((v) => 0.15 + 0.6 * v) });
+    const data = await greyPng({ ...q, data: q.data.map((v) => 0.15 + 0.6 * v) });
     const scaleOf = (t: number[]) => Math.sqrt(Math.abs(t[0] * t[4] - t[1] * t[3]));
     const swept = await app.services.search.search({ data, modality: 'TEX', target: 'TEX', first: 3, rerank: { mode: 'correlate', topK: N, scaleTolerance: 0.1 } });
     expect(swept.matches[0].imageId).toBe(ids[3]);
@@ -131,7 +126,7 @@ describe(`search on ${TEST_BACKEND}`, () => {
     const i = 6;
     const q = rotatedView(images[i], SIZE / 2 - 14, SIZE / 2 + 9, -11, 250, 230);
     const ask = async (view: GreyImage, structureWeight?: number) =>
-      app.services.search.search({ data: await png(view), modality: 'TEX', target: 'TEX', first: N, rerank: { mode: 'correlate', topK: N, structureWeight } });
+      app.services.search.search({ data: await greyPng(view), modality: 'TEX', target: 'TEX', first: N, rerank: { mode: 'correlate', topK: N, structureWeight } });
     // another "band": the same edges with the opposite sign (vegetation: dark in RGB, bright in NIR)
     const inverted = { ...q, data: q.data.map((v) => 0.85 - 0.6 * v) };
     const values = await ask(inverted); // TEX has no CoMIR pair, so no manifest default: no structure (DEFAULT_STRUCTURE_WEIGHT)
@@ -154,7 +149,7 @@ describe(`search on ${TEST_BACKEND}`, () => {
   test('correlate refines its best candidates at twice the resolution: finer poses for them, the rest in coarse order', async () => {
     const i = 2, angle = 13, cx = SIZE / 2 + 25, cy = SIZE / 2 - 18;
     const q = rotatedView(images[i], cx, cy, angle, CROP, CROP);
-    const data = await png({ ...q, data: q.data.map((v) => 0.15 + 0.6 * v) });
+    const data = await greyPng({ ...q, data: q.data.map((v) => 0.15 + 0.6 * v) });
     const ask = (refine: number) => app.services.search.search({ data, modality: 'TEX', target: 'TEX', first: N, rerank: { mode: 'correlate', topK: N, refine } });
     const [coarse, refined] = [await ask(0), await ask(3)];
     expect(refined.matches[0].imageId).toBe(ids[i]);
@@ -178,7 +173,7 @@ describe(`search on ${TEST_BACKEND}`, () => {
     const q = rotatedView(images[i], SIZE / 2 + 12, SIZE / 2 + 10, angle, w, h);
     // restyled into 0.15..0.75, then a corner triangle and a band at the bottom are the warp's black fill (0)
     const filled = { ...q, data: q.data.map((v, k) => ((k % w) + Math.floor(k / w) < 150 || Math.floor(k / w) >= h - 50 ? 0 : 0.15 + 0.6 * v)) };
-    const data = await png(filled);
+    const data = await greyPng(filled);
     const ask = (noDataValue?: number) => app.services.search.search({ data, modality: 'TEX', target: 'TEX', first: N, noDataValue, rerank: { mode: 'correlate', topK: N } });
     const declared = await ask(0);
     const plain = await ask();
@@ -191,7 +186,7 @@ describe(`search on ${TEST_BACKEND}`, () => {
     const [cx, cy] = [t[0] * (w / 2) + t[1] * (h / 2) + t[2], t[3] * (w / 2) + t[4] * (h / 2) + t[5]];
     expect(Math.hypot(cx - (SIZE / 2 + 12), cy - (SIZE / 2 + 10))).toBeLessThan(6);
     await expect(ask(2)).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { parameter: 'noDataValue' } });
-    const black = await png({ width: 64, height: 64, data: new Float32Array(64 * 64) });
+    const black = await greyPng({ width: 64, height: 64, data: new Float32Array(64 * 64) });
     await expect(
       app.services.search.search({ data: black, modality: 'TEX', target: 'TEX', noDataValue: 0 }),
     ).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { parameter: 'noDataValue' }, message: expect.stringMatching(/holds no data/) });
@@ -204,12 +199,12 @@ describe(`search on ${TEST_BACKEND}`, () => {
 
   test('a newly ingested image is indexed at once and found', async () => {
     const extra = texturedImage(SIZE, SIZE, 9999);
-    const row = await app.services.images.ingest({ data: await png(extra), fileName: 'new.png', modality: 'TEX' });
-    const res = await app.services.search.search({ data: await png(crop(extra, 40, 60, 200, 200)), modality: 'TEX', target: 'TEX', first: 1 });
+    const row = await app.services.images.ingest({ data: await greyPng(extra), fileName: 'new.png', modality: 'TEX' });
+    const res = await app.services.search.search({ data: await greyPng(crop(extra, 40, 60, 200, 200)), modality: 'TEX', target: 'TEX', first: 1 });
     expect(res.matches[0].imageId).toBe(row.id);
     expect(res.rerank).toBe('verify'); // auto, within one modality
     await app.services.images.delete(row.id);
-    const after = await app.services.search.search({ data: await png(crop(extra, 40, 60, 200, 200)), modality: 'TEX', target: 'TEX', first: 5, rerank: { mode: 'none' } });
+    const after = await app.services.search.search({ data: await greyPng(crop(extra, 40, 60, 200, 200)), modality: 'TEX', target: 'TEX', first: 5, rerank: { mode: 'none' } });
     expect(after.matches.map((m) => m.imageId)).not.toContain(row.id);
   });
 
@@ -221,7 +216,7 @@ describe(`search on ${TEST_BACKEND}`, () => {
     expect(after).toHaveLength(before.length + 1);
     const newest = after.at(-1)!;
     expect(newest).toMatchObject({ size: 3000, state: 'ready' });
-    const res = await app.services.search.search({ data: await png(crop(images[1], 30, 30, CROP, CROP)), modality: 'TEX', target: 'TEX', first: 1 });
+    const res = await app.services.search.search({ data: await greyPng(crop(images[1], 30, 30, CROP, CROP)), modality: 'TEX', target: 'TEX', first: 1 });
     expect(res.vocabularyId).toBe(newest.id);
     expect(res.matches[0].imageId).toBe(ids[1]);
   });
@@ -230,7 +225,7 @@ describe(`search on ${TEST_BACKEND}`, () => {
     const late: Promise<{ id: number }>[] = [];
     const extra = [texturedImage(SIZE, SIZE, 7001), texturedImage(SIZE, SIZE, 7002)];
     const ingest = (k: number) => {
-      late[k] = png(extra[k]).then((data) => app.services.images.ingest({ data, fileName: `late${k}.png`, modality: 'TEX' }));
+      late[k] = greyPng(extra[k]).then((data) => app.services.images.ingest({ data, fileName: `late${k}.png`, modality: 'TEX' }));
     };
     const job = await app.services.vocabularies.build('TEX', { size: 2000, seed: 5 }, (done, total) => {
       const n = (total - 100) / 2; // pool n images, <= 100 k-means iterations, index n images
@@ -244,7 +239,7 @@ describe(`search on ${TEST_BACKEND}`, () => {
     expect(newest).toMatchObject({ id: (finished.result as { vocabularyId: number }).vocabularyId, state: 'ready' });
     for (const [k, row] of rows.entries()) {
       expect(await app.db.prisma.histogram.count({ where: { vocabularyId: newest.id, imageId: row.id } })).toBe(1);
-      const res = await app.services.search.search({ data: await png(crop(extra[k], 50, 40, 200, 200)), modality: 'TEX', target: 'TEX', first: 1 });
+      const res = await app.services.search.search({ data: await greyPng(crop(extra[k], 50, 40, 200, 200)), modality: 'TEX', target: 'TEX', first: 1 });
       expect(res.vocabularyId).toBe(newest.id);
       expect(res.matches[0].imageId).toBe(row.id);
     }
@@ -254,10 +249,10 @@ describe(`search on ${TEST_BACKEND}`, () => {
   test('correlate re-ranks up to 200 candidates by default, the word-based modes 30 (SEARCH_LIMITS)', async () => {
     const M = 33; // more than 30 images, so the two defaults give different candidate counts
     for (let i = 0; i < M; i++) {
-      await app.services.images.ingest({ data: await png(texturedImage(128, 128, 5000 + i)), fileName: `small${i}.png`, modality: 'SMALL' });
+      await app.services.images.ingest({ data: await greyPng(texturedImage(128, 128, 5000 + i)), fileName: `small${i}.png`, modality: 'SMALL' });
     }
     expect((await app.services.jobs.wait((await app.services.vocabularies.build('SMALL', { size: 1000, seed: 1 })).id)).state).toBe('SUCCEEDED');
-    const data = await png(texturedImage(128, 128, 5007));
+    const data = await greyPng(texturedImage(128, 128, 5007));
     const correlated = await app.services.search.search({ data, modality: 'SMALL', target: 'SMALL', first: 100, rerank: { mode: 'correlate' } });
     expect(correlated.matches).toHaveLength(M);
     expect(correlated.matches[0].score).toBeGreaterThan(0.99); // the same pixels
@@ -273,32 +268,32 @@ describe(`search on ${TEST_BACKEND}`, () => {
     const warped = { ...textures[0], data: textures[0].data.map((v, k) => (k % SIZE >= 200 ? 0 : 0.1 + 0.8 * v)) };
     const rows = [];
     for (const [k, t] of [warped, ...textures.slice(1)].entries()) {
-      rows.push(await app.services.images.ingest({ data: await png(t), fileName: `w${k}.png`, modality: 'WARPED', noDataValue: k === 0 ? 0 : null }));
+      rows.push(await app.services.images.ingest({ data: await greyPng(t), fileName: `w${k}.png`, modality: 'WARPED', noDataValue: k === 0 ? 0 : null }));
     }
     expect(rows.map((r) => r.noDataValue)).toEqual([0, null, null, null]);
     expect((await app.services.jobs.wait((await app.services.vocabularies.build('WARPED', { size: 1000, seed: 1 })).id)).state).toBe('SUCCEEDED');
     // a view centred at x = 175: about a third of it lies over the fill
     const q = rotatedView(textures[0], 175, SIZE / 2, 10, 200, 180);
-    const res = await app.services.search.search({ data: await png({ ...q, data: q.data.map((v) => 0.15 + 0.6 * v) }), modality: 'WARPED', target: 'WARPED', first: 4, rerank: { mode: 'correlate' } });
+    const res = await app.services.search.search({ data: await greyPng({ ...q, data: q.data.map((v) => 0.15 + 0.6 * v) }), modality: 'WARPED', target: 'WARPED', first: 4, rerank: { mode: 'correlate' } });
     expect(res.matches[0].imageId).toBe(rows[0].id);
     // measured 0.93 in the unit test of the same geometry; the fill correlated as content gave 0.44 there
     expect(res.matches[0].score).toBeGreaterThan(0.8);
     // its structure leaves the fill and the fill's edge out too
-    const edges = await app.services.search.search({ data: await png({ ...q, data: q.data.map((v) => 0.15 + 0.6 * v) }), modality: 'WARPED', target: 'WARPED', first: 4, rerank: { mode: 'correlate', structureWeight: 1 } });
+    const edges = await app.services.search.search({ data: await greyPng({ ...q, data: q.data.map((v) => 0.15 + 0.6 * v) }), modality: 'WARPED', target: 'WARPED', first: 4, rerank: { mode: 'correlate', structureWeight: 1 } });
     expect(edges.matches[0].imageId).toBe(rows[0].id);
     expect(edges.matches[0].score).toBeGreaterThan(0.8);
     const before = (await app.services.images.list({ modality: 'WARPED' }, {})).totalCount;
     await expect(
-      app.services.images.ingest({ data: await png({ width: 64, height: 64, data: new Float32Array(64 * 64) }), fileName: 'black.png', modality: 'WARPED', noDataValue: 0 }),
+      app.services.images.ingest({ data: await greyPng({ width: 64, height: 64, data: new Float32Array(64 * 64) }), fileName: 'black.png', modality: 'WARPED', noDataValue: 0 }),
     ).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { parameter: 'noDataValue' }, message: expect.stringMatching(/image holds no data/) });
     await expect(
-      app.services.images.ingest({ data: await png(textures[3]), fileName: 'x.png', modality: 'WARPED', noDataValue: 1.5 }),
+      app.services.images.ingest({ data: await greyPng(textures[3]), fileName: 'x.png', modality: 'WARPED', noDataValue: 1.5 }),
     ).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { parameter: 'noDataValue' } });
     expect((await app.services.images.list({ modality: 'WARPED' }, {})).totalCount).toBe(before);
   });
 
   test('a match becomes a proposed link with its region, then is confirmed', async () => {
-    const query = await app.services.images.ingest({ data: await png(crop(images[2], 50, 50, CROP, CROP)), fileName: 'acq.png', modality: 'ACQ' });
+    const query = await app.services.images.ingest({ data: await greyPng(crop(images[2], 50, 50, CROP, CROP)), fileName: 'acq.png', modality: 'ACQ' });
     const link = await app.services.links.link({ sourceId: query.id, targetId: ids[2], region: { x: 50, y: 50, width: CROP, height: CROP }, score: 0.4, method: 'search:fast' });
     expect(link).toMatchObject({ status: 'PROPOSED', transform: [1, 0, 50, 0, 1, 50], score: 0.4 });
     expect(link.region).toEqual([[50, 50], [50 + CROP, 50], [50 + CROP, 50 + CROP], [50, 50 + CROP]]);

@@ -17,16 +17,12 @@ import {
 import { applyAffine, iouPolygons, type Point, rigidAbout } from '../../../src/pipeline/rerank/geometry.ts';
 import { markNoData, noDataMask } from '../../../src/pipeline/decode/nodata.ts';
 import type { GreyImage } from '../../../src/pipeline/types.ts';
-import { rng, rotatedView, texturedImage } from '../../helpers/synthetic-images.ts';
+import { restyle, rotatedView, texturedImage } from '../../helpers/synthetic-images.ts';
 
 const SIZE = 256;
 const N = 6;
 
 /** Another "modality" of the same scene: a different gain and offset plus pixel noise (NCC ignores the first). */
-function restyle(img: GreyImage, seed: number): GreyImage {
-  const r = rng(seed);
-  return { ...img, data: img.data.map((v) => 0.2 + 0.5 * v + 0.08 * (r() - 0.5)) };
-}
 
 describe('dense correlation re-ranking (masked NCC over rotations and translations)', () => {
   const images: GreyImage[] = [];
@@ -52,7 +48,7 @@ describe('dense correlation re-ranking (masked NCC over rotations and translatio
     const target = 2;
     const cx = SIZE / 2 + sx, cy = SIZE / 2 + sy;
     const w = 150, h = 130;
-    const query = restyle(rotatedView(images[target], cx, cy, angle, w, h), angle + 100);
+    const query = restyle(rotatedView(images[target], cx, cy, angle, w, h), angle + 100, 0.2, 0.5, 0.08);
     const res = correlate(query, candidates());
     expect(res[0].entryId).toBe(target);
     expect(res[0].score).toBeGreaterThan(0.8);
@@ -75,7 +71,7 @@ describe('dense correlation re-ranking (masked NCC over rotations and translatio
     const target = 4, angle = 15, zoom = 1.1;
     const cx = SIZE / 2 + 6, cy = SIZE / 2 - 8;
     const w = 150, h = 130;
-    const query = restyle(rotatedView(images[target], cx, cy, angle, w, h, zoom), 7);
+    const query = restyle(rotatedView(images[target], cx, cy, angle, w, h, zoom), 7, 0.2, 0.5, 0.08);
     const swept = correlate(query, candidates(), correlationPoses(30, 0.1));
     const fixed = correlate(query, candidates(), correlationPoses(30, 0));
     expect(swept[0].entryId).toBe(target);
@@ -101,7 +97,7 @@ describe('dense correlation with a query that has no data in part of its frame',
   it('leaves the fill out: the view is found with the score and place it has without fill', () => {
     const images = Array.from({ length: N }, (_, i) => texturedImage(SIZE, SIZE, 7100 + i));
     const target = 3, angle = -12, cx = SIZE / 2 + 10, cy = SIZE / 2 - 6, w = 150, h = 130;
-    const clean = restyle(rotatedView(images[target], cx, cy, angle, w, h), 11);
+    const clean = restyle(rotatedView(images[target], cx, cy, angle, w, h), 11, 0.2, 0.5, 0.08);
     // a warp's black fill: one corner triangle and a band along the right side, 35 % of the frame
     const filled = { ...clean, data: clean.data.map((v, i) => ((i % w) + Math.floor(i / w) < 90 || i % w >= w - 25 ? 0 : v)) };
     const pixels = { ...filled, channels: 1 as const };
@@ -124,7 +120,7 @@ describe('dense correlation with a query that has no data in part of its frame',
 describe('dense correlation with candidates that have no data (NaN) in part of their frame', () => {
   const images = Array.from({ length: N }, (_, i) => texturedImage(SIZE, SIZE, 7200 + i));
   const target = 1, angle = 18, cx = SIZE / 2 - 30, cy = SIZE / 2 + 4, w = 140, h = 120;
-  const query = restyle(rotatedView(images[target], cx, cy, angle, w, h), 21);
+  const query = restyle(rotatedView(images[target], cx, cy, angle, w, h), 21, 0.2, 0.5, 0.08);
   /** The target with its columns x >= from replaced by `fill`. */
   const withFill = (from: number, fill: number) => ({ ...images[target], data: images[target].data.map((v, i) => (i % SIZE >= from ? fill : v)) });
   const cands = (t: GreyImage) => images.map((image, i) => ({ entryId: i, image: i === target ? t : image }));
@@ -155,7 +151,7 @@ describe('dense correlation with candidates that have no data (NaN) in part of t
 describe('joint correlation of several signals (the CoMIR and structure: one pose for both)', () => {
   const images = Array.from({ length: 2 }, (_, i) => texturedImage(SIZE, SIZE, 7400 + i));
   const cx = SIZE / 2 + 8, cy = SIZE / 2 - 5, w = 140, h = 120;
-  const query = restyle(rotatedView(images[0], cx, cy, 10, w, h), 31);
+  const query = restyle(rotatedView(images[0], cx, cy, 10, w, h), 31, 0.2, 0.5, 0.08);
   /** images[0] moved by 60 px to the left (its right edge replicated): the same content at another place. */
   const moved = { ...images[0], data: images[0].data.map((_, i) => images[0].data[Math.floor(i / SIZE) * SIZE + Math.min(SIZE - 1, (i % SIZE) + 60)]) };
   const opts = { largestCandidate: SIZE, ...correlationPoses(20, 0) };

@@ -8,16 +8,12 @@ import {
   windowVectors,
 } from '../../../src/pipeline/index/embedding.ts';
 import type { GreyImage } from '../../../src/pipeline/types.ts';
-import { rng, rotatedView, texturedImage } from '../../helpers/synthetic-images.ts';
+import { restyle, rotatedView, texturedImage } from '../../helpers/synthetic-images.ts';
 
 const SIZE = 384;
 const N = 12;
 
 /** Another "modality" of the same scene: another gain and offset plus noise (the vectors are zero-mean and normalised). */
-function restyle(img: GreyImage, seed: number): GreyImage {
-  const r = rng(seed);
-  return { ...img, data: img.data.map((v) => 0.3 + 0.4 * v + 0.05 * (r() - 0.5)) };
-}
 
 /** Exact first stage over in-memory windows (what the HNSW index approximates): every image's best window. */
 function firstStage(query: GreyImage, repo: GreyImage[], maxRotation = 30) {
@@ -65,7 +61,7 @@ describe('first-stage vectors (windows of the representation)', () => {
 
   it('ranks the source first for rotated copies of another modality (+-30 degrees), and finds the window', () => {
     for (const [i, angle] of [[2, 25], [5, -20], [8, 0], [11, -30]] as const) {
-      const view = restyle(rotatedView(repo[i], SIZE / 2 + 10, SIZE / 2 - 15, angle, 300, 300), 40 + i);
+      const view = restyle(rotatedView(repo[i], SIZE / 2 + 10, SIZE / 2 - 15, angle, 300, 300), 40 + i, 0.3, 0.4, 0.05);
       const ranked = firstStage(view, repo);
       expect(ranked[0].entryId, `rotated ${angle}`).toBe(i);
       expect(ranked[0].score).toBeGreaterThan(ranked[1].score + 0.05);
@@ -75,7 +71,7 @@ describe('first-stage vectors (windows of the representation)', () => {
   it('ranks the source first for 30 % crops, rotated, and says where in the image the crop lies', () => {
     for (const [i, cx, cy, angle] of [[0, 120, 130, 15], [4, 260, 250, -25], [7, 200, 110, 5]] as const) {
       const side = Math.round(0.3 * SIZE * 1.5);
-      const view = restyle(rotatedView(repo[i], cx, cy, angle, side, side), 60 + i);
+      const view = restyle(rotatedView(repo[i], cx, cy, angle, side, side), 60 + i, 0.3, 0.4, 0.05);
       const ranked = firstStage(view, repo);
       expect(ranked[0].entryId, `crop of ${i}`).toBe(i);
       const w = ranked[0].window;
@@ -85,9 +81,9 @@ describe('first-stage vectors (windows of the representation)', () => {
   });
 
   it('does not rank a distractor first when the query is of none of them', () => {
-    const other = restyle(texturedImage(300, 300, 4242), 3);
+    const other = restyle(texturedImage(300, 300, 4242), 3, 0.3, 0.4, 0.05);
     const ranked = firstStage(other, repo);
-    const trueMatchScore = firstStage(restyle(rotatedView(repo[3], SIZE / 2, SIZE / 2, 10, 300, 300), 4), repo)[0].score;
+    const trueMatchScore = firstStage(restyle(rotatedView(repo[3], SIZE / 2, SIZE / 2, 10, 300, 300), 4, 0.3, 0.4, 0.05), repo)[0].score;
     expect(ranked[0].score).toBeLessThan(trueMatchScore);
   });
 
