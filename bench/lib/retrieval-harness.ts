@@ -17,7 +17,7 @@ import { type Affine, applyAffine, invertAffine, rigidAbout } from '../../src/pi
 import type { GreyImage, PlanarImage } from '../../src/pipeline/types.ts';
 import type { RerankMode } from '../../src/services/search-settings.ts';
 import { crop, warpAffine } from '../../src/pipeline/rerank/warp.ts';
-import { defaultTopK } from '../../src/services/search-settings.ts';
+import { defaultTopK, firstStageOf } from '../../src/services/search-settings.ts';
 import type { SearchTimings } from '../../src/services/search.service.ts';
 import { DEFAULT_VOCABULARY_SIZE } from '../../src/services/vocabulary.service.ts';
 import { encodePng16, makeQueries, mulberry32, PROTOCOL } from './queries.ts';
@@ -540,7 +540,9 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
         if (group.length === 0) continue;
         // One vocabulary per repository modality (the newest ready one is the active one).
         const targets = [...new Set(directions.map((d) => modalityName(dataset, d.to, space, undefined, d)))];
-        for (const target of targets) {
+        // only the paper's first stage needs a vocabulary (FAST, VERIFY, PAPER); the others rank by vectors
+        const needsWords = group.some((c) => c.rerank !== null && firstStageOf(c.rerank.mode as Exclude<RerankMode, 'auto'>) === 'words');
+        for (const target of needsWords ? targets : []) {
           t = performance.now();
           const job = await app.services.vocabularies.build(target, { size: vocabularySize, seed: 1, oriented });
           const done = await app.services.jobs.wait(job.id);
