@@ -21,7 +21,50 @@ export interface Config {
   readonly ingestRoots: readonly string[];
   /** Bytes of downsampled representations kept in memory for dense correlation (CMIR_CORRELATION_CACHE_MB). */
   readonly correlationCacheBytes: number;
+  /**
+   * GraphQL query limits (src/server/limits.ts, @escape.tech/graphql-armor): a query over any of them is refused
+   * before it runs, with `extensions.code` QUERY_TOO_COMPLEX. Defaults and their reasons: DEFAULT_QUERY_LIMITS.
+   */
+  readonly queryLimits: QueryLimits;
+  /** Whether GraphQL introspection (`__schema`, `__type`) is answered (CMIR_INTROSPECTION=1); off by default. */
+  readonly introspection: boolean;
 }
+
+export interface QueryLimits {
+  /** Deepest field nesting (CMIR_MAX_QUERY_DEPTH). */
+  readonly depth: number;
+  /** Aliased fields per operation (CMIR_MAX_QUERY_ALIASES). */
+  readonly aliases: number;
+  /** graphql-armor cost: objects 2, scalars 1, x1.5 per level, x `first` (literal) per connection (CMIR_MAX_QUERY_COST). */
+  readonly cost: number;
+  /** Lexical tokens per document (CMIR_MAX_QUERY_TOKENS). */
+  readonly tokens: number;
+  /** Directives per operation (CMIR_MAX_QUERY_DIRECTIVES). */
+  readonly directives: number;
+}
+
+/**
+ * Measured on the project's own queries (README, test/api) with the library's rules (test/api/limits.test.ts checks
+ * that they pass):
+ */
+export const DEFAULT_QUERY_LIMITS: QueryLimits = {
+  /**
+   * 12: following provenance 5 links from an image (`image { links { source { links { ... } } } }`, 2 levels a hop)
+   * is 12, a slide's images' links' sources' slide 8, the README's search 5; a 200-deep chain ran the heap out.
+   */
+  depth: 12,
+  /** 15 (the library's default): no query of the project aliases a field; a client may alias a few (two thumbnail sizes). */
+  aliases: 15,
+  /**
+   * 200,000: a full page (`images(first: 500)`, MAX_PAGE) with every field, slide, modality and links costs ~110,000,
+   * the README's search ~70; 100 slides x their first 100 images (10,000 rows) ~715,000 is refused.
+   */
+  cost: 200_000,
+  /** 1,000 (the library's default): the largest real query (search with every field) has ~130; variables do not count. */
+  tokens: 1_000,
+  /** 50 (the library's default): no query of the project uses a directive. */
+  directives: 50,
+};
 
 /**
  * 2^28 px: 16384 x 16384. sharp's own default `limitInputPixels` is 0x3FFF x 0x3FFF (sharp docs, constructor); whole
@@ -42,6 +85,12 @@ export interface ConfigOverrides {
   databaseUrl?: string;
   port?: number | string;
   maxPixels?: number | string;
+}
+
+function flag(name: string, value: string | undefined): boolean {
+  if (value === undefined || value === '' || value === '0' || value === 'false') return false;
+  if (value === '1' || value === 'true') return true;
+  throw invalidParameter(name, '1/true or 0/false', value);
 }
 
 function positiveInt(name: string, value: unknown, fallback: number): number {
@@ -68,5 +117,13 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     modelsDir: path.resolve(env.CMIR_MODELS_DIR ?? path.join(import.meta.dirname, '..', 'models')),
     ingestRoots: (env.CMIR_INGEST_ROOTS ?? '').split(':').filter(Boolean).map((p) => path.resolve(p)),
     correlationCacheBytes: positiveInt('correlationCacheMb', env.CMIR_CORRELATION_CACHE_MB, DEFAULT_CORRELATION_CACHE_MB) * 2 ** 20,
+    queryLimits: {
+      depth: positiveInt('CMIR_MAX_QUERY_DEPTH', env.CMIR_MAX_QUERY_DEPTH, DEFAULT_QUERY_LIMITS.depth),
+      aliases: positiveInt('CMIR_MAX_QUERY_ALIASES', env.CMIR_MAX_QUERY_ALIASES, DEFAULT_QUERY_LIMITS.aliases),
+      cost: positiveInt('CMIR_MAX_QUERY_COST', env.CMIR_MAX_QUERY_COST, DEFAULT_QUERY_LIMITS.cost),
+      tokens: positiveInt('CMIR_MAX_QUERY_TOKENS', env.CMIR_MAX_QUERY_TOKENS, DEFAULT_QUERY_LIMITS.tokens),
+      directives: positiveInt('CMIR_MAX_QUERY_DIRECTIVES', env.CMIR_MAX_QUERY_DIRECTIVES, DEFAULT_QUERY_LIMITS.directives),
+    },
+    introspection: flag('CMIR_INTROSPECTION', env.CMIR_INTROSPECTION),
   };
 }

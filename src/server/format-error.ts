@@ -1,6 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 import { isAppError } from '../errors.ts';
+import { QUERY_TOO_COMPLEX, QueryLimitError, TOKEN_LIMIT_MESSAGE } from './limits.ts';
 
 /**
  * Maps typed application errors to `extensions.code` (+ details) and masks everything else: an internal error's
@@ -10,6 +11,26 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   const original = unwrapResolverError(error);
   if (isAppError(original)) {
     return { ...formatted, message: original.message, extensions: { ...original.details, code: original.code } };
+  }
+  // A query over a limit (src/server/limits.ts): Apollo reports it as GRAPHQL_VALIDATION_FAILED or, for tokens,
+  // GRAPHQL_PARSE_FAILED; clients get one code for all, and which limit it was.
+  // (Duck-typed: Apollo's ValidationError may come from another copy of graphql than ours, ESM vs CommonJS.)
+  const inner = (original as { originalError?: unknown } | null)?.originalError;
+  const limitError = original instanceof QueryLimitError ? original : inner;
+  if (limitError instanceof QueryLimitError) {
+    return { message: limitError.message, locations: formatted.locations, extensions: { code: QUERY_TOO_COMPLEX, limit: limitError.limit, max: limitError.max } };
+  }
+  const tokens = formatted.extensions?.code === 'GRAPHQL_PARSE_FAILED' ? TOKEN_LIMIT_MESSAGE.exec(formatted.message) : null;
+  if (tokens) {
+    const max = Number(tokens[1]);
+    return { message: `Token limit of ${max} exceeded.`, extensions: { code: QUERY_TOO_COMPLEX, limit: 'tokens', max } };
+  }
+  if (formatted.extensions?.validationErrorCode === 'INTROSPECTION_DISABLED') {
+    return {
+      message: 'GraphQL introspection is off on this server (CMIR_INTROSPECTION=1 turns it on)',
+      locations: formatted.locations,
+      extensions: { code: 'GRAPHQL_VALIDATION_FAILED', validationErrorCode: 'INTROSPECTION_DISABLED' },
+    };
   }
   const code = formatted.extensions?.code;
   // Apollo's own request errors (parse, validation, bad variables, CSRF) are safe to show as they are.

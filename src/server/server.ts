@@ -7,11 +7,14 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { graphqlUploadExpress } from 'graphql-upload-minimal';
 import type { App } from '../app.ts';
+import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../config.ts';
 import { isAppError } from '../errors.ts';
 import { fromGlobalId } from '../ids.ts';
 import { resolvers } from '../resolvers/index.ts';
 import { type Context, createContext } from './context.ts';
 import { formatError } from './format-error.ts';
+import { JSON_BODY_LIMIT, jsonErrorHandler, multipartErrorsAreBadRequests } from './http-errors.ts';
+import { queryLimitOptions } from './limits.ts';
 
 const SCHEMA_DIR = path.join(import.meta.dirname, '..', 'schema');
 const SCHEMA_FILES = ['base', 'slide', 'modality', 'image', 'job', 'search', 'link'];
@@ -20,16 +23,32 @@ export async function loadTypeDefs(): Promise<string> {
   return (await Promise.all(SCHEMA_FILES.map((f) => readFile(path.join(SCHEMA_DIR, `${f}.graphql`), 'utf8')))).join('\n');
 }
 
-/** The Apollo server alone (no HTTP): what `executeOperation` tests use. */
-export async function createApolloServer(httpServer?: http.Server): Promise<ApolloServer<Context>> {
+export interface ApiSettings {
+  queryLimits: QueryLimits;
+  introspection: boolean;
+}
+
+/** The Apollo server alone (no HTTP): what `executeOperation` tests use. Defaults: the default limits, no introspection. */
+export async function createApolloServer(
+  httpServer?: http.Server,
+  settings: ApiSettings = { queryLimits: DEFAULT_QUERY_LIMITS, introspection: false },
+): Promise<ApolloServer<Context>> {
+  const limits = queryLimitOptions(settings.queryLimits, settings.introspection);
   return new ApolloServer<Context>({
     typeDefs: await loadTypeDefs(),
     resolvers,
     formatError,
     includeStacktraceInErrorResponses: false,
+    // Stated, not left to Apollo's default (on unless NODE_ENV=production): off unless CMIR_INTROSPECTION=1.
+    introspection: settings.introspection,
     // On by default in Apollo Server 5; stated here because multipart uploads depend on it: a browser form cannot
     // send the `apollo-require-preflight` header, so cross-site upload forgery is refused.
     csrfPrevention: true,
+    // Depth, aliases, cost, tokens, directives (src/server/limits.ts); batched HTTP requests stay off (one limit each).
+    validationRules: limits.validationRules,
+    parseOptions: limits.parseOptions,
+    allowBatchedHttpRequests: limits.allowBatchedHttpRequests,
+    hideSchemaDetailsFromClientErrors: limits.hideSchemaDetailsFromClientErrors,
     plugins: httpServer ? [ApolloServerPluginDrainHttpServer({ httpServer })] : [],
   });
 }
@@ -44,7 +63,7 @@ export interface RunningServer {
 export async function startServer(app: App, port: number, host = '0.0.0.0'): Promise<RunningServer> {
   const web = express();
   const httpServer = http.createServer(web);
-  const apollo = await createApolloServer(httpServer);
+  const apollo = await createApolloServer(httpServer, app.config);
   await apollo.start();
 
   web.get('/healthz', (_req, res) => {
@@ -66,12 +85,14 @@ export async function startServer(app: App, port: number, host = '0.0.0.0'): Pro
   });
   web.use(
     '/graphql',
-    express.json({ limit: '1mb' }),
-    graphqlUploadExpress({ maxFileSize: app.config.maxUploadBytes, maxFiles: 1 }),
+    express.json({ limit: JSON_BODY_LIMIT }),
+    multipartErrorsAreBadRequests(graphqlUploadExpress({ maxFileSize: app.config.maxUploadBytes, maxFiles: 1 })),
     expressMiddleware(apollo, {
       context: async ({ req }) => createContext(app, `${req.protocol}://${req.get('host') ?? `localhost:${port}`}`),
     }),
   );
+  // Last: oversized or malformed bodies answer JSON with a code, not Express's HTML page with a stack.
+  web.use(jsonErrorHandler);
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
