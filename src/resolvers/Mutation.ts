@@ -39,9 +39,9 @@ export const Mutation: MutationResolvers = {
     });
   },
   registerModel: async (_, { input }, { services }) => {
-    services.images.assertServerPath(input.dir, true);
+    const dir = await services.images.assertServerPath(input.dir, true);
     const mapping = (input.mapping ?? {}) as Record<string, string>;
-    return (await services.models.register(input.dir, mapping)).modalities;
+    return (await services.models.register(dir, mapping)).modalities;
   },
   buildVocabulary: (_, { input }, { services }) =>
     services.vocabularies.build(input.modality, {

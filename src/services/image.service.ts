@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.ts';
 import type { Prisma } from '../db/database.ts';
@@ -176,30 +176,35 @@ export class ImageService {
 
   /**
    * Refuses server paths outside CMIR_INGEST_ROOTS (and, when `models` is set, outside the models folder): a GraphQL
-   * client must not make the server read arbitrary files.
+   * client must not make the server read arbitrary files. Links are resolved first (realpath of the path and of the
+   * roots), so a symlink inside a root that points outside it is refused too. Returns the resolved path: read that one,
+   * not the path as given. A path that does not exist is checked as written (nothing to follow).
    */
-  assertServerPath(filePath: string, models = false): string {
+  async assertServerPath(filePath: string, models = false): Promise<string> {
     const resolved = path.resolve(filePath);
-    const roots = models ? [...this.config.ingestRoots, this.config.modelsDir] : this.config.ingestRoots;
-    const allowed = roots.some((root) => resolved === root || resolved.startsWith(root + path.sep));
-    if (!allowed) {
+    const real = await realpath(resolved).catch(() => null);
+    const configured = models ? [...this.config.ingestRoots, this.config.modelsDir] : this.config.ingestRoots;
+    const roots = await Promise.all(configured.map((root) => realpath(root).catch(() => root)));
+    const target = real ?? resolved;
+    const inside = (p: string) => roots.some((root) => p === root || p.startsWith(root + path.sep));
+    if (!inside(target)) {
       throw new BadUserInputError(
         this.config.ingestRoots.length === 0
           ? 'ingesting server-side paths is disabled; set CMIR_INGEST_ROOTS to the folders it may read'
-          : `${resolved} is outside the folders in CMIR_INGEST_ROOTS`,
+          : `${resolved} is outside the folders in CMIR_INGEST_ROOTS${real && real !== resolved ? ' (links resolved)' : ''}`,
         { path: filePath },
       );
     }
-    return resolved;
+    return target;
   }
 
   /** Reads a server-side file for ingestion, only inside the configured roots. */
   async readServerFile(filePath: string): Promise<Buffer> {
-    const resolved = this.assertServerPath(filePath);
+    const resolved = await this.assertServerPath(filePath);
     try {
       return await readFile(resolved);
     } catch (e) {
-      throw new BadUserInputError(`cannot read ${resolved}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, {
+      throw new BadUserInputError(`cannot read ${path.resolve(filePath)}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, {
         path: filePath,
       });
     }

@@ -45,7 +45,11 @@ export class ModalityService {
     return this.modalities.create(name, { channels, normalization });
   }
 
-  /** The modality by name, created with defaults (channels of the first image) when it is new. */
+  /**
+   * The modality by name, created with defaults (channels of the first image) when it is new. An existing modality's
+   * channels are not compared with the image's: its CoMIR network converts grey and RGB (representation.service.ts
+   * matchChannels), and without a network every image is used as grey.
+   */
   ensure(tx: Tx, name: string, channels: number): Promise<Modality> {
     return this.modalities.upsertByName(tx, name, {
       channels,

@@ -142,7 +142,13 @@ export class RepresentationService {
   }
 }
 
-/** Grey for a 1-channel network (rgb2gray), grey replicated for a 3-channel one. */
+/**
+ * Grey for a 1-channel network (rgb2gray), grey replicated for a 3-channel one. Deliberate: an image whose channel
+ * count differs from its modality's is accepted at ingest and search, converted the way the network's training data
+ * was (training/comir/data.py read_image: shg-bf's BF network learnt from grey H&E, vis-nir's NIR one from the first
+ * channel of 3-channel JPEGs), so colour H&E scans and grey-as-RGB files need no conversion by the user
+ * (test/medium/ingest-channels.test.ts).
+ */
 function matchChannels(image: PlanarImage, channels: number): PlanarImage {
   if (image.channels === channels) return image;
   const grey = toGrey(image);

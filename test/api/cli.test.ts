@@ -1,5 +1,6 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -20,10 +21,14 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 /** Runs the real CLI (as `npx cmir` would) on the embedded database in a temporary home. */
-async function cmir(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function cmir(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return cmirIn(path.join(dir, 'home'), {}, ...args);
+}
+
+async function cmirIn(home: string, env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CMIR, ...args, '--home', path.join(dir, 'home')], {
-      env: { ...process.env, DATABASE_URL: '' },
+    const { stdout, stderr } = await run(process.execPath, [CMIR, ...args, '--home', home], {
+      env: { ...process.env, DATABASE_URL: '', ...env },
     });
     return { code: 0, stdout, stderr };
   } catch (e) {
@@ -52,4 +57,47 @@ test('cmir ingest three images, list them, refuse a corrupt one', { timeout: 120
   expect(bad.code).not.toBe(0);
   expect(bad.stderr).toContain('UNSUPPORTED_IMAGE');
   expect(JSON.parse((await cmir('images', '--json')).stdout)).toHaveLength(3);
+});
+
+test('ingest prints each file as soon as it is stored: killed while a later file hangs, the lines name the stored rows', { timeout: 180_000 }, async () => {
+  const folder = path.join(dir, 'stream');
+  await mkdir(folder);
+  const files = [1, 2, 3].map((i) => path.join(folder, `s${i}.png`));
+  for (const [i, f] of files.entries()) await writeFile(f, await makeImage({ seed: 40 + i }));
+  // A named pipe nobody writes to: reading it blocks, so the command cannot finish while the test watches it.
+  const hang = path.join(folder, 'hang.png');
+  await run('mkfifo', [hang]);
+  const home = path.join(dir, 'home-stream');
+  const env = { CMIR_MODELS_DIR: path.join(dir, 'no-models') }; // a raw modality: no CoMIR, fast
+  const child = spawn(process.execPath, [CMIR, 'ingest', ...files, hang, '--modality', 'STREAM', '--home', home], {
+    env: { ...process.env, DATABASE_URL: '', ...env },
+  });
+  let stdout = '';
+  try {
+    const lines = await new Promise<string[]>((resolve) => {
+      const done = () => resolve(stdout.split('\n').filter(Boolean));
+      const timer = setTimeout(done, 120_000);
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk;
+        if (stdout.split('\n').filter(Boolean).length >= files.length) {
+          clearTimeout(timer);
+          done();
+        }
+      });
+      child.on('exit', () => {
+        clearTimeout(timer);
+        done();
+      });
+    });
+    expect(child.exitCode).toBeNull(); // still running, blocked on the pipe
+    expect(lines).toEqual(files.map((f, i) => expect.stringMatching(new RegExp(`^${f}: ingested (\\S+) s${i + 1} 64x48$`))));
+  } finally {
+    child.kill('SIGKILL');
+    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+  }
+  // the killed ingest stored exactly what it printed
+  const printed = stdout.split('\n').filter(Boolean).map((l) => /ingested (\S+)/.exec(l)![1]);
+  const listed = await cmirIn(home, env, 'images', '--json');
+  expect(listed.code).toBe(0);
+  expect(JSON.parse(listed.stdout).map((i: { id: string }) => i.id)).toEqual(printed);
 });

@@ -1,4 +1,5 @@
-import { readdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, realpath as realpathOf, rm, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FileStore } from '../../src/db/file-store.ts';
@@ -137,5 +138,44 @@ describe(`ImageService on ${TEST_BACKEND}`, () => {
 
   test('server-side paths are refused unless inside CMIR_INGEST_ROOTS', async () => {
     await expect(app.services.images.readServerFile('/etc/passwd')).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+  });
+
+  test('links are resolved before the CMIR_INGEST_ROOTS check: one to a file outside is refused, one to a file inside is read', async () => {
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'cmir-roots-'));
+    try {
+      const root = path.join(tmp, 'root');
+      await mkdir(root);
+      await writeFile(path.join(tmp, 'outside.png'), await makeImage({ seed: 50 }));
+      await writeFile(path.join(root, 'inside.png'), await makeImage({ seed: 51 }));
+      await symlink(path.join(tmp, 'outside.png'), path.join(root, 'to-outside.png'));
+      await symlink(path.join(root, 'inside.png'), path.join(root, 'to-inside.png'));
+      await symlink(tmp, path.join(root, 'up')); // a linked folder: root/up/outside.png is outside too
+      await symlink(root, path.join(tmp, 'root-link')); // a root configured through a link
+      const rooted = (roots: string[]) =>
+        new ImageService({ ...app.config, ingestRoots: roots }, app.db.prisma, app.repos.images, app.repos.slides, app.repos.modalities, app.services.modalities, new FileStore(path.join(app.home, 'files')));
+      // what the ingestImage(path:) resolver does: read the server file, then ingest it
+      const ingestPath = async (service: ImageService, p: string) =>
+        service.ingest({ data: await service.readServerFile(p), fileName: p, modality: 'ROOTS' });
+      const service = rooted([root]);
+
+      const before = await counts();
+      for (const p of [path.join(root, 'to-outside.png'), path.join(root, 'up', 'outside.png'), path.join(root, 'up', 'root', 'to-outside.png')]) {
+        await expect(ingestPath(service, p)).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringContaining('outside the folders in CMIR_INGEST_ROOTS') });
+      }
+      await expect(service.assertServerPath(path.join(root, 'up'), true)).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+      expect(await counts()).toEqual(before);
+
+      expect(await service.assertServerPath(path.join(root, 'to-inside.png'))).toBe(path.join(await realpathOf(root), 'inside.png'));
+      const image = await ingestPath(service, path.join(root, 'to-inside.png'));
+      expect(image).toMatchObject({ name: 'to-inside', width: 64, height: 48 });
+      expect(await storedFiles()).toContain(image.sha256);
+      // a root given through a link still holds its files, and still not what its links point outside to
+      await expect(rooted([path.join(tmp, 'root-link')]).readServerFile(path.join(root, 'inside.png'))).resolves.toBeInstanceOf(Buffer);
+      await expect(rooted([path.join(tmp, 'root-link')]).readServerFile(path.join(tmp, 'root-link', 'to-outside.png'))).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+      // a missing file inside a root is still a read error, not a crash
+      await expect(service.readServerFile(path.join(root, 'missing.png'))).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringContaining('ENOENT') });
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
   });
 });

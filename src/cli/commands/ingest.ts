@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 import { DuplicateImageError, isAppError } from '../../errors.ts';
 import { toGlobalId } from '../../ids.ts';
 import { withApp } from '../app.ts';
-import { progressBar } from '../output.ts';
 
 const IMAGE_EXTENSIONS = new Set(['.tif', '.tiff', '.png', '.jpg', '.jpeg']);
 
@@ -46,39 +45,72 @@ export function registerIngest(program: Command): void {
     .option('--home <dir>', 'data folder (default ./.cmir, or CMIR_HOME)')
     .action(async (paths: string[], opts: { modality: string; slide?: string; page: string; nodata?: string; json?: boolean; home?: string }) => {
       const files = await expandPaths(paths);
-      const outcomes: Outcome[] = [];
-      await withApp(opts, async (app) => {
-        const bar = progressBar(files.length, 'ingest', !opts.json && files.length > 1);
-        for (const file of files) {
-          try {
-            const data = await readFile(file);
-            const image = await app.services.images.ingest({
-              data,
-              fileName: file,
-              modality: opts.modality,
-              slide: opts.slide,
-              page: Number(opts.page),
-              noDataValue: opts.nodata === undefined ? null : Number(opts.nodata),
-            });
-            outcomes.push({ file, status: 'ingested', id: toGlobalId('Image', image.id), name: image.name, width: image.width, height: image.height });
-          } catch (e) {
-            if (e instanceof DuplicateImageError) outcomes.push({ file, status: 'duplicate', id: toGlobalId('Image', e.existingId) });
-            else if (isAppError(e)) outcomes.push({ file, status: 'failed', code: e.code, message: e.message });
-            else if ((e as NodeJS.ErrnoException).code === 'ENOENT') outcomes.push({ file, status: 'failed', code: 'BAD_USER_INPUT', message: 'no such file' });
-            else throw e;
+      // Each outcome is printed as soon as its file is done (the lines are the progress), so an interrupted ingest
+      // still shows what was stored. --json streams the array's elements the same way; complete, it is one JSON array.
+      const report = opts.json ? jsonArrayReport() : lineReport;
+      let failed = false;
+      let complete = false;
+      try {
+        await withApp(opts, async (app) => {
+          for (const file of files) {
+            let outcome: Outcome;
+            try {
+              const data = await readFile(file);
+              const image = await app.services.images.ingest({
+                data,
+                fileName: file,
+                modality: opts.modality,
+                slide: opts.slide,
+                page: Number(opts.page),
+                noDataValue: opts.nodata === undefined ? null : Number(opts.nodata),
+              });
+              outcome = { file, status: 'ingested', id: toGlobalId('Image', image.id), name: image.name, width: image.width, height: image.height };
+            } catch (e) {
+              if (e instanceof DuplicateImageError) outcome = { file, status: 'duplicate', id: toGlobalId('Image', e.existingId) };
+              else if (isAppError(e)) outcome = { file, status: 'failed', code: e.code, message: e.message };
+              else if ((e as NodeJS.ErrnoException).code === 'ENOENT') outcome = { file, status: 'failed', code: 'BAD_USER_INPUT', message: 'no such file' };
+              else throw e;
+            }
+            failed ||= outcome.status === 'failed';
+            report.add(outcome);
           }
-          bar.tick();
-        }
-        bar.stop();
-      });
-      if (opts.json) console.log(JSON.stringify(outcomes, null, 2));
-      else {
-        for (const o of outcomes) {
-          if (o.status === 'ingested') console.log(`${o.file}: ingested ${o.id} ${o.name} ${o.width}x${o.height}`);
-          else if (o.status === 'duplicate') console.log(`${o.file}: skipped, already stored as ${o.id}`);
-          else console.error(`error [${o.code}]: ${o.file}: ${o.message}`);
-        }
+        });
+        complete = true;
+      } finally {
+        report.close(complete);
       }
-      if (outcomes.some((o) => o.status === 'failed')) process.exitCode = 1;
+      if (failed) process.exitCode = 1;
     });
+}
+
+interface Report {
+  add(o: Outcome): void;
+  /** After the last file (complete), or on an unexpected error. */
+  close(complete: boolean): void;
+}
+
+const lineReport: Report = {
+  add(o) {
+    if (o.status === 'ingested') console.log(`${o.file}: ingested ${o.id} ${o.name} ${o.width}x${o.height}`);
+    else if (o.status === 'duplicate') console.log(`${o.file}: skipped, already stored as ${o.id}`);
+    else console.error(`error [${o.code}]: ${o.file}: ${o.message}`);
+  },
+  close() {},
+};
+
+/**
+ * The outcomes as one JSON array, written element by element (formatted as JSON.stringify(array, null, 2)); after an
+ * unexpected error the array of what was done is closed, so what was printed stays valid JSON.
+ */
+function jsonArrayReport(): Report {
+  let count = 0;
+  return {
+    add(o) {
+      process.stdout.write(`${count++ === 0 ? '[\n' : ',\n'}${JSON.stringify(o, null, 2).replace(/^/gm, '  ')}`);
+    },
+    close(complete) {
+      if (count > 0) process.stdout.write('\n]\n');
+      else if (complete) process.stdout.write('[]\n');
+    },
+  };
 }
