@@ -30,7 +30,8 @@ const OPTIONS = {
 
 /**
  * Floors in percent, about one whole query (7.7 points) or two crops below the numbers measured when they were set.
- * `comir` (no re-ranking) is near chance (Acc@k = k/31 for a random ranking), so its floors only catch a broken path:
+ * `comir` (no re-ranking: the bag of words until 2026-12-02, the vector first stage alone since docs/adr/0011) was near
+ * chance (Acc@k = k/31 for a random ranking), so its floors only catch a broken path:
  * on 2026-11-27 with the GPU-trained models/shg-bf (docs/adr/0010) and OPTIONS, whole {1: 0, 5: 23.1, 10: 46.2,
  * 15: 53.8}, crop {1: 0, 5: 20.5, 10: 30.8, 15: 43.6}. `default` is dense correlation across the pair
  * (search.service.ts autoRerank) with the best 20 refined (the manifest's `search.refine`): whole {1: 92.3, 5: 100,
