@@ -46,7 +46,7 @@ export interface RerankedMatch {
 }
 
 /** The query as CORRELATE needs it: its representation, its pixels (for structure), and its no-data mask. */
-export interface CorrelationQuery {
+export interface CorrelationInput {
   comir: GreyImage;
   pixels: PlanarImage;
   modality: ModalityWithModel;
@@ -77,7 +77,7 @@ export class RerankService {
    * correlated only around the first stage's window (localPart), so a slide among cores leaves the cores' search as it
    * was. Such a candidate that the first stage did not place is not re-ranked.
    */
-  async correlate(ranked: readonly Candidate[], query: CorrelationQuery, target: ModalityWithModel, settings: CorrelationSettings): Promise<RerankedMatch[]> {
+  async correlate(ranked: readonly Candidate[], query: CorrelationInput, target: ModalityWithModel, settings: CorrelationSettings): Promise<RerankedMatch[]> {
     const rows = await this.candidateRows(ranked);
     const windows = new Map(ranked.flatMap((r) => (r.window ? [[r.entryId, r.window] as const] : [])));
     const longer = (r: Image) => Math.max(r.width, r.height);
@@ -102,7 +102,10 @@ export class RerankService {
       const byId = new Map(placed.map((p) => [p.row.id, p]));
       const top = matches.slice(0, refine);
       // a part is taken again around the coarse match
-      const again = top.map((m) => ({ row: byId.get(m.entryId)!.row, centre: byId.get(m.entryId)!.centre && centreOf(m.region) }));
+      const again = top.map((m) => {
+        const { row, centre } = byId.get(m.entryId)!;
+        return { row, centre: centre && centreOf(m.region) };
+      });
       const refined = await this.correlateSession(again, signals, fine, target, top);
       matches = [...refined.sort((x, y) => y.score - x.score), ...matches.slice(refine)];
     }

@@ -5,6 +5,7 @@
  */
 import { BadUserInputError, invalidParameter, optionalInRange } from '../errors.ts';
 import type { ComirManifest } from '../pipeline/comir/comir.ts';
+import { CALIBRATED, type ConfidenceModel, DEFAULT_CONFIDENCE } from '../pipeline/rerank/confidence.ts';
 import { MAX_REFINE, POSE_BOUNDS } from '../pipeline/rerank/correlate.ts';
 import { validateNoDataValue } from './no-data.ts';
 import type { ModalityWithModel } from './representation.service.ts';
@@ -47,10 +48,9 @@ export function autoRerank(queryModality: { id: number }, target: { id: number }
 
 /**
  * Bounds of k and of the re-ranked candidate count. The reference re-ranks HIT = 15 or 30 (reference 1.8): the default
- * for the word-based modes. CORRELATE re-ranks up to 200 by default (every image of a repository that small), because
- * across modalities the word-based first stage is near chance and re-ranking its top 30 cannot find what it missed:
- * docs/adr/0004 (vis-nir, 160 images, one scale): Acc@1 8.3-16.7 % with the top 30 against 41.7-58.3 % with all 160;
- * its cost grows linearly (there ~40 ms per candidate for a whole 1024 x 680 query, ~75 ms for a crop, docs/adr/0004).
+ * for the word-based modes. CORRELATE re-ranks up to 200 by default: the vector first stage's recall at 30 is 87.5 %
+ * (whole) and 66.7 % (30 % crops) on 160 vis-nir images, so re-ranking its top 30 would cost 8-12 and 17-21 points of
+ * Acc@1 that re-ranking all 160 has (docs/adr/0012); the cost grows with K (docs/adr/0004).
  */
 export const SEARCH_LIMITS = { first: 100, topK: 200, defaultTopK: 30, defaultCorrelateTopK: 200, defaultFirst: 10 } as const;
 
@@ -141,3 +141,8 @@ export function planSearch(input: SearchInput): SearchPlan {
   return { first, mode, topK, maxRotation, scaleTolerance, structureWeight, refine, noDataValue };
 }
 
+/** The target's model pair's confidence calibration: its manifest's `search.confidence`, else the shipped pair's, else the default. */
+export function confidenceModel(target: ModalityWithModel): ConfidenceModel {
+  const declared = (target.comirModel?.manifest as { search?: ComirManifest['search'] } | null | undefined)?.search?.confidence;
+  return declared ?? (target.comirModel ? CALIBRATED[target.comirModel.name] : undefined) ?? DEFAULT_CONFIDENCE;
+}

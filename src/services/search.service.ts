@@ -3,11 +3,10 @@ import type { Config } from '../config.ts';
 import type { FileStore } from '../db/file-store.ts';
 import type { ImageRepository } from '../db/image.repository.ts';
 import { BadUserInputError, NotFoundError } from '../errors.ts';
-import type { ComirManifest } from '../pipeline/comir/comir.ts';
 import { decodeImage } from '../pipeline/decode/decode.ts';
 import { markNoData } from '../pipeline/decode/nodata.ts';
 import type { InvertedFile } from '../pipeline/index/inverted-index.ts';
-import { CALIBRATED, type ConfidenceModel, confidences, DEFAULT_CONFIDENCE } from '../pipeline/rerank/confidence.ts';
+import { confidences } from '../pipeline/rerank/confidence.ts';
 import type { EmbeddingService } from './embedding.service.ts';
 import type { IndexCache } from './index-cache.ts';
 import { dataMask } from './no-data.ts';
@@ -15,6 +14,7 @@ import type { Candidate, RerankedMatch, RerankService } from './rerank.service.t
 import { type ModalityWithModel, type RepresentationService, representationSpace } from './representation.service.ts';
 import {
   autoRerank,
+  confidenceModel,
   correlationSettings,
   defaultTopK,
   type FirstStage,
@@ -161,12 +161,6 @@ export class SearchService {
     const rest = await this.images.idsOfModality(target.id, [...seen], limit - out.length);
     return [...out, ...rest.map((id) => ({ entryId: id, score: 0, nWords: 0 }))];
   }
-}
-
-/** The target's model pair's calibration: its manifest's `search.confidence`, else the shipped pair's, else the default. */
-export function confidenceModel(target: ModalityWithModel): ConfidenceModel {
-  const declared = (target.comirModel?.manifest as { search?: ComirManifest['search'] } | null | undefined)?.search?.confidence;
-  return declared ?? (target.comirModel ? CALIBRATED[target.comirModel.name] : undefined) ?? DEFAULT_CONFIDENCE;
 }
 
 function sameSpace(query: ModalityWithModel, target: ModalityWithModel): void {

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { correlationSettings, DEFAULT_REFINE, DEFAULT_STRUCTURE_WEIGHT, POSE_DEFAULTS } from '../../src/services/search-settings.ts';
+import { confidenceModel, correlationSettings, DEFAULT_REFINE, DEFAULT_STRUCTURE_WEIGHT, POSE_DEFAULTS } from '../../src/services/search-settings.ts';
 import type { ModalityWithModel } from '../../src/services/representation.service.ts';
 import { CALIBRATED, DEFAULT_CONFIDENCE } from '../../src/pipeline/rerank/confidence.ts';
-import { confidenceModel } from '../../src/services/search.service.ts';
 
 /** A target modality whose CoMIR pair's manifest carries `search` (or no pair at all). */
 const target = (search?: object): ModalityWithModel =>
