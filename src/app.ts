@@ -21,6 +21,7 @@ import { RerankService } from './services/rerank.service.ts';
 import { SearchService } from './services/search.service.ts';
 import { CorrelationPool } from './pipeline/rerank/correlate-pool.ts';
 import { SlideService } from './services/slide.service.ts';
+import { TileService } from './services/tile.service.ts';
 import { VocabularyService } from './services/vocabulary.service.ts';
 
 /** The repositories: plain data access, one per table group (immich's rule: no cmir logic in them). */
@@ -45,6 +46,8 @@ export interface Services {
   vocabularies: VocabularyService;
   embeddings: EmbeddingService;
   search: SearchService;
+  /** Deep-zoom tiles (IIIF Image API 3.0 level 1) of every stored image. */
+  tiles: TileService;
 }
 
 /** One running cmir: configuration, database, file store, repositories and services. Shared by server and CLI. */
@@ -97,6 +100,7 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     vocabularies,
     embeddings,
     search: new SearchService(config, files, repos.images, representations, vocabularies, embeddings, cache, new RerankService(repos.images, repos.vectors, representations, correlation)),
+    tiles: new TileService(repos.images, files),
   };
   return {
     config,

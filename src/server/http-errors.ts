@@ -1,4 +1,5 @@
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import { isAppError } from '../errors.ts';
 
 /** The body size express.json accepts on /graphql (uploads are multipart, limited by CMIR_MAX_UPLOAD_BYTES instead). */
 export const JSON_BODY_LIMIT = '1mb';
@@ -55,4 +56,18 @@ export function multipartErrorsAreBadRequests(upload: RequestHandler): RequestHa
       }
       next(Object.assign(new Error(`malformed multipart request: ${e.message ?? String(err)}`), { status: 400, expose: true }));
     });
+}
+
+/**
+ * The answer of a non-GraphQL route (thumbnails, IIIF) to an error: an AppError as `{ error: { code, message } }`
+ * with 404 for NOT_FOUND and 400 for the rest (the client's request or file is at fault); anything else is logged and
+ * masked as a 500, never with a stack.
+ */
+export function sendRouteError(res: Response, e: unknown, what: string): void {
+  if (isAppError(e)) {
+    res.status(e.code === 'NOT_FOUND' ? 404 : 400).json({ error: { code: e.code, message: e.message } });
+  } else {
+    console.error(`[cmir] ${what} failed:`, e);
+    res.status(500).json({ error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' } });
+  }
 }

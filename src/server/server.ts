@@ -8,12 +8,13 @@ import express from 'express';
 import { graphqlUploadExpress } from 'graphql-upload-minimal';
 import type { App } from '../app.ts';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../config.ts';
-import { isAppError } from '../errors.ts';
 import { fromGlobalId } from '../ids.ts';
+import { splitQualityFormat } from '../pipeline/decode/iiif.ts';
 import { resolvers } from '../resolvers/index.ts';
+import { IIIF_CONTEXT, TILE_CACHE_CONTROL } from '../services/tile.service.ts';
 import { type Context, createContext } from './context.ts';
 import { formatError } from './format-error.ts';
-import { JSON_BODY_LIMIT, jsonErrorHandler, multipartErrorsAreBadRequests } from './http-errors.ts';
+import { JSON_BODY_LIMIT, jsonErrorHandler, multipartErrorsAreBadRequests, sendRouteError } from './http-errors.ts';
 import { queryLimitOptions } from './limits.ts';
 
 const SCHEMA_DIR = path.join(import.meta.dirname, '..', 'schema');
@@ -59,7 +60,10 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Serves GraphQL at /graphql (with multipart uploads) and thumbnails at /thumbnails/<image id>.png?size=N. */
+/**
+ * Serves GraphQL at /graphql (with multipart uploads), thumbnails at /thumbnails/<image id>.png?size=N and deep-zoom
+ * tiles at /iiif/3/<database id>/... (IIIF Image API 3.0 level 1).
+ */
 export async function startServer(app: App, port: number, host = '0.0.0.0'): Promise<RunningServer> {
   const web = express();
   const httpServer = http.createServer(web);
@@ -75,12 +79,40 @@ export async function startServer(app: App, port: number, host = '0.0.0.0'): Pro
       const png = await app.services.images.thumbnail(id, Number(req.query.size ?? 256));
       res.type('png').set('Cache-Control', 'public, max-age=86400, immutable').send(png);
     } catch (e) {
-      if (isAppError(e)) {
-        res.status(e.code === 'NOT_FOUND' ? 404 : 400).json({ error: { code: e.code, message: e.message } });
-      } else {
-        console.error('[cmir] thumbnail failed:', e);
-        res.status(500).json({ error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' } });
-      }
+      sendRouteError(res, e, 'thumbnail');
+    }
+  });
+  // Deep-zoom tiles, IIIF Image API 3.0 level 1 (services/tile.service.ts); :id is the image's database id. Viewers
+  // load info.json and tiles from other origins, so every answer here allows any origin.
+  const origin = (req: express.Request) => `${req.protocol}://${req.get('host') ?? `localhost:${port}`}`;
+  web.use('/iiif', (_req, res, next) => {
+    res.set('Access-Control-Allow-Origin', '*');
+    next();
+  });
+  web.get('/iiif/3/:id', (req, res) => {
+    res.redirect(303, `${origin(req)}/iiif/3/${encodeURIComponent(req.params.id)}/info.json`);
+  });
+  web.get('/iiif/3/:id/info.json', async (req, res) => {
+    try {
+      const info = await app.services.tiles.info(req.params.id, origin(req));
+      const ld = req.accepts(['application/json', 'application/ld+json']) === 'application/ld+json';
+      res
+        .type(ld ? `application/ld+json;profile="${IIIF_CONTEXT}"` : 'application/json')
+        .set('Cache-Control', 'public, max-age=86400')
+        .send(JSON.stringify(info));
+    } catch (e) {
+      sendRouteError(res, e, 'IIIF info');
+    }
+  });
+  web.get('/iiif/3/:id/:region/:size/:rotation/:qualityFormat', async (req, res) => {
+    try {
+      const { id, region, size, rotation, qualityFormat } = req.params;
+      const tile = await app.services.tiles.render(id, { region, size, rotation, ...splitQualityFormat(qualityFormat) }, { ifNoneMatch: req.get('if-none-match') });
+      res.set({ ETag: tile.etag, 'Cache-Control': TILE_CACHE_CONTROL });
+      if (tile.notModified) res.status(304).end();
+      else res.type(tile.contentType).send(tile.body);
+    } catch (e) {
+      sendRouteError(res, e, 'IIIF tile');
     }
   });
   web.use(
