@@ -7,6 +7,7 @@ import { JobRepository } from './db/job.repository.ts';
 import { LinkRepository } from './db/link.repository.ts';
 import { ModalityRepository } from './db/modality.repository.ts';
 import { SlideRepository } from './db/slide.repository.ts';
+import { TileRepository } from './db/tile.repository.ts';
 import { VectorRepository } from './db/vector.repository.ts';
 import { VocabularyRepository } from './db/vocabulary.repository.ts';
 import { EmbeddingService } from './services/embedding.service.ts';
@@ -23,6 +24,7 @@ import { CorrelationPool } from './pipeline/rerank/correlate-pool.ts';
 import { SlideService } from './services/slide.service.ts';
 import { TileService } from './services/tile.service.ts';
 import { VocabularyService } from './services/vocabulary.service.ts';
+import { WholeSlideService } from './services/wsi.service.ts';
 
 /** The repositories: plain data access, one per table group (immich's rule: no cmir logic in them). */
 export interface Repositories {
@@ -33,6 +35,7 @@ export interface Repositories {
   links: LinkRepository;
   vocabularies: VocabularyRepository;
   vectors: VectorRepository;
+  tiles: TileRepository;
 }
 
 export interface Services {
@@ -46,6 +49,8 @@ export interface Services {
   vocabularies: VocabularyService;
   embeddings: EmbeddingService;
   search: SearchService;
+  /** Whole-slide images: ingestion, tiling jobs, the slide's CoMIR around a place. */
+  wsi: WholeSlideService;
   /** Deep-zoom tiles (IIIF Image API 3.0 level 1) of every stored image. */
   tiles: TileService;
 }
@@ -74,6 +79,7 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     links: new LinkRepository(prisma),
     vocabularies: new VocabularyRepository(prisma),
     vectors: new VectorRepository(prisma),
+    tiles: new TileRepository(prisma),
   };
   const modalities = new ModalityService(repos.modalities);
   // Jobs run in the process that started them. With the embedded database this process is the only one (lock file),
@@ -89,17 +95,19 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
   const correlation = new CorrelationPool();
   const vocabularies = new VocabularyService(prisma, repos.vocabularies, repos.vectors, representations, modalities, jobs, cache);
   const embeddings = new EmbeddingService(prisma, repos.vectors, representations, modalities, jobs);
+  const wsi = new WholeSlideService(config, prisma, repos.images, repos.slides, repos.tiles, repos.vectors, modalities, representations, files, jobs);
   const services: Services = {
     modalities,
     slides: new SlideService(repos.slides),
-    images: new ImageService(config, prisma, repos.images, repos.slides, repos.modalities, modalities, files, representations, vocabularies, cache, embeddings),
+    images: new ImageService(config, prisma, repos.images, repos.slides, repos.modalities, modalities, files, representations, vocabularies, cache, embeddings, wsi),
     jobs,
     links: new LinkService(repos.links, repos.images),
     models,
     representations,
     vocabularies,
     embeddings,
-    search: new SearchService(config, files, repos.images, representations, vocabularies, embeddings, cache, new RerankService(repos.images, repos.vectors, representations, correlation)),
+    wsi,
+    search: new SearchService(config, files, repos.images, representations, vocabularies, embeddings, cache, new RerankService(repos.images, repos.vectors, representations, correlation, wsi)),
     tiles: new TileService(repos.images, files),
   };
   return {

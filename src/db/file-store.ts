@@ -1,9 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export function sha256Hex(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/** The sha256 of a file, read as a stream (a whole-slide image is not held in memory). */
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 /**
@@ -34,6 +42,25 @@ export class FileStore {
     const tmp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
     await writeFile(tmp, data);
     await rename(tmp, target);
+    return { sha256, created: true };
+  }
+
+  /**
+   * Stores a file by copying it (whole-slide images: gigabytes, never read into memory). `sha256` is the file's,
+   * from sha256File; the copy lands under a temporary name and is renamed into place.
+   */
+  async putFile(source: string, sha256: string): Promise<{ sha256: string; created: boolean }> {
+    const target = this.pathOf(sha256);
+    if (await this.has(sha256)) return { sha256, created: false };
+    await mkdir(path.dirname(target), { recursive: true });
+    const tmp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await copyFile(source, tmp);
+      await rename(tmp, target);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
     return { sha256, created: true };
   }
 

@@ -5,7 +5,7 @@
  */
 import type { WindowHit, WindowVector } from '../pipeline/index/embedding.ts';
 import type { BowVector } from '../pipeline/types.ts';
-import type { Image } from './generated/client.ts';
+import { type Image, Prisma as P } from './generated/client.ts';
 import type { Prisma } from './database.ts';
 import type { Tx } from './image.repository.ts';
 
@@ -98,7 +98,8 @@ export class VectorRepository {
   /** Images of a modality that have no whole-image histogram under a vocabulary yet, oldest first. */
   imagesWithoutHistogram(vocabularyId: number, modalityId: number): Promise<Image[]> {
     return this.prisma.image.findMany({
-      where: { modalityId, histograms: { none: { vocabularyId, x: null } } },
+      // whole-slide images have no bag of words (they are searched by the vector first stage, by tile)
+      where: { modalityId, pyramid: { equals: P.DbNull }, histograms: { none: { vocabularyId, x: null } } },
       orderBy: { id: 'asc' },
     });
   }
@@ -117,20 +118,27 @@ export class VectorRepository {
    */
   async replaceEmbeddings(tx: Tx, imageId: number, modalityId: number, space: string, windows: readonly WindowVector[]): Promise<void> {
     await tx.$executeRaw`DELETE FROM "Embedding" WHERE "imageId" = ${imageId}`;
+    await this.addEmbeddings(tx, imageId, modalityId, space, windows);
+  }
+
+  /** Adds first-stage vectors of an image (a whole-slide image's tile at a time), in the caller's transaction. */
+  async addEmbeddings(tx: Tx, imageId: number, modalityId: number, space: string, windows: readonly WindowVector[]): Promise<void> {
     if (windows.length === 0) return;
     await tx.$executeRaw`
-      INSERT INTO "Embedding" ("imageId", "modalityId", space, x, y, side, vec)
-      SELECT ${imageId}, ${modalityId}, ${space}, w.x, w.y, w.side, w.v::vector
+      INSERT INTO "Embedding" ("imageId", "modalityId", space, x, y, side, "workingSide", vec)
+      SELECT ${imageId}, ${modalityId}, ${space}, w.x, w.y, w.side, w.ws, w.v::vector
       FROM unnest(${windows.map((w) => w.x)}::int[], ${windows.map((w) => w.y)}::int[], ${windows.map((w) => w.side)}::int[],
-                  ${windows.map((w) => toVector(w.vector))}::text[]) AS w(x, y, side, v)`;
+                  ${windows.map((w) => w.workingSide ?? null)}::int[], ${windows.map((w) => toVector(w.vector))}::text[]) AS w(x, y, side, ws, v)`;
   }
 
   /**
    * The `k` windows nearest (cosine) to each of `vectors` among the images of a modality in `space`, by the HNSW index.
+   * `sides[i]`: the working-pixel sides a whole-slide window must have to answer vector i (plain images' windows have
+   * no known scale and always may).
    * The modality and space filter runs inside the index scan (pgvector 0.8 iterative scans), so a filter that keeps
    * few rows still returns k.
    */
-  async nearestWindows(modalityId: number, space: string, vectors: readonly Float32Array[], k: number): Promise<WindowHit<number>[]> {
+  async nearestWindows(modalityId: number, space: string, vectors: readonly Float32Array[], k: number, sides?: readonly { min: number; max: number }[]): Promise<WindowHit<number>[]> {
     if (vectors.length === 0) return [];
     const rows = await this.prisma.$transaction(async (tx) => {
       await tx.$executeRawUnsafe(`SET LOCAL hnsw.iterative_scan = relaxed_order`);
@@ -141,22 +149,29 @@ export class VectorRepository {
       await tx.$executeRawUnsafe(`SET LOCAL enable_seqscan = off`);
       // the query vectors are cast once (a cast inside the ORDER BY would parse them again for every row)
       return tx.$queryRaw<{ imageId: number; x: number; y: number; side: number; sim: number }[]>`
-        WITH q AS MATERIALIZED (SELECT v::vector(64) AS v FROM unnest(${vectors.map(toVector)}::text[]) AS t(v))
+        WITH q AS MATERIALIZED (
+          SELECT v::vector(64) AS v, lo, hi
+          FROM unnest(${vectors.map(toVector)}::text[], ${vectors.map((_, i) => sides?.[i]?.min ?? null)}::float8[],
+                      ${vectors.map((_, i) => sides?.[i]?.max ?? null)}::float8[]) AS t(v, lo, hi))
         SELECT e."imageId", e.x, e.y, e.side, e.sim
         FROM q CROSS JOIN LATERAL (
           SELECT "imageId", x, y, side, (1 - (vec <=> q.v))::float8 AS sim FROM "Embedding"
           WHERE "modalityId" = ${modalityId} AND space = ${space}
+            AND ("workingSide" IS NULL OR q.lo IS NULL OR "workingSide" BETWEEN q.lo AND q.hi)
           ORDER BY vec <=> q.v LIMIT ${k}
         ) e`;
     });
     return rows.map((r) => ({ entryId: r.imageId, similarity: r.sim, window: { x: r.x, y: r.y, width: r.side, height: r.side } }));
   }
 
-  /** Images of a modality with no first-stage vectors in `space` yet, oldest first, after `afterId`. */
+  /**
+   * Images of a modality with no first-stage vectors in `space` yet, oldest first, after `afterId`. Whole-slide images
+   * are left out: their vectors come with their tiles (services/wsi.service.ts).
+   */
   async imagesWithoutEmbeddings(modalityId: number, space: string, afterId: number, take: number): Promise<Image[]> {
     const ids = await this.prisma.$queryRaw<{ id: number }[]>`
       SELECT i.id FROM "Image" i
-      WHERE i."modalityId" = ${modalityId} AND i.id > ${afterId}
+      WHERE i."modalityId" = ${modalityId} AND i.id > ${afterId} AND i.pyramid IS NULL
         AND NOT EXISTS (SELECT 1 FROM "Embedding" e WHERE e."imageId" = i.id AND e.space = ${space})
       ORDER BY i.id LIMIT ${take}`;
     return this.prisma.image.findMany({ where: { id: { in: ids.map((r) => r.id) } }, orderBy: { id: 'asc' } });
@@ -166,7 +181,7 @@ export class VectorRepository {
   async countWithoutEmbeddings(modalityId: number, space: string): Promise<number> {
     const rows = await this.prisma.$queryRaw<{ n: number }[]>`
       SELECT count(*)::int AS n FROM "Image" i
-      WHERE i."modalityId" = ${modalityId}
+      WHERE i."modalityId" = ${modalityId} AND i.pyramid IS NULL
         AND NOT EXISTS (SELECT 1 FROM "Embedding" e WHERE e."imageId" = i.id AND e.space = ${space})`;
     return rows[0]?.n ?? 0;
   }

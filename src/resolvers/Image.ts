@@ -1,5 +1,6 @@
 import { toGlobalId } from '../ids.ts';
-import type { ImageResolvers } from './__generated__/resolvers-types.ts';
+import type { PyramidInfo } from '../pipeline/decode/pyramid.ts';
+import type { ImageResolvers, TilingState } from './__generated__/resolvers-types.ts';
 
 export const Image: ImageResolvers = {
   id: (image) => toGlobalId('Image', image.id),
@@ -8,4 +9,17 @@ export const Image: ImageResolvers = {
   links: (image, _, { loaders }) => loaders.imageLinks.load(image.id),
   thumbnailUrl: (image, { size }, { baseUrl }) =>
     `${baseUrl}/thumbnails/${toGlobalId('Image', image.id)}.png?size=${size ?? 256}`,
+  tileSource: (image, _, { baseUrl }) => `${baseUrl}/iiif/3/${image.id}/info.json`,
+  wholeSlide: async (image, _, { services }) => {
+    if (!image.pyramid) return null;
+    const p = image.pyramid as unknown as PyramidInfo;
+    return {
+      levels: p.levels.map((l) => ({ width: l.width, height: l.height, downsample: l.downsample })),
+      compression: p.compression,
+      pixelSizeSource: p.pixelSizeSource ? p.pixelSizeSource.toUpperCase().replace('-', '_') : 'DECLARED',
+      tilingState: (image.tilingState ?? 'PENDING') as TilingState,
+      tilingError: image.tilingError,
+      tiles: await services.wsi.tileCount(image),
+    };
+  },
 };

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { BadUserInputError } from '../errors.ts';
 import type { Normalization } from '../pipeline/decode/decode.ts';
 import { readUpload } from './upload.ts';
@@ -18,25 +19,22 @@ export const Mutation: MutationResolvers = {
     if ((input.file == null) === (input.path == null)) {
       throw new BadUserInputError('give exactly one of file (an upload) and path (a file on the server)');
     }
-    let data: Buffer;
-    let fileName: string;
-    if (input.file != null) {
-      const upload = await input.file;
-      data = await readUpload(upload, services.images.maxUploadBytes);
-      fileName = upload.filename;
-    } else {
-      data = await services.images.readServerFile(input.path!);
-      fileName = input.path!;
-    }
-    return services.images.ingest({
-      data,
-      fileName,
+    const options = {
       modality: input.modality,
       slide: input.slide,
       name: input.name,
       page: input.page,
       noDataValue: input.noDataValue,
-    });
+      micronsPerPixel: input.micronsPerPixel,
+    };
+    if (input.file != null) {
+      const upload = await input.file;
+      const data = await readUpload(upload, services.images.maxUploadBytes);
+      return services.images.ingest({ ...options, data, fileName: upload.filename });
+    }
+    // a file on the server may be a whole-slide image: stored as it is and tiled by a job (Image.wholeSlide)
+    const file = await services.images.assertServerPath(input.path!);
+    return (await services.images.ingestFile(file, { ...options, name: input.name ?? pathName(input.path!) })).image;
   },
   registerModel: async (_, { input }, { services }) => {
     const dir = await services.images.assertServerPath(input.dir, true);
@@ -67,3 +65,8 @@ export const Mutation: MutationResolvers = {
     return { deletedId: toGlobalId('Image', image.id) };
   },
 };
+
+/** The default image name of a server path: its file name without extension (as given, before links are resolved). */
+function pathName(p: string): string {
+  return path.parse(p).name;
+}

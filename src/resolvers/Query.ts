@@ -52,6 +52,7 @@ export const Query: QueryResolvers = {
       target: input.target,
       first: input.first,
       noDataValue: input.noDataValue,
+      micronsPerPixel: input.micronsPerPixel,
       rerank: input.rerank && {
         mode: input.rerank.mode ? (input.rerank.mode.toLowerCase() as RerankMode) : null,
         topK: input.rerank.topK,

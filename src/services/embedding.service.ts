@@ -22,6 +22,20 @@ import { type ModalityWithModel, type RepresentationService, representationSpace
  */
 export const FIRST_STAGE_WINDOWS = 100;
 
+/**
+ * How far (as a ratio) a whole-slide window's working side may be from a query square's: stored sides are
+ * EMBEDDING_PARAMS.sideRatio = 1.25 apart, so every square has one within sqrt(1.25) = 1.12; 1.3 leaves room for a
+ * pixel size a few per cent off and the query's own rounding.
+ */
+export const SLIDE_SIDE_TOLERANCE = 1.3;
+
+/**
+ * How many distinct places of an image the first stage hands on (a whole-slide image is correlated around each;
+ * a plain image only around its best). Measured on a two-core slide: a core's best window was on the other core for one
+ * query of two, its second on the right one (bench/results/slides.md has the benchmark).
+ */
+export const SLIDE_PLACES = 3;
+
 /** Images a reindex job reads per batch (bounds memory; each image is written in its own transaction). */
 const REINDEX_BATCH = 16;
 
@@ -60,9 +74,11 @@ export class EmbeddingService {
    * representation, rotated within +-maxRotation), each with that window.
    */
   async rank(query: GreyImage, target: ModalityWithModel, maxRotation: number): Promise<ImageHit<number>[]> {
-    const vectors = queryVectors(query, maxRotation).map((q) => q.vector);
-    const hits = await this.vectors.nearestWindows(target.id, EmbeddingService.space(target), vectors, FIRST_STAGE_WINDOWS);
-    return rankImages(hits);
+    const qv = queryVectors(query, maxRotation);
+    // a whole-slide window answers a query square of about its own size (both at the working resolution)
+    const sides = qv.map((q) => ({ min: q.side / SLIDE_SIDE_TOLERANCE, max: q.side * SLIDE_SIDE_TOLERANCE }));
+    const hits = await this.vectors.nearestWindows(target.id, EmbeddingService.space(target), qv.map((q) => q.vector), FIRST_STAGE_WINDOWS, sides);
+    return rankImages(hits, SLIDE_PLACES);
   }
 
   /** How many images of a modality are in the first stage's index. */

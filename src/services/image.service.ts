@@ -10,15 +10,18 @@ import type { ModalityRepository } from '../db/modality.repository.ts';
 import type { SlideRepository } from '../db/slide.repository.ts';
 import { BadUserInputError, DuplicateImageError, invalidParameter, NotFoundError, PayloadTooLargeError } from '../errors.ts';
 import { decodeImage, encodeGreyPng, thumbnailPng } from '../pipeline/decode/decode.ts';
+import { type PyramidInfo, pyramidThumbnailPng } from '../pipeline/decode/pyramid.ts';
 import type { GreyImage, PlanarImage } from '../pipeline/types.ts';
 import type { EmbeddingService } from './embedding.service.ts';
 import type { IndexCache } from './index-cache.ts';
 import type { RepresentationService } from './representation.service.ts';
 import type { VocabularyService } from './vocabulary.service.ts';
+import type { WholeSlideService } from './wsi.service.ts';
 import type { ModalityService } from './modality.service.ts';
 import { validateModalityName } from './modality.service.ts';
 import { dataMask, validateNoDataValue } from './no-data.ts';
 import { type Page, pageOf, validatePageArgs } from './pagination.ts';
+import { validatePixelSize } from './pixel-size.ts';
 import { validateSlideName } from './slide.service.ts';
 
 export interface IngestInput {
@@ -32,6 +35,8 @@ export interface IngestInput {
   page?: number | null;
   /** The file's fill where it has no data (0..1 of full scale; pipeline/decode/nodata.ts). */
   noDataValue?: number | null;
+  /** Micrometres per pixel (whole-slide images: when the file does not say, or to check what it says). */
+  micronsPerPixel?: number | null;
 }
 
 /** A validated ingestion plan: everything checked before anything is written. */
@@ -42,6 +47,7 @@ interface IngestPlan {
   slide: string | null;
   page: number;
   noDataValue: number | null;
+  micronsPerPixel: number | null;
 }
 
 export interface ImageFilter {
@@ -69,7 +75,29 @@ export class ImageService {
     private readonly vocabularies?: VocabularyService,
     private readonly cache?: IndexCache,
     private readonly embeddings?: EmbeddingService,
+    private readonly wsi?: WholeSlideService,
   ) {}
+
+  /**
+   * Ingests a file on this machine: a whole-slide image (a tiled pyramidal TIFF, services/wsi.service.ts) is stored
+   * as it is and tiled by a job (`tilingJob` is its id); any other image is read and ingested as `ingest` does. The
+   * caller checks where the file may come from (assertServerPath for GraphQL; the CLI reads the user's own files).
+   */
+  async ingestFile(file: string, input: Omit<IngestInput, 'data' | 'fileName'>): Promise<{ image: Image; tilingJob: number | null }> {
+    const pyramid = this.wsi ? await this.wsi.detect(file, input.page ?? 0) : null;
+    if (pyramid && this.wsi) {
+      if (input.noDataValue != null) throw new BadUserInputError('noDataValue is not supported for whole-slide images (their background is found by tissue detection)');
+      const { image, jobId } = await this.wsi.ingest({ file, ...input }, pyramid);
+      return { image, tilingJob: jobId };
+    }
+    let data: Buffer;
+    try {
+      data = await readFile(file);
+    } catch (e) {
+      throw new BadUserInputError(`cannot read ${path.resolve(file)}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { path: file });
+    }
+    return { image: await this.ingest({ ...input, data, fileName: file }), tilingJob: null };
+  }
 
   get maxUploadBytes(): number {
     return this.config.maxUploadBytes;
@@ -86,7 +114,8 @@ export class ImageService {
       throw new PayloadTooLargeError(`the file has ${input.data.length} bytes; the limit is ${this.config.maxUploadBytes}`);
     }
     const noDataValue = validateNoDataValue(input.noDataValue);
-    return { data: input.data, name, modality, slide, page, noDataValue };
+    const micronsPerPixel = validatePixelSize(input.micronsPerPixel);
+    return { data: input.data, name, modality, slide, page, noDataValue, micronsPerPixel };
   }
 
   /**
@@ -129,6 +158,7 @@ export class ImageService {
           format: info.format,
           page: plan.page,
           noDataValue: plan.noDataValue,
+          micronsPerPixel: plan.micronsPerPixel,
           byteSize: plan.data.length,
           sha256,
         });
@@ -244,10 +274,14 @@ export class ImageService {
   async delete(id: number): Promise<Image> {
     const image = await this.get(id);
     const reprs = await this.prisma.representation.findMany({ where: { imageId: id }, select: { sha256: true } });
+    const tiles = await this.prisma.tile.findMany({ where: { imageId: id }, select: { sha256: true } });
     await this.prisma.$transaction((tx) => this.images.delete(tx, id));
     await this.cache?.remove(id);
     await this.files.remove(image.sha256);
     for (const r of reprs) await this.files.remove(r.sha256);
+    // a whole-slide image's tile CoMIRs, unless another slide's tile has the same content (the store is by checksum)
+    const shared = new Set((await this.prisma.tile.findMany({ where: { sha256: { in: tiles.map((t) => t.sha256) } }, select: { sha256: true } })).map((t) => t.sha256));
+    for (const sha of new Set(tiles.map((t) => t.sha256))) if (!shared.has(sha)) await this.files.remove(sha);
     return image;
   }
 
@@ -259,10 +293,9 @@ export class ImageService {
     const image = await this.get(id);
     const cached = path.join(this.config.home, 'cache', 'thumbnails', `${image.sha256}-${image.page}-${size}.png`);
     if (await stat(cached).then(() => true, () => false)) return readFile(cached);
-    const png = await thumbnailPng(await this.files.read(image.sha256), size, {
-      maxPixels: this.config.maxPixels,
-      page: image.page,
-    });
+    const png = image.pyramid
+      ? await pyramidThumbnailPng(this.files.pathOf(image.sha256), image.pyramid as unknown as PyramidInfo, size)
+      : await thumbnailPng(await this.files.read(image.sha256), size, { maxPixels: this.config.maxPixels, page: image.page });
     await mkdir(path.dirname(cached), { recursive: true });
     await writeFile(`${cached}.tmp`, png);
     await rename(`${cached}.tmp`, cached);

@@ -12,6 +12,7 @@ import { markNoData } from '../pipeline/decode/nodata.ts';
 import {
   type CorrelateOptions,
   type CorrelatedMatch,
+  correlationFactor,
   correlationPoses,
   cropGrey,
   localPart,
@@ -19,6 +20,7 @@ import {
   type QuerySignal,
   refinementOptions,
   wholeLimit,
+  workingImage,
 } from '../pipeline/rerank/correlate.ts';
 import type { CorrelationPool } from '../pipeline/rerank/correlate-pool.ts';
 import type { Point } from '../pipeline/rerank/geometry.ts';
@@ -28,10 +30,14 @@ import type { GreyImage, PlanarImage, QueryResult, Region } from '../pipeline/ty
 import { footprint, regionTransform } from './link.service.ts';
 import type { ModalityWithModel, RepresentationService } from './representation.service.ts';
 import type { CorrelationSettings } from './search-settings.ts';
+import { isWholeSlide, type WholeSlideService } from './wsi.service.ts';
 import { type Encoded, type LoadedVocabulary, VocabularyService } from './vocabulary.service.ts';
 
-/** A first-stage candidate: its score and, from the vector first stage, the window where the query was found. */
-export type Candidate = QueryResult<number> & { readonly window?: Region };
+/**
+ * A first-stage candidate: its score and, from the vector first stage, the window where the query was found (and, for
+ * a whole-slide image, the best few distinct places).
+ */
+export type Candidate = QueryResult<number> & { readonly window?: Region; readonly places?: readonly Region[] };
 
 /** One re-ranked match: the score of its re-ranking and where the query lies in it. */
 export interface RerankedMatch {
@@ -53,10 +59,35 @@ export interface CorrelationInput {
   valid: Uint8Array | null;
 }
 
-/** A candidate row and, when it is too large to correlate whole, the point around which it is correlated. */
+/**
+ * A candidate row and, when it is too large to correlate whole, the point around which it is correlated. A whole-slide
+ * image is always correlated locally, in its working pixels (`slide`), from its stored tiles' CoMIR.
+ */
 interface Placed {
   row: Image;
   centre: Point | null;
+  slide?: { width: number; height: number; scale: number };
+  /** The part's largest side at the working scale, when not MAX_CANDIDATE_WORKING_SIZE (a slide's coarse pass). */
+  partSize?: number;
+}
+
+/**
+ * A whole-slide image's coarse pass correlates a part of up to this many working-scale pixels a side around each
+ * first-stage place (4x MAX_CANDIDATE_WORKING_SIZE: at a 512 px query's factor 8, 4,096 working pixels, a whole
+ * 12,600 x 9,200 TMA slide at 0.5 um/px); places inside an earlier one's part are dropped. The first stage finds the
+ * right slide more often than the right place on it (bench/results/slides.md: with 3 parts of 128 it placed 6 of 13
+ * whole cores), so the slide's correlation, not its windows, decides where the query lies.
+ */
+export const SLIDE_COARSE_PART = 4 * MAX_CANDIDATE_WORKING_SIZE;
+
+/**
+ * The coarse part's side at a query's working factor: SLIDE_COARSE_PART for whole-field queries (factor >= 8: the
+ * part then spans >= 4,096 working pixels), twice MAX_CANDIDATE_WORKING_SIZE for smaller queries, which are correlated
+ * at finer scales where a 512 px part cost 54-108 s per 30 % crop over 6 slides (bench/results/slides.md, loaded
+ * machine) against 12-18 s for a whole core.
+ */
+export function coarsePartSize(factor: number): number {
+  return factor >= 8 ? SLIDE_COARSE_PART : 2 * MAX_CANDIDATE_WORKING_SIZE;
 }
 
 export class RerankService {
@@ -65,6 +96,7 @@ export class RerankService {
     private readonly vectors: VectorRepository,
     private readonly representations: RepresentationService,
     private readonly correlation: CorrelationPool,
+    private readonly wsi: WholeSlideService,
   ) {}
 
   /**
@@ -78,38 +110,58 @@ export class RerankService {
    * was. Such a candidate that the first stage did not place is not re-ranked.
    */
   async correlate(ranked: readonly Candidate[], query: CorrelationInput, target: ModalityWithModel, settings: CorrelationSettings): Promise<RerankedMatch[]> {
-    const rows = await this.candidateRows(ranked);
-    const windows = new Map(ranked.flatMap((r) => (r.window ? [[r.entryId, r.window] as const] : [])));
+    const all = await this.candidateRows(ranked);
+    const byImage = new Map(ranked.map((r) => [r.entryId, r]));
     const longer = (r: Image) => Math.max(r.width, r.height);
-    const limit = wholeLimit(rows.map(longer));
-    const placed: Placed[] = rows.flatMap((row): Placed[] => {
+    const limit = wholeLimit(all.filter((r) => !isWholeSlide(r)).map(longer));
+    const whole = all.filter((r) => !isWholeSlide(r) && longer(r) <= limit).map(longer);
+    const opts = { largestCandidate: Math.max(0, ...whole), ...correlationPoses(settings.maxRotation, settings.scaleTolerance) };
+    const factor = correlationFactor(query.comir, undefined, opts.largestCandidate);
+    const placed: Placed[] = all.flatMap((row): Placed[] => {
+      const c = byImage.get(row.id);
+      const w = c?.window;
+      if (isWholeSlide(row)) {
+        // a slide is correlated around each place the first stage found on it (full-resolution pixels), in working pixels
+        if (row.tilingState === 'FAILED') return [];
+        const slide = this.wsi.workingSize(row, target);
+        // one the first stage did not place is searched around its centre (a TMA slide fits one coarse part)
+        const places = c?.places ?? (w ? [w] : [{ x: row.width / 2, y: row.height / 2, width: 0, height: 0 }]);
+        const partSize = coarsePartSize(factor);
+        return slidePlaces(slide, places, factor, partSize).map((centre) => ({ row, centre, slide, partSize }));
+      }
       if (longer(row) <= limit) return [{ row, centre: null }];
-      const w = windows.get(row.id);
       return w ? [{ row, centre: [w.x + w.width / 2, w.y + w.height / 2] as Point }] : [];
     });
-    const whole = placed.filter((p) => p.centre === null).map((p) => longer(p.row));
-    const opts = { largestCandidate: Math.max(0, ...whole), ...correlationPoses(settings.maxRotation, settings.scaleTolerance) };
+
     const w = settings.structureWeight;
     const masked = (img: GreyImage) => (query.valid ? markNoData(img, query.valid) : img);
     const signals: QuerySignal[] = [];
     if (w < 1) signals.push({ image: masked(query.comir), signal: 'value', weight: 1 - w });
     if (w > 0) signals.push({ image: masked(this.representations.grey(query.modality, query.pixels)), signal: 'gradient', weight: w });
+    // sessions key their matches by the index into `placed` (a slide has several places)
     let matches = (await this.correlateSession(placed, signals, opts, target)).sort((x, y) => y.score - x.score);
+    matches = bestPerImage(matches, placed);
 
     const refine = Math.min(settings.refine, matches.length);
     const fine = refine > 1 ? refinementOptions(query.comir, opts) : null;
+    let order = placed;
     if (fine) {
-      const byId = new Map(placed.map((p) => [p.row.id, p]));
       const top = matches.slice(0, refine);
       // a part is taken again around the coarse match
       const again = top.map((m) => {
-        const { row, centre } = byId.get(m.entryId)!;
-        return { row, centre: centre && centreOf(m.region) };
+        const { row, centre, slide } = placed[m.entryId];
+        return { row, centre: centre && centreOf(m.region), slide };
       });
-      const refined = await this.correlateSession(again, signals, fine, target, top);
+      const refined = (await this.correlateSession(again, signals, fine, target, top)).map((m) => ({ ...m, entryId: m.entryId + placed.length }));
+      order = [...placed, ...again];
       matches = [...refined.sort((x, y) => y.score - x.score), ...matches.slice(refine)];
     }
-    return matches.map((m) => ({ imageId: m.entryId, score: m.score, nWords: 0, region: m.region, footprint: m.footprint, transform: [...m.transform] }));
+    return matches.map((m) => {
+      const { row, slide } = order[m.entryId];
+      const match = { imageId: row.id, score: m.score, nWords: 0, region: m.region, footprint: m.footprint, transform: [...m.transform] };
+      // a slide's match is found in working pixels; it is reported in full-resolution slide pixels
+      return !slide || slide.scale === 1 ? match : scaleMatch(match, 1 / slide.scale);
+    });
   }
 
   /** One correlation session over `placed` (in that order), each near the pose of `near[i]` when given. */
@@ -124,7 +176,22 @@ export class RerankService {
     const f = session.factor;
     // candidates are loaded here while worker threads correlate the ones already handed out
     try {
-      for (const [i, { row, centre }] of placed.entries()) {
+      for (const [i, { row, centre, slide, partSize }] of placed.entries()) {
+        const pose = near?.[i];
+        if (slide && centre) {
+          // the slide's CoMIR (and pixels, for structure) around the place, from its tiles, at the working scale
+          const part = localPart(slide, centre, f, partSize ?? opts.maxCandidateSize ?? MAX_CANDIDATE_WORKING_SIZE);
+          const region = { x: part.x * f, y: part.y * f, width: part.width * f, height: part.height * f };
+          const images = await Promise.all(
+            signals.map(async (s) =>
+              s.signal === 'value'
+                ? workingImage(await this.wsi.region(row, target, region), f)
+                : workingImage(this.representations.grey(target, await this.wsi.pixels(row, target, region)), f, 'gradient'),
+            ),
+          );
+          session.add({ entryId: i, width: slide.width, height: slide.height, images, offset: { x: region.x, y: region.y }, ...(pose ? { near: { angle: pose.angle, scale: pose.scale } } : {}) });
+          continue;
+        }
         // every signal's image at once (sharp decodes off the main thread)
         let images = await Promise.all(
           signals.map((s) => (s.signal === 'value' ? this.representations.reduced(row, target, f) : this.representations.structure(row, target, f))),
@@ -135,8 +202,7 @@ export class RerankService {
           images = images.map((img) => cropGrey(img, part));
           offset = { x: part.x * f, y: part.y * f };
         }
-        const pose = near?.[i];
-        session.add({ entryId: row.id, width: row.width, height: row.height, images, ...(pose ? { near: { angle: pose.angle, scale: pose.scale } } : {}), ...(offset ? { offset } : {}) });
+        session.add({ entryId: i, width: row.width, height: row.height, images, ...(pose ? { near: { angle: pose.angle, scale: pose.scale } } : {}), ...(offset ? { offset } : {}) });
       }
     } catch (e) {
       // the workers drop the query once they are done with what they hold
@@ -193,6 +259,44 @@ export class RerankService {
       return m && row ? [{ entryId: r.entryId, width: row.width, height: row.height, wordMap: deserializeWordMap(m) }] : [];
     });
   }
+}
+
+/**
+ * The centres (working pixels) of a slide's coarse parts: its first-stage places (full-resolution windows) in order,
+ * leaving out those that an earlier part already covers.
+ */
+function slidePlaces(slide: { width: number; height: number; scale: number }, places: readonly Region[], factor: number, partSize: number): Point[] {
+  const parts: Region[] = [];
+  const out: Point[] = [];
+  for (const p of places) {
+    const c: Point = [(p.x + p.width / 2) * slide.scale, (p.y + p.height / 2) * slide.scale];
+    const inside = (r: Region) => c[0] >= r.x * factor && c[0] < (r.x + r.width) * factor && c[1] >= r.y * factor && c[1] < (r.y + r.height) * factor;
+    if (parts.some(inside)) continue;
+    parts.push(localPart(slide, c, factor, partSize));
+    out.push(c);
+  }
+  return out;
+}
+
+/** The best match of each image (a slide correlated at several places keeps its best); `placed` maps keys to images. */
+function bestPerImage<M extends { entryId: number; score: number }>(sorted: readonly M[], placed: readonly Placed[]): M[] {
+  const seen = new Set<number>();
+  return sorted.filter((m) => {
+    const id = placed[m.entryId].row.id;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}
+
+/** A match's region, footprint and transform with every target coordinate multiplied by `k`. */
+function scaleMatch(m: RerankedMatch, k: number): RerankedMatch {
+  return {
+    ...m,
+    region: m.region && { x: m.region.x * k, y: m.region.y * k, width: m.region.width * k, height: m.region.height * k },
+    footprint: m.footprint && m.footprint.map(([x, y]) => [x * k, y * k] as Point),
+    transform: m.transform && m.transform.map((v) => v * k),
+  };
 }
 
 function centreOf(r: Region): Point {

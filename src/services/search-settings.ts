@@ -8,6 +8,7 @@ import type { ComirManifest } from '../pipeline/comir/comir.ts';
 import { CALIBRATED, type ConfidenceModel, DEFAULT_CONFIDENCE } from '../pipeline/rerank/confidence.ts';
 import { MAX_REFINE, POSE_BOUNDS } from '../pipeline/rerank/correlate.ts';
 import { validateNoDataValue } from './no-data.ts';
+import { validatePixelSize } from './pixel-size.ts';
 import type { ModalityWithModel } from './representation.service.ts';
 
 export type RerankMode = 'auto' | 'none' | 'fast' | 'paper' | 'verify' | 'correlate';
@@ -24,6 +25,11 @@ export interface SearchInput {
   first?: number | null;
   /** The query's fill where it has no data (0..1 of full scale; pipeline/decode/nodata.ts). */
   noDataValue?: number | null;
+  /**
+   * The query's pixel size (micrometres per pixel; a stored query's own by default). With the target model's working
+   * resolution (manifest `working_resolution`) the query is resampled to it, as whole-slide tiles are.
+   */
+  micronsPerPixel?: number | null;
   rerank?: { mode?: RerankMode | null; topK?: number | null; maxRotation?: number | null; scaleTolerance?: number | null; structureWeight?: number | null; refine?: number | null } | null;
 }
 
@@ -120,6 +126,7 @@ export interface SearchPlan {
   structureWeight: number | null;
   refine: number | null;
   noDataValue: number | null;
+  micronsPerPixel: number | null;
 }
 
 export function planSearch(input: SearchInput): SearchPlan {
@@ -138,7 +145,8 @@ export function planSearch(input: SearchInput): SearchPlan {
   const structureWeight = optionalInRange('rerank.structureWeight', input.rerank?.structureWeight, 0, 1, 'weight');
   const refine = optionalInRange('rerank.refine', input.rerank?.refine, 0, MAX_REFINE, 'integer');
   const noDataValue = validateNoDataValue(input.noDataValue);
-  return { first, mode, topK, maxRotation, scaleTolerance, structureWeight, refine, noDataValue };
+  const micronsPerPixel = validatePixelSize(input.micronsPerPixel);
+  return { first, mode, topK, maxRotation, scaleTolerance, structureWeight, refine, noDataValue, micronsPerPixel };
 }
 
 /** The target's model pair's confidence calibration: its manifest's `search.confidence`, else the shipped pair's, else the default. */

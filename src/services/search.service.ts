@@ -3,7 +3,9 @@ import type { Config } from '../config.ts';
 import type { FileStore } from '../db/file-store.ts';
 import type { ImageRepository } from '../db/image.repository.ts';
 import { BadUserInputError, NotFoundError } from '../errors.ts';
-import { decodeImage } from '../pipeline/decode/decode.ts';
+import { decodeImage, resizePlanar } from '../pipeline/decode/decode.ts';
+import { type Affine, composeAffine } from '../pipeline/rerank/geometry.ts';
+import { workingMicronsPerPixel } from './pixel-size.ts';
 import { markNoData } from '../pipeline/decode/nodata.ts';
 import type { InvertedFile } from '../pipeline/index/inverted-index.ts';
 import { confidences } from '../pipeline/rerank/confidence.ts';
@@ -92,8 +94,11 @@ export class SearchService {
     // I. the query in the target's representation space (CoMIR)
     const t1 = performance.now();
     const data = stored ? await this.files.read(stored.sha256) : input.data!;
-    const { image: pixels, info } = await decodeImage(data, { maxPixels: this.config.maxPixels, page: stored?.page ?? 0 });
-    const valid = p.noDataValue == null ? null : dataMask(pixels, p.noDataValue, info.bitDepth, 'query');
+    const decoded = await decodeImage(data, { maxPixels: this.config.maxPixels, page: stored?.page ?? 0 });
+    // a query that says its pixel size is resampled to the model's working resolution (whole-slide tiles are cut at it)
+    const queryScale = this.queryScale(p.micronsPerPixel ?? stored?.micronsPerPixel ?? null, target);
+    const pixels = queryScale === 1 ? decoded.image : await resizePlanar(decoded.image, ...scaledSize(decoded.image, queryScale));
+    const valid = p.noDataValue == null ? null : dataMask(pixels, p.noDataValue, decoded.info.bitDepth, 'query');
     const t2 = performance.now();
     const comir = await this.representations.compute(queryModality, pixels);
     const t3 = performance.now();
@@ -111,7 +116,7 @@ export class SearchService {
       words = { query, index };
     } else {
       const hits = await this.embeddings.rank(valid ? markNoData(comir, valid) : comir, target, settings.maxRotation);
-      ranked = hits.filter((h) => h.entryId !== stored?.id).map((h) => ({ entryId: h.entryId, score: h.score, nWords: 0, window: h.window }));
+      ranked = hits.filter((h) => h.entryId !== stored?.id).map((h) => ({ entryId: h.entryId, score: h.score, nWords: 0, window: h.window, places: h.places }));
     }
     const t5 = performance.now();
 
@@ -137,8 +142,10 @@ export class SearchService {
 
     const model = confidenceModel(target);
     const confidence = confidences(reranked.map((m) => m.score), model);
+    // transforms from the resampled query's pixels to the query's own
+    const fromQuery = (t: number[] | null): number[] | null => (t && queryScale !== 1 ? [...composeAffine(t as unknown as Affine, [queryScale, 0, 0, 0, queryScale, 0])] : t);
     return {
-      matches: reranked.slice(0, p.first).map((m, i) => ({ ...m, rank: i + 1, confidence: confidence[i] })),
+      matches: reranked.slice(0, p.first).map((m, i) => ({ ...m, transform: fromQuery(m.transform), rank: i + 1, confidence: confidence[i] })),
       vocabularyId: vocab?.info.id ?? null,
       firstStage,
       query: { width: comir.width, height: comir.height },
@@ -146,6 +153,18 @@ export class SearchService {
       confidenceThreshold: model.threshold,
       timings: { decode: t2 - t1, representation: t3 - t2, features: t4 - t3, firstStage: t5 - t4, rerank: t6 - t5, total: t6 - t0 },
     };
+  }
+
+  /**
+   * Working pixels per query pixel: the query's pixel size over the target model's working resolution, or 1 when
+   * either is unknown (then the query is taken at the working resolution, as small images always were).
+   */
+  private queryScale(queryMicrons: number | null, target: ModalityWithModel): number {
+    const working = workingMicronsPerPixel(target);
+    if (!working || !queryMicrons) return 1;
+    const s = queryMicrons / working;
+    // within 1 %: resampling would only blur
+    return Math.abs(s - 1) < 0.01 ? 1 : s;
   }
 
   private async modality(name: string): Promise<ModalityWithModel> {
@@ -161,6 +180,12 @@ export class SearchService {
     const rest = await this.images.idsOfModality(target.id, [...seen], limit - out.length);
     return [...out, ...rest.map((id) => ({ entryId: id, score: 0, nWords: 0 }))];
   }
+}
+
+function scaledSize(img: { width: number; height: number }, s: number): [number, number] {
+  const width = Math.max(1, Math.round(img.width * s)), height = Math.max(1, Math.round(img.height * s));
+  if (width * height < 16 * 16) throw new BadUserInputError(`at its pixel size the query is ${width}x${height} working pixels: too small to search`);
+  return [width, height];
 }
 
 function sameSpace(query: ModalityWithModel, target: ModalityWithModel): void {

@@ -1,4 +1,4 @@
-import type { Image } from '../db/generated/client.ts';
+import { type Image, Prisma as P } from '../db/generated/client.ts';
 import type { Prisma } from '../db/database.ts';
 import type { Tx } from '../db/image.repository.ts';
 import type { VectorRepository } from '../db/vector.repository.ts';
@@ -191,7 +191,8 @@ export class VocabularyService {
     if (!Number.isInteger(seed)) throw invalidParameter('seed', 'an integer', seed);
     const named = await this.modalities.getByName(modalityName);
     const modality = await this.representations.modality(named.id);
-    const images = await this.prisma.image.findMany({ where: { modalityId: modality.id }, orderBy: { id: 'asc' } });
+    // whole-slide images are searched by tile vectors, not words (services/wsi.service.ts)
+    const images = await this.prisma.image.findMany({ where: { modalityId: modality.id, pyramid: { equals: P.DbNull } }, orderBy: { id: 'asc' } });
     if (images.length === 0) throw invalidParameter('modality', 'a modality with images', modalityName);
     const params: VocabularyParams = {
       modality: modality.name,

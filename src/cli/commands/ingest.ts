@@ -1,4 +1,4 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { DuplicateImageError, isAppError } from '../../errors.ts';
@@ -28,7 +28,7 @@ export async function expandPaths(paths: string[]): Promise<string[]> {
 }
 
 type Outcome =
-  | { file: string; status: 'ingested'; id: string; name: string; width: number; height: number }
+  | { file: string; status: 'ingested'; id: string; name: string; width: number; height: number; tiles?: number }
   | { file: string; status: 'duplicate'; id: string }
   | { file: string; status: 'failed'; code: string; message: string };
 
@@ -41,9 +41,10 @@ export function registerIngest(program: Command): void {
     .option('--slide <name>', 'slide they belong to (created if new)')
     .option('--page <n>', 'page of multi-page TIFFs', '0')
     .option('--nodata <value>', 'the value (0-1 of full scale) the files hold where they have no data, e.g. 0 for a warp\'s black fill: correlate ignores it')
+    .option('--microns-per-pixel <um>', 'pixel size, for whole-slide images whose files do not say it (or to check what they say)')
     .option('--json', 'print a JSON array instead of one line per image')
     .option('--home <dir>', 'data folder (default ./.cmir, or CMIR_HOME)')
-    .action(async (paths: string[], opts: { modality: string; slide?: string; page: string; nodata?: string; json?: boolean; home?: string }) => {
+    .action(async (paths: string[], opts: { modality: string; slide?: string; page: string; nodata?: string; micronsPerPixel?: string; json?: boolean; home?: string }) => {
       const files = await expandPaths(paths);
       // Each outcome is printed as soon as its file is done (the lines are the progress), so an interrupted ingest
       // still shows what was stored. --json streams the array's elements the same way; complete, it is one JSON array.
@@ -55,18 +56,25 @@ export function registerIngest(program: Command): void {
           for (const file of files) {
             let outcome: Outcome;
             try {
-              const data = await readFile(file);
-              const image = await app.services.images.ingest({
-                data,
-                fileName: file,
+              // a tiled pyramidal TIFF is a whole-slide image: stored as it is, then tiled by a job this command waits for
+              const { image, tilingJob } = await app.services.images.ingestFile(file, {
                 modality: opts.modality,
                 slide: opts.slide,
                 page: Number(opts.page),
                 noDataValue: opts.nodata === undefined ? null : Number(opts.nodata),
+                micronsPerPixel: opts.micronsPerPixel === undefined ? null : Number(opts.micronsPerPixel),
               });
-              outcome = { file, status: 'ingested', id: toGlobalId('Image', image.id), name: image.name, width: image.width, height: image.height };
+              if (tilingJob !== null) {
+                const job = await app.services.jobs.wait(tilingJob);
+                if (job.state !== 'SUCCEEDED') throw new TilingFailed(job.error ?? 'tiling failed');
+                const r = job.result as { tiles: number; windows: number };
+                outcome = { file, status: 'ingested', id: toGlobalId('Image', image.id), name: image.name, width: image.width, height: image.height, tiles: r.tiles };
+              } else {
+                outcome = { file, status: 'ingested', id: toGlobalId('Image', image.id), name: image.name, width: image.width, height: image.height };
+              }
             } catch (e) {
-              if (e instanceof DuplicateImageError) outcome = { file, status: 'duplicate', id: toGlobalId('Image', e.existingId) };
+              if (e instanceof TilingFailed) outcome = { file, status: 'failed', code: 'TILING_FAILED', message: e.message };
+              else if (e instanceof DuplicateImageError) outcome = { file, status: 'duplicate', id: toGlobalId('Image', e.existingId) };
               else if (isAppError(e)) outcome = { file, status: 'failed', code: e.code, message: e.message };
               else if ((e as NodeJS.ErrnoException).code === 'ENOENT') outcome = { file, status: 'failed', code: 'BAD_USER_INPUT', message: 'no such file' };
               else throw e;
@@ -83,6 +91,9 @@ export function registerIngest(program: Command): void {
     });
 }
 
+/** A whole-slide image was stored but its tiling job failed (its row stays, FAILED, with the reason). */
+class TilingFailed extends Error {}
+
 interface Report {
   add(o: Outcome): void;
   /** After the last file (complete), or on an unexpected error. */
@@ -91,7 +102,7 @@ interface Report {
 
 const lineReport: Report = {
   add(o) {
-    if (o.status === 'ingested') console.log(`${o.file}: ingested ${o.id} ${o.name} ${o.width}x${o.height}`);
+    if (o.status === 'ingested') console.log(`${o.file}: ingested ${o.id} ${o.name} ${o.width}x${o.height}${o.tiles !== undefined ? `, whole slide: ${o.tiles} tissue tiles` : ''}`);
     else if (o.status === 'duplicate') console.log(`${o.file}: skipped, already stored as ${o.id}`);
     else console.error(`error [${o.code}]: ${o.file}: ${o.message}`);
   },

@@ -20,9 +20,10 @@ export function registerSearch(program: Command): void {
     .option('--structure-weight <w>', "correlate: weight (0-1) of the images' edges beside the CoMIR in the score (default: the model pair's, vis-nir 0.5; else 0)")
     .option('--refine <n>', "correlate: the best n candidates again at twice the resolution (default: the model pair's, vis-nir and shg-bf 20; else 0)")
     .option('--nodata <value>', 'the value (0-1 of full scale) the query holds where it has no data, e.g. 0 for a warp\'s black fill: correlate ignores it')
+    .option('--microns-per-pixel <um>', "the query's pixel size: it is resampled to the model's working resolution (whole-slide images are tiled at it)")
     .option('--json', 'print JSON: { matches: [{ imageId, name, rank, score, region }], timings }')
     .option('--home <dir>', 'data folder (default ./.cmir, or CMIR_HOME)')
-    .action(async (file: string, opts: { modality: string; target: string; top: string; rerank: string; rerankTop?: string; maxRotation?: string; scaleTolerance?: string; structureWeight?: string; refine?: string; nodata?: string; json?: boolean; home?: string }) => {
+    .action(async (file: string, opts: { modality: string; target: string; top: string; rerank: string; rerankTop?: string; maxRotation?: string; scaleTolerance?: string; structureWeight?: string; refine?: string; nodata?: string; micronsPerPixel?: string; json?: boolean; home?: string }) => {
       if (!(RERANK_MODES as readonly string[]).includes(opts.rerank)) throw invalidParameter('--rerank', RERANK_MODES.join(', '), opts.rerank);
       const data = await readFile(file);
       await withApp(opts, async (app) => {
@@ -32,6 +33,7 @@ export function registerSearch(program: Command): void {
           target: opts.target,
           first: Number(opts.top),
           noDataValue: opts.nodata === undefined ? null : Number(opts.nodata),
+          micronsPerPixel: opts.micronsPerPixel === undefined ? null : Number(opts.micronsPerPixel),
           rerank: {
             mode: opts.rerank as RerankMode,
             topK: opts.rerankTop === undefined ? null : Number(opts.rerankTop),
@@ -50,6 +52,7 @@ export function registerSearch(program: Command): void {
           confidence: m.confidence,
           nWords: m.nWords,
           region: m.region,
+          footprint: m.footprint,
           transform: m.transform,
         }));
         if (opts.json) {
@@ -57,7 +60,8 @@ export function registerSearch(program: Command): void {
           return;
         }
         for (const m of matches) {
-          const where = m.region ? ` at x=${m.region.x} y=${m.region.y} ${m.region.width}x${m.region.height}` : '';
+          const r = m.region && { x: Math.round(m.region.x), y: Math.round(m.region.y), width: Math.round(m.region.width), height: Math.round(m.region.height) };
+          const where = r ? ` at x=${r.x} y=${r.y} ${r.width}x${r.height}` : '';
           // a top-1 below the calibrated threshold is flagged for review
           const sure = m.confidence >= result.confidenceThreshold ? 'sure' : 'review';
           console.log(`${m.rank}\t${m.score.toFixed(4)}\t${m.confidence.toFixed(2)} ${sure}\t${m.name}\t${m.imageId}${where}`);

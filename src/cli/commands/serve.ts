@@ -15,6 +15,9 @@ export function registerServe(program: Command): void {
       const server = await startServer(app, config.port);
       const where = app.db.kind === 'pglite' ? `embedded database in ${config.home}` : 'Postgres at DATABASE_URL';
       console.log(`cmir serving ${server.url} (${where})`);
+      // whole-slide images whose tiling a stopped process left unfinished go on from their last stored tile
+      const resumed = await app.services.wsi.resumePending();
+      if (resumed.length > 0) console.log(`resumed the tiling of ${resumed.length} whole-slide image(s)`);
       const stop = async () => {
         await server.stop();
         await app.close();

@@ -78,6 +78,11 @@ export interface ComirManifest {
    * the largest relative scale difference and rotation between a query and its image (docs/adr/0005). Absent: 0 and
    * 30 degrees.
    */
+  /**
+   * The pixel size the networks were trained at (micrometres per pixel): whole-slide tiles are cut at it, and a query
+   * that declares its pixel size is resampled to it (issue 18). Absent: images are compared at their own pixels.
+   */
+  working_resolution?: { microns_per_pixel: number; source?: string };
   search?: {
     scale_tolerance?: number;
     max_rotation?: number;

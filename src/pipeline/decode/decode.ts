@@ -172,3 +172,23 @@ export async function thumbnailPng(data: Buffer, size: number, opts: DecodeOptio
     throw decodeFailure(e);
   }
 }
+
+/**
+ * Resamples an image to width x height with sharp's Lanczos-3 (via 16 bits: exact to 1/65535), e.g. a query brought to
+ * its model's working resolution.
+ */
+export async function resizePlanar(image: PlanarImage, width: number, height: number): Promise<PlanarImage> {
+  if (width === image.width && height === image.height) return image;
+  const samples = new Uint16Array(image.data.length);
+  for (let i = 0; i < samples.length; i++) samples[i] = Math.round(Math.min(1, Math.max(0, image.data[i])) * 65535);
+  const channels = image.channels as 1 | 2 | 3 | 4;
+  const { data, info } = await sharp(samples, { raw: { width: image.width, height: image.height, channels } })
+    .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
+    .toColourspace(channels === 1 ? 'grey16' : 'rgb16')
+    .raw({ depth: 'ushort' })
+    .toBuffer({ resolveWithObject: true });
+  const out16 = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
+  const out = new Float32Array(out16.length);
+  for (let i = 0; i < out.length; i++) out[i] = out16[i] / 65535;
+  return { width: info.width, height: info.height, channels: info.channels, data: out };
+}

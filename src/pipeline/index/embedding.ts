@@ -77,6 +77,8 @@ export interface WindowVector {
   x: number;
   y: number;
   side: number;
+  /** A whole-slide image's window: its side at the model's working resolution (services/wsi.service.ts). */
+  workingSide?: number;
   vector: Float32Array;
 }
 
@@ -235,14 +237,30 @@ export interface ImageHit<Id> {
   entryId: Id;
   score: number;
   window: Region;
+  /** Its best windows at distinct places, best first (window first), at most `places` of rankImages. */
+  places: Region[];
 }
 
-/** Images ranked by the best similarity of any of their windows (ties: first seen). */
-export function rankImages<Id>(hits: Iterable<WindowHit<Id>>): ImageHit<Id>[] {
+/**
+ * Images ranked by the best similarity of any of their windows (ties: first seen), each with its best `places` distinct
+ * places: windows whose centres are more than half the larger side from every better one (a whole-slide image is
+ * re-ranked around each, services/rerank.service.ts).
+ */
+export function rankImages<Id>(hits: Iterable<WindowHit<Id>>, places = 1): ImageHit<Id>[] {
+  const sorted = [...hits].sort((a, b) => b.similarity - a.similarity);
   const best = new Map<Id, ImageHit<Id>>();
-  for (const h of hits) {
+  for (const h of sorted) {
     const b = best.get(h.entryId);
-    if (!b || h.similarity > b.score) best.set(h.entryId, { entryId: h.entryId, score: h.similarity, window: h.window });
+    if (!b) {
+      best.set(h.entryId, { entryId: h.entryId, score: h.similarity, window: h.window, places: [h.window] });
+    } else if (b.places.length < places && b.places.every((p) => !samePlace(p, h.window))) {
+      b.places.push(h.window);
+    }
   }
   return [...best.values()].sort((a, b) => b.score - a.score);
+}
+
+function samePlace(a: Region, b: Region): boolean {
+  const dx = a.x + a.width / 2 - (b.x + b.width / 2), dy = a.y + a.height / 2 - (b.y + b.height / 2);
+  return Math.hypot(dx, dy) <= Math.max(a.width, a.height, b.width, b.height) / 2;
 }

@@ -75,6 +75,8 @@ export type Image = Node & {
   id: Scalars['ID']['output'];
   /** Links from or to this image, newest first. */
   links: Array<Link>;
+  /** Micrometres per full-resolution pixel: from the file's metadata (slides) or as declared at ingestion; null: unknown. */
+  micronsPerPixel?: Maybe<Scalars['Float']['output']>;
   modality: Modality;
   name: Scalars['String']['output'];
   /** The value the file holds where it has no data (0-1 of full scale), as declared at ingestion; null: all data. */
@@ -83,6 +85,13 @@ export type Image = Node & {
   slide?: Maybe<Slide>;
   /** URL of a PNG thumbnail (longer side `size` px), served by this server. */
   thumbnailUrl: Scalars['String']['output'];
+  /**
+   * Deep-zoom tile source of the image (slides and small images alike): the URL of its IIIF Image API 3.0 info.json
+   * (level 1), for viewers such as OpenSeadragon.
+   */
+  tileSource: Scalars['String']['output'];
+  /** The pyramid and tiling of a whole-slide image; null for a plain image. */
+  wholeSlide?: Maybe<WholeSlide>;
   width: Scalars['Int']['output'];
 };
 
@@ -113,6 +122,11 @@ export type ImageFilter = {
 export type IngestImageInput = {
   /** The file, uploaded per the GraphQL multipart request spec. Exactly one of file and path. */
   file?: InputMaybe<Scalars['Upload']['input']>;
+  /**
+   * Micrometres per pixel. A whole-slide image (a tiled pyramidal TIFF) needs one: from its metadata (OME
+   * PhysicalSizeX, SVS MPP, TIFF resolution), else this; when both are given they must agree within 5 %.
+   */
+  micronsPerPixel?: InputMaybe<Scalars['Float']['input']>;
   modality: Scalars['String']['input'];
   /** Defaults to the file name without its extension. */
   name?: InputMaybe<Scalars['String']['input']>;
@@ -206,6 +220,8 @@ export type Match = {
   confidence: Scalars['Float']['output'];
   /** The query's corners in the image (re-ranked matches only). */
   footprint?: Maybe<Array<Point>>;
+  /** The footprint in micrometres from the image's corner, when the image has a pixel size (slides always do). */
+  footprintMicrons?: Maybe<Array<Point>>;
   image: Image;
   /** Valid query words the match shares. */
   nWords: Scalars['Int']['output'];
@@ -333,6 +349,14 @@ export type Point = {
   __typename?: 'Point';
   x: Scalars['Float']['output'];
   y: Scalars['Float']['output'];
+};
+
+export type PyramidLevel = {
+  __typename?: 'PyramidLevel';
+  /** Full-resolution pixels per pixel of this level. */
+  downsample: Scalars['Float']['output'];
+  height: Scalars['Int']['output'];
+  width: Scalars['Int']['output'];
 };
 
 export type Query = {
@@ -489,6 +513,11 @@ export type SearchInput = {
   first?: InputMaybe<Scalars['Int']['input']>;
   /** A stored image as the query. */
   imageId?: InputMaybe<Scalars['ID']['input']>;
+  /**
+   * The query's pixel size in micrometres (a stored query's own by default). The query is then resampled to the model's
+   * working resolution, at which whole-slide images are tiled; without it the query is taken to be at that resolution.
+   */
+  micronsPerPixel?: InputMaybe<Scalars['Float']['input']>;
   /** Modality of the query (taken from the stored image when imageId is given). */
   modality?: InputMaybe<Scalars['String']['input']>;
   /**
@@ -570,6 +599,11 @@ export type SlideEdge = {
   node: Slide;
 };
 
+export type TilingState =
+  | 'DONE'
+  | 'FAILED'
+  | 'PENDING';
+
 export type UpdateSlideMetadataInput = {
   id: Scalars['ID']['input'];
   /** true: merge keys into the existing metadata (null deletes a key); false: replace it. */
@@ -588,6 +622,21 @@ export type Vocabulary = Node & {
   size: Scalars['Int']['output'];
   /** building, indexing, ready or failed. */
   state: Scalars['String']['output'];
+};
+
+/** A whole-slide image: a pyramidal tiled TIFF stored as it is, searched by tiles of its tissue. */
+export type WholeSlide = {
+  __typename?: 'WholeSlide';
+  /** TIFF compression of the full-resolution level, e.g. jpeg, lzw. */
+  compression: Scalars['String']['output'];
+  levels: Array<PyramidLevel>;
+  /** Where the pixel size came from: OME, SVS, TIFF_RESOLUTION, or DECLARED at ingestion. */
+  pixelSizeSource: Scalars['String']['output'];
+  /** Tissue tiles stored so far. */
+  tiles: Scalars['Int']['output'];
+  tilingError?: Maybe<Scalars['String']['output']>;
+  /** PENDING until every tissue tile has its CoMIR and first-stage vectors (a job), then DONE; FAILED with tilingError. */
+  tilingState: TilingState;
 };
 
 export type WithIndex<TObject> = TObject & Record<string, any>;
@@ -704,6 +753,7 @@ export type ResolversTypes = ResolversObject<{
   Normalization: Normalization;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Point: ResolverTypeWrapper<Point>;
+  PyramidLevel: ResolverTypeWrapper<PyramidLevel>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Region: ResolverTypeWrapper<Region>;
   RegionInput: RegionInput;
@@ -719,9 +769,11 @@ export type ResolversTypes = ResolversObject<{
   SlideConnection: ResolverTypeWrapper<Omit<SlideConnection, 'edges'> & { edges: Array<ResolversTypes['SlideEdge']> }>;
   SlideEdge: ResolverTypeWrapper<Omit<SlideEdge, 'node'> & { node: ResolversTypes['Slide'] }>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  TilingState: TilingState;
   UpdateSlideMetadataInput: UpdateSlideMetadataInput;
   Upload: ResolverTypeWrapper<Scalars['Upload']['output']>;
   Vocabulary: ResolverTypeWrapper<VocabularyInfo>;
+  WholeSlide: ResolverTypeWrapper<WholeSlide>;
 }>;
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -751,6 +803,7 @@ export type ResolversParentTypes = ResolversObject<{
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   PageInfo: PageInfo;
   Point: Point;
+  PyramidLevel: PyramidLevel;
   Query: Record<PropertyKey, never>;
   Region: Region;
   RegionInput: RegionInput;
@@ -768,6 +821,7 @@ export type ResolversParentTypes = ResolversObject<{
   UpdateSlideMetadataInput: UpdateSlideMetadataInput;
   Upload: Scalars['Upload']['output'];
   Vocabulary: VocabularyInfo;
+  WholeSlide: WholeSlide;
 }>;
 
 export type ComirModelResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ComirModel'] = ResolversParentTypes['ComirModel']> = ResolversObject<{
@@ -794,12 +848,15 @@ export type ImageResolvers<ContextType = Context, ParentType extends ResolversPa
   height?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   links?: Resolver<Array<ResolversTypes['Link']>, ParentType, ContextType>;
+  micronsPerPixel?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   modality?: Resolver<ResolversTypes['Modality'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   noDataValue?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   sha256?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   slide?: Resolver<Maybe<ResolversTypes['Slide']>, ParentType, ContextType>;
   thumbnailUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType, RequireFields<ImageThumbnailUrlArgs, 'size'>>;
+  tileSource?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  wholeSlide?: Resolver<Maybe<ResolversTypes['WholeSlide']>, ParentType, ContextType>;
   width?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 }>;
@@ -856,6 +913,7 @@ export type LinkResolvers<ContextType = Context, ParentType extends ResolversPar
 export type MatchResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Match'] = ResolversParentTypes['Match']> = ResolversObject<{
   confidence?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   footprint?: Resolver<Maybe<Array<ResolversTypes['Point']>>, ParentType, ContextType>;
+  footprintMicrons?: Resolver<Maybe<Array<ResolversTypes['Point']>>, ParentType, ContextType>;
   image?: Resolver<ResolversTypes['Image'], ParentType, ContextType>;
   nWords?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   rank?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -902,6 +960,12 @@ export type PageInfoResolvers<ContextType = Context, ParentType extends Resolver
 export type PointResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Point'] = ResolversParentTypes['Point']> = ResolversObject<{
   x?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   y?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+}>;
+
+export type PyramidLevelResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PyramidLevel'] = ResolversParentTypes['PyramidLevel']> = ResolversObject<{
+  downsample?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  height?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  width?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
@@ -978,6 +1042,15 @@ export type VocabularyResolvers<ContextType = Context, ParentType extends Resolv
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 }>;
 
+export type WholeSlideResolvers<ContextType = Context, ParentType extends ResolversParentTypes['WholeSlide'] = ResolversParentTypes['WholeSlide']> = ResolversObject<{
+  compression?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  levels?: Resolver<Array<ResolversTypes['PyramidLevel']>, ParentType, ContextType>;
+  pixelSizeSource?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  tiles?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  tilingError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  tilingState?: Resolver<ResolversTypes['TilingState'], ParentType, ContextType>;
+}>;
+
 export type Resolvers<ContextType = Context> = ResolversObject<{
   ComirModel?: ComirModelResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
@@ -994,6 +1067,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   Node?: NodeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Point?: PointResolvers<ContextType>;
+  PyramidLevel?: PyramidLevelResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Region?: RegionResolvers<ContextType>;
   SearchResult?: SearchResultResolvers<ContextType>;
@@ -1003,5 +1077,6 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   SlideEdge?: SlideEdgeResolvers<ContextType>;
   Upload?: GraphQLScalarType;
   Vocabulary?: VocabularyResolvers<ContextType>;
+  WholeSlide?: WholeSlideResolvers<ContextType>;
 }>;
 
