@@ -185,7 +185,7 @@ export class RerankService {
           const images = await Promise.all(
             signals.map(async (s) =>
               s.signal === 'value'
-                ? workingImage(await this.wsi.region(row, target, region), f)
+                ? await this.wsi.regionAt(row, target, part, f)
                 : workingImage(this.representations.grey(target, await this.wsi.pixels(row, target, region)), f, 'gradient'),
             ),
           );

@@ -7,6 +7,7 @@ import { copyFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import { downsample } from '../../src/pipeline/rerank/correlate.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Image } from '../../src/db/generated/client.ts';
 import { sha256File } from '../../src/db/file-store.ts';
@@ -181,6 +182,24 @@ describe(`whole-slide ingestion on ${TEST_BACKEND}`, () => {
     const finite = comir.data.filter((v) => !Number.isNaN(v));
     expect(Math.min(...finite.subarray(0, 100_000))).toBeGreaterThanOrEqual(0);
     expect(Math.max(...finite.subarray(0, 100_000))).toBeLessThanOrEqual(1);
+  });
+
+  test('regionAt(part, f) equals the downsampled region, on the cached reduced tiles (f = 8, 4, 2) and off them (f = 5)', async () => {
+    const modality = (await app.services.representations.modalityByName('BF'))!;
+    const row = await app.db.prisma.image.findUniqueOrThrow({ where: { id: slide.id } });
+    for (const [f, part] of [[8, { x: 7, y: 3, width: 90, height: 70 }], [4, { x: 40, y: 10, width: 200, height: 150 }], [2, { x: 300, y: 100, width: 300, height: 300 }], [5, { x: 11, y: 9, width: 120, height: 100 }]] as const) {
+      const fast = await app.services.wsi.regionAt(row, modality, part, f);
+      const slow = downsample(await app.services.wsi.region(row, modality, { x: part.x * f, y: part.y * f, width: part.width * f, height: part.height * f }), f);
+      expect([fast.width, fast.height]).toEqual([part.width, part.height]);
+      let differ = 0, finite = 0;
+      for (let i = 0; i < fast.data.length; i++) {
+        const a = fast.data[i], b = slow.data[i];
+        if (Number.isNaN(a) !== Number.isNaN(b) || (!Number.isNaN(a) && Math.abs(a - b) > 1e-6)) differ++;
+        if (!Number.isNaN(a)) finite++;
+      }
+      expect(differ).toBe(0);
+      expect(finite).toBeGreaterThan(0);
+    }
   });
 });
 
