@@ -85,6 +85,7 @@ try {
     // ingestion: every slide, then its tiling job
     const t0 = performance.now();
     const byFile = new Map<number, string>();
+    let reused = 0;
     for (const s of made.truth.slides) {
       const file = path.join(made.dir, s.file);
       try {
@@ -96,10 +97,12 @@ try {
       } catch (e) {
         if (!(e instanceof DuplicateImageError)) throw e;
         byFile.set(e.existingId, file); // --home: ingested by an earlier run
+        reused++;
       }
     }
     const tileRows = await app.db.prisma.tile.count();
-    ingest[direction] = { slides: made.truth.slides.length, seconds: round((performance.now() - t0) / 1000), tilesSoFar: tileRows };
+    // with --home, slides an earlier run ingested are reused (then the seconds are not an ingestion's)
+    ingest[direction] = { slides: made.truth.slides.length, seconds: round((performance.now() - t0) / 1000), tilesSoFar: tileRows, reused };
 
     // queries of the other modality
     const queries = (await tmaQueries({ slides, truth: made.truth })).filter((q) => KINDS.includes(q.kind));

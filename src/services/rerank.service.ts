@@ -72,22 +72,24 @@ interface Placed {
 }
 
 /**
- * A whole-slide image's coarse pass correlates a part of up to this many working-scale pixels a side around each
- * first-stage place (4x MAX_CANDIDATE_WORKING_SIZE: at a 512 px query's factor 8, 4,096 working pixels, a whole
- * 12,600 x 9,200 TMA slide at 0.5 um/px); places inside an earlier one's part are dropped. The first stage finds the
- * right slide more often than the right place on it (bench/results/slides.md: with 3 parts of 128 it placed 6 of 13
- * whole cores), so the slide's correlation, not its windows, decides where the query lies.
+ * A whole-slide image's coarse pass correlates, around each first-stage place, a part of the slide as large as a
+ * 512 x 512 FFT holds beside the query's rotated views (coarsePartSize): at a whole core's factor 8 that spans a
+ * 12,600 x 9,200 TMA slide at 0.5 um/px. Places inside an earlier one's part are dropped. The first stage finds the right
+ * slide more often than the right place on it (bench/results/slides.md: with 3 parts of 128 it placed 6 of 13 whole
+ * cores, with parts of 512 10), so the slide's correlation, not its windows, decides where the query lies.
  */
-export const SLIDE_COARSE_PART = 4 * MAX_CANDIDATE_WORKING_SIZE;
+export const SLIDE_FFT = 512;
 
 /**
- * The coarse part's side at a query's working factor: SLIDE_COARSE_PART for whole-field queries (factor >= 8: the
- * part then spans >= 4,096 working pixels), twice MAX_CANDIDATE_WORKING_SIZE for smaller queries, which are correlated
- * at finer scales where a 512 px part cost 54-108 s per 30 % crop over 6 slides (bench/results/slides.md, loaded
- * machine) against 12-18 s for a whole core.
+ * The coarsest working scale slides are first searched at is no finer than this factor: a 30 % crop (154 px) at 1/4,
+ * as a crop is correlated against a whole 512 px core (bench/results/shg-bf-quick.md), so that its parts span 1,792
+ * working pixels instead of 512 at the crop's own factor 2.
  */
-export function coarsePartSize(factor: number): number {
-  return factor >= 8 ? SLIDE_COARSE_PART : 2 * MAX_CANDIDATE_WORKING_SIZE;
+export const SLIDE_MIN_FACTOR = 4;
+
+/** The coarse part's side (working-scale pixels): what a SLIDE_FFT transform holds beside the query's rotated views. */
+export function coarsePartSize(factor: number, querySide: number): number {
+  return Math.max(MAX_CANDIDATE_WORKING_SIZE, SLIDE_FFT - Math.ceil((Math.SQRT2 * querySide) / factor));
 }
 
 export class RerankService {
@@ -115,7 +117,9 @@ export class RerankService {
     const longer = (r: Image) => Math.max(r.width, r.height);
     const limit = wholeLimit(all.filter((r) => !isWholeSlide(r)).map(longer));
     const whole = all.filter((r) => !isWholeSlide(r) && longer(r) <= limit).map(longer);
-    const opts = { largestCandidate: Math.max(0, ...whole), ...correlationPoses(settings.maxRotation, settings.scaleTolerance) };
+    // slides are searched no finer than SLIDE_MIN_FACTOR at first (a 30 % crop at 1/4, as against a whole core)
+    const slides = all.some(isWholeSlide) ? [SLIDE_MIN_FACTOR * MAX_CANDIDATE_WORKING_SIZE] : [];
+    const opts = { largestCandidate: Math.max(0, ...whole, ...slides), ...correlationPoses(settings.maxRotation, settings.scaleTolerance) };
     const factor = correlationFactor(query.comir, undefined, opts.largestCandidate);
     const placed: Placed[] = all.flatMap((row): Placed[] => {
       const c = byImage.get(row.id);
@@ -126,7 +130,7 @@ export class RerankService {
         const slide = this.wsi.workingSize(row, target);
         // one the first stage did not place is searched around its centre (a TMA slide fits one coarse part)
         const places = c?.places ?? (w ? [w] : [{ x: row.width / 2, y: row.height / 2, width: 0, height: 0 }]);
-        const partSize = coarsePartSize(factor);
+        const partSize = coarsePartSize(factor, Math.max(query.comir.width, query.comir.height));
         return slidePlaces(slide, places, factor, partSize).map((centre) => ({ row, centre, slide, partSize }));
       }
       if (longer(row) <= limit) return [{ row, centre: null }];
