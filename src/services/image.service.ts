@@ -270,6 +270,11 @@ export class ImageService {
     return new Map(rows.map((r) => [r.imageId, `${r.modelName}@${r.modelVersion.slice(0, 12)}`]));
   }
 
+  /** Where an image's file is kept (a whole-slide image is read from there region by region). */
+  storedPath(image: Pick<Image, 'sha256'>): string {
+    return this.files.pathOf(image.sha256);
+  }
+
   /** Deletes the rows (histograms, representations and links cascade), then the stored file. */
   async delete(id: number): Promise<Image> {
     const image = await this.get(id);

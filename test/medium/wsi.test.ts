@@ -404,6 +404,31 @@ describe('search: a rotated crop of the slide, same modality', () => {
   });
 });
 
+describe('a tiling job that cannot read its slide', () => {
+  test('ends FAILED with the reason, on the job and on the image (tilingState, tilingError), instead of hanging', async () => {
+    const row = await app.db.prisma.image.findUniqueOrThrow({ where: { id: slide.id } });
+    const stored = app.services.images.storedPath(row);
+    const kept = path.join(dir, 'kept-slide.tif');
+    await copyFile(stored, kept);
+    // the stored file goes bad after ingestion (a disk error, a truncated copy): half of it is left
+    const bytes = await readFile(stored);
+    await writeFile(stored, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    try {
+      const job = await app.services.jobs.wait((await app.services.wsi.startTiling(row.id)).id);
+      expect(job.state).toBe('FAILED');
+      expect(job.error).toBeTruthy();
+      const after = await app.db.prisma.image.findUniqueOrThrow({ where: { id: row.id } });
+      expect(after.tilingState).toBe('FAILED');
+      expect(after.tilingError).toBe(job.error);
+    } finally {
+      await copyFile(kept, stored);
+      const job = await app.services.jobs.wait((await app.services.wsi.startTiling(row.id)).id);
+      expect(job.state).toBe('SUCCEEDED');
+      expect((await app.db.prisma.image.findUniqueOrThrow({ where: { id: row.id } })).tilingState).toBe('DONE');
+    }
+  });
+});
+
 describe('deleting a slide', () => {
   let tileFiles: string[] = [];
   test('removes its row, tiles and windows', async () => {
