@@ -404,6 +404,39 @@ describe('search: a rotated crop of the slide, same modality', () => {
   });
 });
 
+describe('links on a slide', () => {
+  test('a stored acquisition searched by id, linked to its top match: the slide lists it with its region in slide pixels and its review status', { timeout: 300_000 }, async () => {
+    // the acquisition: a region of the slide at 2 um/px (512 x 512 of a 2048 x 2048 area), stored with its pixel size
+    const ox = 1400, oy = 1300;
+    const png = await sharp(slideRaw, { raw: { width: W, height: H, channels: 3 }, limitInputPixels: false })
+      .extract({ left: ox, top: oy, width: 2048, height: 2048 })
+      .resize(512, 512, { kernel: 'lanczos3' })
+      .png()
+      .toBuffer();
+    const acquisition = await app.services.images.ingest({ data: png, fileName: 'field.png', modality: 'BF', micronsPerPixel: 2.0 });
+    expect(acquisition.micronsPerPixel).toBe(2.0);
+    // its stored pixel size is the query's: no micronsPerPixel in the request
+    const res = await app.services.search.search({ imageId: acquisition.id, target: 'BF', first: 3, rerank: { mode: 'correlate' } });
+    const top = res.matches[0];
+    expect(top.imageId).toBe(slide.id);
+    const link = await app.services.links.link({ sourceId: acquisition.id, targetId: slide.id, transform: top.transform, score: top.score, method: 'search' });
+    // the region is the footprint on the slide, in full-resolution slide pixels, around where the field was cut
+    const region = link.region as [number, number][];
+    expect(region).toHaveLength(4);
+    const cx = region.reduce((a, p) => a + p[0], 0) / 4, cy = region.reduce((a, p) => a + p[1], 0) / 4;
+    expect(Math.hypot(cx - (ox + 1024), cy - (oy + 1024))).toBeLessThan(0.02 * Math.max(W, H));
+    const side = Math.hypot(region[1][0] - region[0][0], region[1][1] - region[0][1]);
+    expect(side).toBeGreaterThan(2048 * 0.9);
+    expect(side).toBeLessThan(2048 * 1.1);
+    // the slide lists it, proposed, then confirmed
+    const onSlide = await app.repos.links.forImages([slide.id]);
+    expect(onSlide.find((l) => l.id === link.id)).toMatchObject({ sourceId: acquisition.id, targetImageId: slide.id, status: 'PROPOSED' });
+    await app.services.links.setStatus(link.id, 'CONFIRMED', 'reviewer');
+    expect((await app.repos.links.forImages([slide.id])).find((l) => l.id === link.id)).toMatchObject({ status: 'CONFIRMED', decidedBy: 'reviewer' });
+    await app.services.images.delete(acquisition.id);
+  });
+});
+
 describe('a tiling job that cannot read its slide', () => {
   test('ends FAILED with the reason, on the job and on the image (tilingState, tilingError), instead of hanging', async () => {
     const row = await app.db.prisma.image.findUniqueOrThrow({ where: { id: slide.id } });
