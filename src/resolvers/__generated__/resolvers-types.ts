@@ -516,6 +516,7 @@ export type SearchInput = {
   /**
    * The query's pixel size in micrometres (a stored query's own by default). The query is then resampled to the model's
    * working resolution, at which whole-slide images are tiled; without it the query is taken to be at that resolution.
+   * A modality whose model has no working resolution (or no model) compares pixels as they are and ignores it.
    */
   micronsPerPixel?: InputMaybe<Scalars['Float']['input']>;
   /** Modality of the query (taken from the stored image when imageId is given). */
