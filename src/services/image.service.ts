@@ -58,6 +58,20 @@ export interface ImageFilter {
 /** Thumbnail sizes allowed: bounded so a client cannot make the server render huge PNGs. */
 export const THUMBNAIL_SIZES = { min: 16, max: 1024 } as const;
 
+/**
+ * What every ingestion checks first (a plain image or a whole slide): modality, slide and image names, and the page.
+ * The name defaults to the file's name without its extension.
+ */
+export function validateIngestNames(input: { modality: string; slide?: string | null; name?: string | null; page?: number | null; file: string }) {
+  const modality = validateModalityName(input.modality);
+  const slide = input.slide == null ? null : validateSlideName(input.slide);
+  const page = input.page ?? 0;
+  if (!Number.isInteger(page) || page < 0) throw invalidParameter('page', 'a non-negative integer', page);
+  const name = (input.name ?? path.parse(input.file).name).trim();
+  if (name === '' || name.length > 200) throw invalidParameter('name', 'a non-empty name of at most 200 characters', name);
+  return { modality, slide, page, name };
+}
+
 function isUniqueViolation(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { code?: string }).code === 'P2002';
 }
@@ -104,12 +118,7 @@ export class ImageService {
   }
 
   private plan(input: IngestInput): IngestPlan {
-    const modality = validateModalityName(input.modality);
-    const slide = input.slide == null ? null : validateSlideName(input.slide);
-    const page = input.page ?? 0;
-    if (!Number.isInteger(page) || page < 0) throw invalidParameter('page', 'a non-negative integer', page);
-    const name = (input.name ?? path.parse(input.fileName).name).trim();
-    if (name === '' || name.length > 200) throw invalidParameter('name', 'a non-empty name of at most 200 characters', name);
+    const { modality, slide, page, name } = validateIngestNames({ ...input, file: input.fileName });
     if (input.data.length > this.config.maxUploadBytes) {
       throw new PayloadTooLargeError(`the file has ${input.data.length} bytes; the limit is ${this.config.maxUploadBytes}`);
     }

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Config } from '../config.ts';
 import type { FileStore } from '../db/file-store.ts';
 import type { ImageRepository } from '../db/image.repository.ts';
-import { BadUserInputError, NotFoundError } from '../errors.ts';
+import { BadUserInputError, NotFoundError, PayloadTooLargeError } from '../errors.ts';
 import { decodeImage, resizePlanar } from '../pipeline/decode/decode.ts';
 import { type Affine, composeAffine } from '../pipeline/rerank/geometry.ts';
 import { workingMicronsPerPixel } from './pixel-size.ts';
@@ -97,7 +97,7 @@ export class SearchService {
     const decoded = await decodeImage(data, { maxPixels: this.config.maxPixels, page: stored?.page ?? 0 });
     // a query that says its pixel size is resampled to the model's working resolution (whole-slide tiles are cut at it)
     const queryScale = this.queryScale(p.micronsPerPixel ?? stored?.micronsPerPixel ?? null, target);
-    const pixels = queryScale === 1 ? decoded.image : await resizePlanar(decoded.image, ...scaledSize(decoded.image, queryScale));
+    const pixels = queryScale === 1 ? decoded.image : await resizePlanar(decoded.image, ...scaledSize(decoded.image, queryScale, this.config.maxPixels));
     const valid = p.noDataValue == null ? null : dataMask(pixels, p.noDataValue, decoded.info.bitDepth, 'query');
     const t2 = performance.now();
     const comir = await this.representations.compute(queryModality, pixels);
@@ -182,9 +182,13 @@ export class SearchService {
   }
 }
 
-function scaledSize(img: { width: number; height: number }, s: number): [number, number] {
+/** The query's size at the working resolution: refused when too small to search or larger than the pixel limit. */
+function scaledSize(img: { width: number; height: number }, s: number, maxPixels: number): [number, number] {
   const width = Math.max(1, Math.round(img.width * s)), height = Math.max(1, Math.round(img.height * s));
   if (width * height < 16 * 16) throw new BadUserInputError(`at its pixel size the query is ${width}x${height} working pixels: too small to search`);
+  if (width * height > maxPixels) {
+    throw new PayloadTooLargeError(`at its pixel size the query is ${width}x${height} working pixels, over the limit of ${maxPixels}`, { width, height, maxPixels });
+  }
   return [width, height];
 }
 

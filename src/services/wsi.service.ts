@@ -6,7 +6,6 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import path from 'node:path';
 import type { Config } from '../config.ts';
 import type { Prisma } from '../db/database.ts';
 import { type FileStore, sha256File } from '../db/file-store.ts';
@@ -15,7 +14,7 @@ import type { ImageRepository } from '../db/image.repository.ts';
 import type { SlideRepository } from '../db/slide.repository.ts';
 import type { TileRepository } from '../db/tile.repository.ts';
 import type { VectorRepository } from '../db/vector.repository.ts';
-import { BadUserInputError, DuplicateImageError, invalidParameter } from '../errors.ts';
+import { BadUserInputError, DuplicateImageError, PayloadTooLargeError } from '../errors.ts';
 import { decodeImage, encodeGreyPng, toGrey } from '../pipeline/decode/decode.ts';
 import { type PyramidInfo, readPyramid, readRegion, validatePyramid } from '../pipeline/decode/pyramid.ts';
 import { assembleRegion, MIN_TISSUE, planTiles, TILE_STRIDE, type TilePlan, tissueFraction, tissueMask } from '../pipeline/decode/tiling.ts';
@@ -25,11 +24,10 @@ import type { GreyImage, Region } from '../pipeline/types.ts';
 import { EmbeddingService } from './embedding.service.ts';
 import type { JobService } from './job.service.ts';
 import type { ModalityService } from './modality.service.ts';
+import { validateIngestNames } from './image.service.ts';
 import { validatePixelSize, workingMicronsPerPixel } from './pixel-size.ts';
-import { validateModalityName } from './modality.service.ts';
 import { ReducedCache } from './reduced-cache.ts';
 import type { ModalityWithModel, RepresentationService } from './representation.service.ts';
-import { validateSlideName } from './slide.service.ts';
 
 export interface SlideIngestInput {
   /** The slide file on this machine (already checked against CMIR_INGEST_ROOTS by the caller). */
@@ -49,6 +47,12 @@ export interface SlideIngestInput {
  * 1-3 % (e.g. 0.2490 vs 0.2527 um for 40x), a 20x/40x mix-up by 100 %.
  */
 export const PIXEL_SIZE_TOLERANCE = 0.05;
+
+/**
+ * The largest whole-slide image accepted (pixels at full resolution): 5x the 10 gigapixels issue 18 names as the
+ * largest scans, so a header that claims more (a crafted or corrupt file) cannot start a job of millions of tiles.
+ */
+export const MAX_SLIDE_PIXELS = 50e9;
 
 /** The tiling state of a whole-slide image (Image.tilingState). */
 export type TilingState = 'PENDING' | 'DONE' | 'FAILED';
@@ -106,14 +110,16 @@ export class WholeSlideService {
    * written when a check fails; the same file twice is DUPLICATE_IMAGE.
    */
   async ingest(input: SlideIngestInput, info?: PyramidInfo): Promise<{ image: Image; jobId: number }> {
-    const modalityName = validateModalityName(input.modality);
-    const slideName = input.slide == null ? null : validateSlideName(input.slide);
-    const page = input.page ?? 0;
-    if (!Number.isInteger(page) || page < 0) throw invalidParameter('page', 'a non-negative integer', page);
-    const name = (input.name ?? path.parse(input.file).name).trim();
-    if (name === '' || name.length > 200) throw invalidParameter('name', 'a non-empty name of at most 200 characters', name);
+    const { modality: modalityName, slide: slideName, page, name } = validateIngestNames(input);
     const declared = validatePixelSize(input.micronsPerPixel);
     const pyramid = info ?? (await readPyramid(input.file, page));
+    if (pyramid.width * pyramid.height > MAX_SLIDE_PIXELS) {
+      throw new PayloadTooLargeError(`${pyramid.width}x${pyramid.height} exceeds the limit of ${MAX_SLIDE_PIXELS} pixels for a whole-slide image`, {
+        width: pyramid.width,
+        height: pyramid.height,
+        maxPixels: MAX_SLIDE_PIXELS,
+      });
+    }
     const mpp = resolvePixelSize(pyramid, declared);
     await validatePyramid(input.file, pyramid);
 

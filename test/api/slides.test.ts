@@ -62,6 +62,14 @@ describe('whole-slide images over GraphQL', () => {
     expect(after.data!.image.wholeSlide.tiles).toBeGreaterThan(0);
   });
 
+  test('a query whose declared pixel size would blow it up past the pixel limit is PAYLOAD_TOO_LARGE, one too small BAD_USER_INPUT', async () => {
+    const data = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#808080' } }).png().toBuffer();
+    // 1000 um/px at the working 2 um/px: 32,000 x 32,000 working pixels
+    await expect(app.services.search.search({ data, modality: 'BF', target: 'BF', micronsPerPixel: 1000 })).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    // 0.01 um/px: under 1 working pixel
+    await expect(app.services.search.search({ data, modality: 'BF', target: 'BF', micronsPerPixel: 0.01 })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+  });
+
   test('a plain image has no wholeSlide; a pixel size far from the slide\'s is BAD_USER_INPUT', async () => {
     const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#a0a0a0' } }).png().toFile(path.join(dir, 'plain.png'));
     expect(png.width).toBe(64);
