@@ -12,6 +12,8 @@ export interface Config {
   readonly maxPixels: number;
   /** Largest accepted upload, in bytes. */
   readonly maxUploadBytes: number;
+  /** libvips stops decoding an image after this many seconds: PAYLOAD_TOO_LARGE (CMIR_DECODE_SECONDS). */
+  readonly decodeSeconds: number;
   /** Where the shipped CoMIR models live. */
   readonly modelsDir: string;
   /**
@@ -73,6 +75,11 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = {
 export const DEFAULT_MAX_PIXELS = 16_384 * 16_384;
 /** 1 GiB: a 16-bit RGB 16k x 16k TIFF is 1.5 GiB uncompressed, but real ones are compressed. */
 export const DEFAULT_MAX_UPLOAD_BYTES = 1 << 30;
+/**
+ * 60 s: libvips decoded a 15,000 x 15,000 RGB PNG (675 M samples, near DEFAULT_MAX_PIXELS) in 6.2 s on this 2-core
+ * machine under load (issue 19, tmp script), so a file that takes 10 times that is refused rather than waited for.
+ */
+export const DEFAULT_DECODE_SECONDS = 60;
 
 /**
  * 256 MiB: a 1024 x 680 image at the coarse and fine correlation scales (1/16 and 1/8) takes ~54 KB, so ~5,000
@@ -114,6 +121,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     port,
     maxPixels: positiveInt('maxPixels', overrides.maxPixels ?? env.CMIR_MAX_PIXELS, DEFAULT_MAX_PIXELS),
     maxUploadBytes: positiveInt('maxUploadBytes', env.CMIR_MAX_UPLOAD_BYTES, DEFAULT_MAX_UPLOAD_BYTES),
+    decodeSeconds: positiveInt('decodeSeconds', env.CMIR_DECODE_SECONDS, DEFAULT_DECODE_SECONDS),
     modelsDir: path.resolve(env.CMIR_MODELS_DIR ?? path.join(import.meta.dirname, '..', 'models')),
     ingestRoots: (env.CMIR_INGEST_ROOTS ?? '').split(':').filter(Boolean).map((p) => path.resolve(p)),
     correlationCacheBytes: positiveInt('correlationCacheMb', env.CMIR_CORRELATION_CACHE_MB, DEFAULT_CORRELATION_CACHE_MB) * 2 ** 20,

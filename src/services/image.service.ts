@@ -1,5 +1,7 @@
 import { mkdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { LRUCache } from 'lru-cache';
+import pLimit from 'p-limit';
 import type { Config } from '../config.ts';
 import type { Prisma } from '../db/database.ts';
 import type { FileStore } from '../db/file-store.ts';
@@ -8,8 +10,8 @@ import type { Image } from '../db/generated/client.ts';
 import type { ImageRepository } from '../db/image.repository.ts';
 import type { ModalityRepository } from '../db/modality.repository.ts';
 import type { SlideRepository } from '../db/slide.repository.ts';
-import { BadUserInputError, DuplicateImageError, invalidParameter, NotFoundError, PayloadTooLargeError } from '../errors.ts';
-import { decodeImage, encodeGreyPng, thumbnailPng } from '../pipeline/decode/decode.ts';
+import { type AppError, BadUserInputError, DuplicateImageError, invalidParameter, isAppError, NotFoundError, PayloadTooLargeError } from '../errors.ts';
+import { decodeImage, encodeGreyPng, probeImage, thumbnailPng } from '../pipeline/decode/decode.ts';
 import { type PyramidInfo, pyramidThumbnailPng } from '../pipeline/decode/pyramid.ts';
 import type { GreyImage, PlanarImage } from '../pipeline/types.ts';
 import type { EmbeddingService } from './embedding.service.ts';
@@ -76,7 +78,25 @@ function isUniqueViolation(e: unknown): boolean {
   return typeof e === 'object' && e !== null && (e as { code?: string }).code === 'P2002';
 }
 
+/**
+ * Decodes of more than this many samples (width x height x channels) run one at a time in a process: each takes 4 bytes
+ * a sample as floats, and a 15,000 x 15,000 RGB PNG of 657 KB (a deflate bomb under DEFAULT_MAX_PIXELS) took 4 GB of
+ * RSS and 39 s to decode here (issue 19, tmp script). 64 Mi samples (256 MB of floats) is an 8k x 8k grey image; a
+ * 1024 x 680 photograph or a 512 px core is far below it, so ordinary uploads never wait.
+ */
+export const LARGE_DECODE_SAMPLES = 64 * 2 ** 20;
+/**
+ * Files refused while decoding are remembered by checksum (and page), this many, so the same bad file sent again is
+ * answered at once instead of decoded again (issue 19: a bomb's second upload repeated its minutes of work).
+ */
+export const REMEMBERED_REFUSALS = 1024;
+
 export class ImageService {
+  /** Ingestions under way, by checksum: the same file sent twice at once is decoded once (issue 19). */
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+  private readonly refused = new LRUCache<string, AppError>({ max: REMEMBERED_REFUSALS });
+  private readonly largeDecodes = pLimit(1);
+
   constructor(
     private readonly config: Config,
     private readonly prisma: Prisma,
@@ -134,11 +154,44 @@ export class ImageService {
    */
   async ingest(input: IngestInput): Promise<Image> {
     const plan = this.plan(input);
-    const { info, image: pixels } = await decodeImage(plan.data, { maxPixels: this.config.maxPixels, page: plan.page });
-    const valid = plan.noDataValue === null ? null : dataMask(pixels, plan.noDataValue, info.bitDepth, 'image');
+    // The checksum before the pixels: a stored file, one being ingested right now, or one already refused costs a
+    // hash, not a decode (issue 19).
     const sha256 = sha256Hex(plan.data);
-    const existing = await this.images.findBySha256(sha256);
-    if (existing) throw new DuplicateImageError(existing.id, sha256);
+    for (;;) {
+      const existing = await this.images.findBySha256(sha256);
+      if (existing) throw new DuplicateImageError(existing.id, sha256);
+      const known = this.refused.get(`${sha256}:${plan.page}`);
+      if (known) throw known;
+      const running = this.inFlight.get(sha256);
+      if (!running) break;
+      await running.catch(() => undefined);
+    }
+    const work = this.ingestNew(plan, sha256);
+    this.inFlight.set(sha256, work);
+    try {
+      return await work;
+    } finally {
+      this.inFlight.delete(sha256);
+    }
+  }
+
+  /** Decodes a plan's file (large ones one at a time); a file refused here is remembered by checksum and page. */
+  private async decode(plan: IngestPlan, sha256: string) {
+    const opts = { maxPixels: this.config.maxPixels, page: plan.page, timeoutSeconds: this.config.decodeSeconds };
+    try {
+      const header = await probeImage(plan.data, opts);
+      const large = header.width * header.height * header.channels > LARGE_DECODE_SAMPLES;
+      return await (large ? this.largeDecodes(() => decodeImage(plan.data, opts)) : decodeImage(plan.data, opts));
+    } catch (e) {
+      // a decode stopped by the time budget may pass on a quieter machine: not remembered
+      if (isAppError(e) && e.details.decodeSeconds === undefined) this.refused.set(`${sha256}:${plan.page}`, e);
+      throw e;
+    }
+  }
+
+  private async ingestNew(plan: IngestPlan, sha256: string): Promise<Image> {
+    const { info, image: pixels } = await this.decode(plan, sha256);
+    const valid = plan.noDataValue === null ? null : dataMask(pixels, plan.noDataValue, info.bitDepth, 'image');
 
     // Derived data, computed before anything is written: the CoMIR (when the modality has a model) and the
     // histogram under the modality's active vocabulary (when it has one).

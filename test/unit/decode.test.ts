@@ -1,3 +1,4 @@
+import sharp from 'sharp';
 import { describe, expect, test } from 'vitest';
 import { decodeImage, normalize, percentiles, probeImage, toGrey } from '../../src/pipeline/decode/decode.ts';
 import { corrupt, makeImage, makeMultiPageTiff, pattern } from '../helpers/images.ts';
@@ -98,4 +99,22 @@ describe('normalisation rules', () => {
     expect(g.data[0]).toBeCloseTo(0.2989, 4);
     expect(g.data[1]).toBeCloseTo(0.114, 4);
   });
+});
+
+describe('decodeImage time budget (issue 19)', () => {
+  test('a decode that outlasts timeoutSeconds is stopped: PAYLOAD_TOO_LARGE naming the budget; a small file within the same budget decodes', async () => {
+    // 15,000 x 15,000 RGB, flat: a 657 KB PNG that libvips took 6.2 s to decode on the 2 shared cores (src/config.ts)
+    const bomb = await sharp({ create: { width: 15_000, height: 15_000, channels: 3, background: { r: 0, g: 0, b: 0 } } }).png().toBuffer();
+    expect(bomb.length).toBeLessThan(2_000_000);
+    const t0 = performance.now();
+    await expect(decodeImage(bomb, { maxPixels: 16_384 * 16_384, timeoutSeconds: 1 })).rejects.toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      details: { decodeSeconds: 1, width: 15_000, height: 15_000 },
+    });
+    // stopped near its budget, not after the whole decode
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    // a small file within the same budget decodes
+    const small = await makeImage({ width: 40, height: 30, seed: 4 });
+    expect((await decodeImage(small, { ...LIMIT, timeoutSeconds: 1 })).image.width).toBe(40);
+  }, 60_000);
 });

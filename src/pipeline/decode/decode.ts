@@ -28,6 +28,10 @@ export interface DecodeOptions {
   maxPixels: number;
   /** Page of a multi-page TIFF (0-based); default 0. */
   page?: number;
+  /**
+   * libvips stops decoding after this many seconds (sharp `timeout`), and the file is PAYLOAD_TOO_LARGE; default none.
+   */
+  timeoutSeconds?: number;
 }
 
 /**
@@ -90,9 +94,9 @@ export async function decodeImage(data: Buffer, opts: DecodeOptions): Promise<{ 
     let pipeline = sharp(data, { limitInputPixels: opts.maxPixels, page: opts.page ?? 0, failOn: 'truncated' });
     if (info.channels === 1) pipeline = pipeline.toColourspace(info.bitDepth === 16 ? 'grey16' : 'b-w');
     else pipeline = pipeline.removeAlpha().toColourspace(info.bitDepth === 16 ? 'rgb16' : 'srgb');
-    const { data: raw, info: out } = await pipeline
-      .raw({ depth: info.bitDepth === 16 ? 'ushort' : 'uchar' })
-      .toBuffer({ resolveWithObject: true });
+    pipeline = pipeline.raw({ depth: info.bitDepth === 16 ? 'ushort' : 'uchar' });
+    if (opts.timeoutSeconds) pipeline = pipeline.timeout({ seconds: opts.timeoutSeconds });
+    const { data: raw, info: out } = await pipeline.toBuffer({ resolveWithObject: true });
     const samples =
       info.bitDepth === 16 ? new Uint16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2) : new Uint8Array(raw);
     const scale = 1 / (info.bitDepth === 16 ? 65535 : 255);
@@ -101,6 +105,14 @@ export async function decodeImage(data: Buffer, opts: DecodeOptions): Promise<{ 
     for (let i = 0; i < samples.length; i++) floats[i] = samples[i] * scale;
     return { info, image: { width: out.width, height: out.height, channels, data: floats } };
   } catch (e) {
+    // sharp's words when libvips is stopped by `timeout`: "timeout: N% complete"
+    if (opts.timeoutSeconds && e instanceof Error && /^timeout: \d+% complete/.test(e.message)) {
+      throw new PayloadTooLargeError(`decoding ${info.width}x${info.height} px took longer than ${opts.timeoutSeconds} s (${e.message.split('\n')[0]})`, {
+        width: info.width,
+        height: info.height,
+        decodeSeconds: opts.timeoutSeconds,
+      });
+    }
     throw decodeFailure(e);
   }
 }
