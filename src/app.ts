@@ -3,6 +3,8 @@ import type { Config } from './config.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { FileStore } from './db/file-store.ts';
 import { ImageRepository } from './db/image.repository.ts';
+import { ApiKeyRepository } from './db/api-key.repository.ts';
+import { AuditRepository } from './db/audit.repository.ts';
 import { JobRepository } from './db/job.repository.ts';
 import { LinkRepository } from './db/link.repository.ts';
 import { ModalityRepository } from './db/modality.repository.ts';
@@ -10,10 +12,12 @@ import { SlideRepository } from './db/slide.repository.ts';
 import { TileRepository } from './db/tile.repository.ts';
 import { VectorRepository } from './db/vector.repository.ts';
 import { VocabularyRepository } from './db/vocabulary.repository.ts';
+import { AuditService } from './services/audit.service.ts';
 import { EmbeddingService } from './services/embedding.service.ts';
 import { ImageService } from './services/image.service.ts';
 import { IndexCache } from './services/index-cache.ts';
 import { JobService } from './services/job.service.ts';
+import { KeyService } from './services/key.service.ts';
 import { LinkService } from './services/link.service.ts';
 import { ModalityService } from './services/modality.service.ts';
 import { ModelService } from './services/model.service.ts';
@@ -36,6 +40,8 @@ export interface Repositories {
   vocabularies: VocabularyRepository;
   vectors: VectorRepository;
   tiles: TileRepository;
+  apiKeys: ApiKeyRepository;
+  audit: AuditRepository;
 }
 
 export interface Services {
@@ -53,6 +59,10 @@ export interface Services {
   wsi: WholeSlideService;
   /** Deep-zoom tiles (IIIF Image API 3.0 level 1) of every stored image. */
   tiles: TileService;
+  /** API keys: creation, revocation, and who a request is (docs/adr/0014). */
+  keys: KeyService;
+  /** The append-only audit trail of changes. */
+  audit: AuditService;
 }
 
 /** One running cmir: configuration, database, file store, repositories and services. Shared by server and CLI. */
@@ -80,7 +90,10 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     vocabularies: new VocabularyRepository(prisma),
     vectors: new VectorRepository(prisma),
     tiles: new TileRepository(prisma),
+    apiKeys: new ApiKeyRepository(prisma),
+    audit: new AuditRepository(prisma),
   };
+  const audit = new AuditService(prisma, repos.audit);
   const modalities = new ModalityService(repos.modalities);
   // Jobs run in the process that started them. With the embedded database this process is the only one (lock file),
   // so unfinished jobs are orphans; on a shared Postgres only those whose heartbeat stopped are.
@@ -101,7 +114,7 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     slides: new SlideService(repos.slides),
     images: new ImageService(config, prisma, repos.images, repos.slides, repos.modalities, modalities, files, representations, vocabularies, cache, embeddings, wsi),
     jobs,
-    links: new LinkService(repos.links, repos.images),
+    links: new LinkService(prisma, repos.links, repos.images, audit),
     models,
     representations,
     vocabularies,
@@ -109,6 +122,8 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     wsi,
     search: new SearchService(config, files, repos.images, representations, vocabularies, embeddings, cache, new RerankService(repos.images, repos.vectors, representations, correlation, wsi)),
     tiles: new TileService(repos.images, files),
+    keys: new KeyService(prisma, repos.apiKeys, audit),
+    audit,
   };
   return {
     config,

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { invalidParameter } from './errors.ts';
+import type { AnonymousAccess } from './services/auth.ts';
 
 /** Runtime configuration, from flags first, then environment, then defaults. Validated once, up front. */
 export interface Config {
@@ -8,6 +9,13 @@ export interface Config {
   /** External Postgres with pgvector; when unset the embedded PGlite database in `home/db` is used. */
   readonly databaseUrl: string | undefined;
   readonly port: number;
+  /** The address `cmir serve` binds (CMIR_HOST, --host; default 127.0.0.1, this machine only: docs/adr/0014). */
+  readonly host: string;
+  /**
+   * What a request without a key may do (CMIR_ANONYMOUS=none|read, docs/adr/0014): `read` runs queries, `none`
+   * nothing. Null (unset): `read` when the server binds a loopback host, `none` otherwise (src/server/server.ts).
+   */
+  readonly anonymous: AnonymousAccess | null;
   /** Largest accepted image, in pixels (width x height); larger files get PAYLOAD_TOO_LARGE. */
   readonly maxPixels: number;
   /** Largest accepted upload, in bytes. */
@@ -91,6 +99,7 @@ export interface ConfigOverrides {
   home?: string;
   databaseUrl?: string;
   port?: number | string;
+  host?: string;
   maxPixels?: number | string;
 }
 
@@ -115,10 +124,14 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   }
   const port = positiveInt('port', overrides.port ?? env.PORT, 4000);
   if (port > 65535) throw invalidParameter('port', 'a TCP port (1-65535)', port);
+  const anonymous = env.CMIR_ANONYMOUS || null;
+  if (anonymous !== null && anonymous !== 'none' && anonymous !== 'read') throw invalidParameter('CMIR_ANONYMOUS', 'none or read', anonymous);
   return {
     home,
     databaseUrl,
     port,
+    host: overrides.host ?? (env.CMIR_HOST || '127.0.0.1'),
+    anonymous,
     maxPixels: positiveInt('maxPixels', overrides.maxPixels ?? env.CMIR_MAX_PIXELS, DEFAULT_MAX_PIXELS),
     maxUploadBytes: positiveInt('maxUploadBytes', env.CMIR_MAX_UPLOAD_BYTES, DEFAULT_MAX_UPLOAD_BYTES),
     decodeSeconds: positiveInt('decodeSeconds', env.CMIR_DECODE_SECONDS, DEFAULT_DECODE_SECONDS),

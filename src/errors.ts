@@ -13,7 +13,9 @@ export type ErrorCode =
   | 'DATABASE_LOCKED'
   | 'INDEX_NOT_READY'
   | 'MODEL_INVALID'
-  | 'MODEL_UNAVAILABLE';
+  | 'MODEL_UNAVAILABLE'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN';
 
 export class AppError extends Error {
   constructor(
@@ -53,6 +55,20 @@ export class PayloadTooLargeError extends AppError {
 export class DuplicateImageError extends AppError {
   constructor(readonly existingId: number, sha256: string) {
     super('DUPLICATE_IMAGE', `this file is already stored as image ${existingId}`, { existingId, sha256 });
+  }
+}
+
+/** No key, or a key that is unknown or revoked, where the operation needs one (docs/adr/0014). */
+export class UnauthenticatedError extends AppError {
+  constructor(message: string) {
+    super('UNAUTHENTICATED', message);
+  }
+}
+
+/** A valid key whose role is below the one the operation needs; the message names that role. */
+export class ForbiddenError extends AppError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('FORBIDDEN', message, details);
   }
 }
 

@@ -1,8 +1,8 @@
 import { BadUserInputError } from './errors.ts';
 
 /** The object types that have global ids. */
-export type NodeType = 'Image' | 'Slide' | 'Modality' | 'Job' | 'Link' | 'Vocabulary';
-const NODE_TYPES: readonly NodeType[] = ['Image', 'Slide', 'Modality', 'Job', 'Link', 'Vocabulary'];
+export type NodeType = 'Image' | 'Slide' | 'Modality' | 'Job' | 'Link' | 'Vocabulary' | 'ApiKey';
+const NODE_TYPES: readonly NodeType[] = ['Image', 'Slide', 'Modality', 'Job', 'Link', 'Vocabulary', 'ApiKey'];
 
 /** Relay global id: base64url of "Type:123". Opaque to clients, stable, and carries its type. */
 export function toGlobalId(type: NodeType, id: number): string {

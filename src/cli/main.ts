@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerImages } from './commands/images.ts';
 import { registerIngest } from './commands/ingest.ts';
+import { registerKeys } from './commands/keys.ts';
 import { registerLink } from './commands/link.ts';
 import { registerModels } from './commands/models.ts';
 import { registerSearch } from './commands/search.ts';
@@ -22,6 +23,7 @@ registerSearch(program);
 registerLink(program);
 registerTrain(program);
 registerModels(program);
+registerKeys(program);
 
 try {
   await program.parseAsync(process.argv);

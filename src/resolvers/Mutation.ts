@@ -3,9 +3,12 @@ import { BadUserInputError } from '../errors.ts';
 import type { Normalization } from '../pipeline/decode/decode.ts';
 import { readUpload } from './upload.ts';
 import { fromGlobalId, toGlobalId } from '../ids.ts';
+import { actorOf } from '../services/auth.ts';
 import type { MutationResolvers } from './__generated__/resolvers-types.ts';
+import { guardMutations } from './mutation-roles.ts';
 
-export const Mutation: MutationResolvers = {
+/** Every resolver here runs behind its role (mutation-roles.ts: MUTATION_POLICY), checked before it starts. */
+export const Mutation: MutationResolvers = guardMutations({
   createSlide: (_, { input }, { services }) => services.slides.create(input),
   updateSlideMetadata: (_, { input }, { services }) =>
     services.slides.updateMetadata(fromGlobalId('Slide', input.id), input.metadata, input.merge ?? true),
@@ -48,23 +51,27 @@ export const Mutation: MutationResolvers = {
       oriented: input.oriented ?? undefined,
     }),
   reindex: (_, { input }, { services }) => services.embeddings.reindex(input?.modality ?? null),
-  linkAcquisition: (_, { input }, { services }) =>
-    services.links.link({
-      sourceId: fromGlobalId('Image', input.source),
-      targetId: fromGlobalId('Image', input.target),
-      region: input.region,
-      transform: input.transform,
-      score: input.score,
-      method: input.method,
-      createdBy: input.createdBy,
-    }),
-  setLinkStatus: (_, { input }, { services }) =>
-    services.links.setStatus(fromGlobalId('Link', input.id), input.status, input.decidedBy),
+  linkAcquisition: (_, { input }, { services, principal }) =>
+    services.links.link(
+      {
+        sourceId: fromGlobalId('Image', input.source),
+        targetId: fromGlobalId('Image', input.target),
+        region: input.region,
+        transform: input.transform,
+        score: input.score,
+        method: input.method,
+      },
+      actorOf(principal),
+    ),
+  setLinkStatus: (_, { input }, { services, principal }) =>
+    services.links.setStatus(fromGlobalId('Link', input.id), input.status, actorOf(principal)),
   deleteImage: async (_, { id }, { services }) => {
     const image = await services.images.delete(fromGlobalId('Image', id));
     return { deletedId: toGlobalId('Image', image.id) };
   },
-};
+  createApiKey: (_, { input }, { services, principal }) => services.keys.create(input.name, input.role.toLowerCase(), actorOf(principal)),
+  revokeApiKey: (_, { id }, { services, principal }) => services.keys.revoke(fromGlobalId('ApiKey', id), actorOf(principal)),
+});
 
 /** The default image name of a server path: its file name without extension (as given, before links are resolved). */
 function pathName(p: string): string {

@@ -2,6 +2,7 @@ import { BadUserInputError, NotFoundError } from '../errors.ts';
 import type { RerankMode } from '../services/search-settings.ts';
 import { readUpload } from './upload.ts';
 import { fromGlobalId, type NodeType, parseGlobalId } from '../ids.ts';
+import { authorize } from '../services/auth.ts';
 import type { QueryResolvers } from './__generated__/resolvers-types.ts';
 
 /** Returns null for a well-formed id that names nothing (Relay's `node` contract). */
@@ -40,6 +41,11 @@ export const Query: QueryResolvers = {
   image: (_, { id }, { loaders }) => loaders.image.load(fromGlobalId('Image', id)),
   job: (_, { id }, { services }) => orNull(services.jobs.get(fromGlobalId('Job', id))),
   vocabularies: (_, { modality }, { services }) => services.vocabularies.list(modality ?? undefined),
+  // the one query above reader (docs/adr/0014): every other query needs only what the operation check allows
+  apiKeys: (_, __, { services, principal }) => {
+    authorize(principal, 'admin');
+    return services.keys.list();
+  },
   search: async (_, { input }, { services }) => {
     if ((input.file == null) === (input.imageId == null)) {
       throw new BadUserInputError('give exactly one query: file (an upload) or imageId (a stored image)');

@@ -1,7 +1,8 @@
 import type { Resolvers } from './__generated__/resolvers-types.ts';
+import { ApiKey } from './ApiKey.ts';
 import { Image } from './Image.ts';
 import { Job } from './Job.ts';
-import { Link } from './Link.ts';
+import { Link, LinkEvent } from './Link.ts';
 import { Match } from './Match.ts';
 import { Modality } from './Modality.ts';
 import { Mutation } from './Mutation.ts';
@@ -23,6 +24,8 @@ export const resolvers: Resolvers = {
   Modality,
   Job,
   Link,
+  LinkEvent,
+  ApiKey,
   Vocabulary,
   Match,
   SearchResult,

@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import type { App, Services } from '../app.ts';
-import type { Image, Link, Modality, Slide } from '../db/generated/client.ts';
+import type { AuditEvent, Image, Link, Modality, Slide } from '../db/generated/client.ts';
+import type { Principal } from '../services/auth.ts';
 import type { VocabularyInfo } from '../db/vocabulary.repository.ts';
 
 /** Per-request loaders: batch the N+1 reads of a result list into one query each (Apollo's advice: new per request). */
@@ -17,6 +18,8 @@ export interface Loaders {
   imageLinks: DataLoader<number, Link[]>;
   /** Links onto a slide, newest first. */
   slideLinks: DataLoader<number, Link[]>;
+  /** Audit events of a link, oldest first. */
+  linkHistory: DataLoader<number, AuditEvent[]>;
 }
 
 export interface Context {
@@ -24,6 +27,11 @@ export interface Context {
   loaders: Loaders;
   /** Base URL of this server (for absolute thumbnail URLs), e.g. http://localhost:4000. */
   baseUrl: string;
+  /**
+   * Who sent the request (src/services/auth.ts): a key, anonymous, or an invalid key. Checked once per operation
+   * (src/server/auth-plugin.ts) and per mutation by its role (src/resolvers/mutation-roles.ts).
+   */
+  principal: Principal;
 }
 
 /** Loads rows by id and returns them in key order; a missing id gives null (never a misplaced row). */
@@ -34,11 +42,12 @@ function byId<T extends { id: number }>(load: (ids: readonly number[]) => Promis
   });
 }
 
-export function createContext(app: App, baseUrl: string): Context {
+export function createContext(app: App, baseUrl: string, principal: Principal): Context {
   const { repos } = app;
   return {
     services: app.services,
     baseUrl,
+    principal,
     loaders: {
       image: byId((ids) => repos.images.findManyByIds(ids)),
       slide: byId((ids) => repos.slides.findManyByIds(ids)),
@@ -59,6 +68,10 @@ export function createContext(app: App, baseUrl: string): Context {
       slideLinks: new DataLoader(async (ids) => {
         const links = await repos.links.forSlides(ids);
         return ids.map((id) => links.filter((l) => l.targetSlideId === id));
+      }),
+      linkHistory: new DataLoader(async (ids) => {
+        const events = await repos.audit.forTargets('Link', ids);
+        return ids.map((id) => events.filter((e) => e.targetId === id));
       }),
     },
   };

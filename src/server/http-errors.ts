@@ -58,14 +58,18 @@ export function multipartErrorsAreBadRequests(upload: RequestHandler): RequestHa
     });
 }
 
+/** HTTP statuses of the typed errors a route answers other than 400. */
+const ROUTE_STATUS = { NOT_FOUND: 404, UNAUTHENTICATED: 401, FORBIDDEN: 403 } as const;
+
 /**
  * The answer of a non-GraphQL route (thumbnails, IIIF) to an error: an AppError as `{ error: { code, message } }`
- * with 404 for NOT_FOUND and 400 for the rest (the client's request or file is at fault); anything else is logged and
+ * with 404 for NOT_FOUND, 401 for UNAUTHENTICATED, 403 for FORBIDDEN and 400 for the rest (the client's request or file is at fault); anything else is logged and
  * masked as a 500, never with a stack.
  */
 export function sendRouteError(res: Response, e: unknown, what: string): void {
   if (isAppError(e)) {
-    res.status(e.code === 'NOT_FOUND' ? 404 : 400).json({ error: { code: e.code, message: e.message } });
+    const status = (ROUTE_STATUS as Record<string, number>)[e.code] ?? 400;
+    res.status(status).json({ error: { code: e.code, message: e.message } });
   } else {
     console.error(`[cmir] ${what} failed:`, e);
     res.status(500).json({ error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error' } });

@@ -11,14 +11,16 @@ import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../config.ts';
 import { fromGlobalId } from '../ids.ts';
 import { splitQualityFormat } from '../pipeline/decode/iiif.ts';
 import { resolvers } from '../resolvers/index.ts';
+import { type AnonymousAccess, authorize, isLoopback, keyFromHeaders, type Principal } from '../services/auth.ts';
 import { IIIF_CONTEXT, TILE_CACHE_CONTROL } from '../services/tile.service.ts';
+import { authPlugin } from './auth-plugin.ts';
 import { type Context, createContext } from './context.ts';
 import { formatError } from './format-error.ts';
 import { JSON_BODY_LIMIT, jsonErrorHandler, multipartErrorsAreBadRequests, sendRouteError } from './http-errors.ts';
 import { queryLimitOptions } from './limits.ts';
 
 const SCHEMA_DIR = path.join(import.meta.dirname, '..', 'schema');
-const SCHEMA_FILES = ['base', 'slide', 'modality', 'image', 'job', 'search', 'link'];
+const SCHEMA_FILES = ['base', 'slide', 'modality', 'image', 'job', 'search', 'link', 'auth'];
 
 export async function loadTypeDefs(): Promise<string> {
   return (await Promise.all(SCHEMA_FILES.map((f) => readFile(path.join(SCHEMA_DIR, `${f}.graphql`), 'utf8')))).join('\n');
@@ -50,21 +52,37 @@ export async function createApolloServer(
     parseOptions: limits.parseOptions,
     allowBatchedHttpRequests: limits.allowBatchedHttpRequests,
     hideSchemaDetailsFromClientErrors: limits.hideSchemaDetailsFromClientErrors,
-    plugins: httpServer ? [ApolloServerPluginDrainHttpServer({ httpServer })] : [],
+    plugins: httpServer ? [authPlugin, ApolloServerPluginDrainHttpServer({ httpServer })] : [authPlugin],
   });
 }
 
 export interface RunningServer {
   url: string;
   port: number;
+  /** What requests without a key may do here (CMIR_ANONYMOUS, else by the bound host). */
+  anonymous: AnonymousAccess;
   stop(): Promise<void>;
 }
 
 /**
  * Serves GraphQL at /graphql (with multipart uploads), thumbnails at /thumbnails/<image id>.png?size=N and deep-zoom
- * tiles at /iiif/3/<database id>/... (IIIF Image API 3.0 level 1).
+ * tiles at /iiif/3/<database id>/... (IIIF Image API 3.0 level 1). Every route asks who the request is (docs/adr/0014):
+ * thumbnails and tiles are reads, as queries are.
  */
-export async function startServer(app: App, port: number, host = '0.0.0.0'): Promise<RunningServer> {
+export async function startServer(app: App, port: number, host = app.config.host): Promise<RunningServer> {
+  // A loopback-only server is reachable from this machine alone: anonymous reads by default there, nothing elsewhere.
+  const anonymous: AnonymousAccess = app.config.anonymous ?? (isLoopback(host) ? 'read' : 'none');
+  const principalOf = (req: express.Request): Promise<Principal> =>
+    app.services.keys.authenticate(keyFromHeaders(req.get('authorization'), req.get('x-api-key')), anonymous);
+  /** Thumbnails and IIIF: reads, refused (401 with a typed body) where a query would be. */
+  const mayRead: express.RequestHandler = async (req, res, next) => {
+    try {
+      authorize(await principalOf(req), 'reader');
+      next();
+    } catch (e) {
+      sendRouteError(res, e, 'authentication');
+    }
+  };
   const web = express();
   const httpServer = http.createServer(web);
   const apollo = await createApolloServer(httpServer, app.config);
@@ -73,6 +91,7 @@ export async function startServer(app: App, port: number, host = '0.0.0.0'): Pro
   web.get('/healthz', (_req, res) => {
     res.json({ ok: true, database: app.db.kind });
   });
+  web.use('/thumbnails', mayRead);
   web.get('/thumbnails/:file', async (req, res) => {
     try {
       const id = fromGlobalId('Image', req.params.file.replace(/\.png$/, ''));
@@ -85,10 +104,12 @@ export async function startServer(app: App, port: number, host = '0.0.0.0'): Pro
   // Deep-zoom tiles, IIIF Image API 3.0 level 1 (services/tile.service.ts); :id is the image's database id. Viewers
   // load info.json and tiles from other origins, so every answer here allows any origin.
   const origin = (req: express.Request) => `${req.protocol}://${req.get('host') ?? `localhost:${port}`}`;
-  web.use('/iiif', (_req, res, next) => {
-    res.set('Access-Control-Allow-Origin', '*');
-    next();
-  });
+  // A viewer sending its key from another origin asks first (CORS preflight, which carries no key): answered here.
+  web.use('/iiif', (req, res, next) => {
+    res.set({ 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Headers': 'Authorization, X-Api-Key' });
+    if (req.method === 'OPTIONS') res.status(204).end();
+    else next();
+  }, mayRead);
   web.get('/iiif/3/:id', (req, res) => {
     res.redirect(303, `${origin(req)}/iiif/3/${encodeURIComponent(req.params.id)}/info.json`);
   });
@@ -120,7 +141,7 @@ export async function startServer(app: App, port: number, host = '0.0.0.0'): Pro
     express.json({ limit: JSON_BODY_LIMIT }),
     multipartErrorsAreBadRequests(graphqlUploadExpress({ maxFileSize: app.config.maxUploadBytes, maxFiles: 1 })),
     expressMiddleware(apollo, {
-      context: async ({ req }) => createContext(app, `${req.protocol}://${req.get('host') ?? `localhost:${port}`}`),
+      context: async ({ req }) => createContext(app, `${req.protocol}://${req.get('host') ?? `localhost:${port}`}`, await principalOf(req)),
     }),
   );
   // Last: oversized or malformed bodies answer JSON with a code, not Express's HTML page with a stack.
@@ -134,6 +155,7 @@ export async function startServer(app: App, port: number, host = '0.0.0.0'): Pro
   return {
     url: `http://localhost:${actual}/graphql`,
     port: actual,
+    anonymous,
     async stop() {
       await apollo.stop();
     },

@@ -4,13 +4,18 @@ import { toGlobalId } from '../../src/ids.ts';
 import { type Context, createContext } from '../../src/server/context.ts';
 import { createApolloServer } from '../../src/server/server.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { principalFor } from '../helpers/auth.ts';
+import type { Principal } from '../../src/services/auth.ts';
 import { makeImage } from '../helpers/images.ts';
 
 let app: TestApp;
+/** Mutations need a key (docs/adr/0014): these tests run as a fresh admin key. */
+let principal: Principal;
 let server: ApolloServer<Context>;
 
 beforeAll(async () => {
   app = await createTestApp();
+  principal = await principalFor(app);
   server = await createApolloServer();
 });
 afterAll(async () => {
@@ -19,7 +24,7 @@ afterAll(async () => {
 });
 
 async function run(query: string, variables: Record<string, unknown> = {}) {
-  const res = await server.executeOperation({ query, variables }, { contextValue: createContext(app, 'http://test') });
+  const res = await server.executeOperation({ query, variables }, { contextValue: createContext(app, 'http://test', principal) });
   if (res.body.kind !== 'single') throw new Error('expected a single result');
   return res.body.singleResult as { data?: Record<string, any> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
 }
@@ -75,7 +80,7 @@ describe('GraphQL API (executeOperation)', () => {
   test('internal errors are masked', async () => {
     const broken = await server.executeOperation(
       { query: '{ modalities { name } }' },
-      { contextValue: { ...createContext(app, 'http://test'), services: { modalities: { list: () => { throw new Error('secret detail'); } } } } as never },
+      { contextValue: { ...createContext(app, 'http://test', principal), services: { modalities: { list: () => { throw new Error('secret detail'); } } } } as never },
     );
     const result = (broken.body as any).singleResult;
     expect(result.errors[0]).toMatchObject({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });

@@ -2,13 +2,17 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import sharp from 'sharp';
 import { type RunningServer, startServer } from '../../src/server/server.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { authHeaders } from '../helpers/auth.ts';
 import { corrupt, makeImage } from '../helpers/images.ts';
 
 let app: TestApp;
 let server: RunningServer;
+/** A curator's key: ingestion needs one (docs/adr/0014). */
+let curator: Record<string, string>;
 beforeAll(async () => {
   app = await createTestApp();
   server = await startServer(app, 0, '127.0.0.1');
+  curator = await authHeaders(app, 'curator');
 });
 afterAll(async () => {
   await server?.stop();
@@ -19,7 +23,7 @@ const INGEST = `mutation($file: Upload!, $slide: String, $noData: Float) {
   ingestImage(input: { file: $file, modality: "SHG", slide: $slide, noDataValue: $noData }) { id name width height noDataValue thumbnailUrl(size: 32) } }`;
 
 /** A GraphQL multipart request (spec: operations, map, then the file parts). */
-function multipart(file: Buffer, filename: string, headers: Record<string, string> = { 'apollo-require-preflight': 'true' }, noData: number | null = null) {
+function multipart(file: Buffer, filename: string, headers: Record<string, string> = { 'apollo-require-preflight': 'true', ...curator }, noData: number | null = null) {
   const form = new FormData();
   form.set('operations', JSON.stringify({ query: INGEST, variables: { file: null, slide: 'HTTP-1', noData } }));
   form.set('map', JSON.stringify({ 0: ['variables.file'] }));
@@ -54,7 +58,7 @@ describe('HTTP server', () => {
   });
 
   test('CSRF prevention refuses a multipart request without a preflight header', async () => {
-    const res = await multipart(await makeImage({ seed: 5 }), 'x.png', {});
+    const res = await multipart(await makeImage({ seed: 5 }), 'x.png', curator);
     expect(res.status).toBe(400);
     expect(await res.text()).toMatch(/Cross-Site Request Forgery/);
     expect(await app.db.prisma.image.count()).toBe(1);

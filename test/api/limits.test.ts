@@ -5,6 +5,7 @@ import { toGlobalId } from '../../src/ids.ts';
 import { type Context, createContext } from '../../src/server/context.ts';
 import { createApolloServer, type RunningServer, startServer } from '../../src/server/server.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { authHeaders, principalFor } from '../helpers/auth.ts';
 import { makeImage } from '../helpers/images.ts';
 
 /** Issue 19: one anonymous query must not take the server down; bodies it cannot read answer JSON, not HTML. */
@@ -21,7 +22,7 @@ beforeAll(async () => {
   for (const seed of [1, 2, 3]) {
     const img = await app.services.images.ingest({ data: await makeImage({ seed }), fileName: `bf${seed}.png`, modality: 'BF', slide: 'S-1' });
     ids[`bf${seed}`] = toGlobalId('Image', img.id);
-    if (seed === 2) await app.services.links.link({ sourceId: acq.id, targetId: img.id, region: { x: 0, y: 0, width: 32, height: 24 } });
+    if (seed === 2) await app.services.links.link({ sourceId: acq.id, targetId: img.id, region: { x: 0, y: 0, width: 32, height: 24 } }, { keyId: null, name: 'test' });
   }
 });
 afterAll(async () => {
@@ -147,7 +148,7 @@ describe('limits are armor validation rules, not only the token count', () => {
     await apollo?.stop();
   });
   async function run(query: string) {
-    const res = await apollo.executeOperation({ query }, { contextValue: createContext(app, 'http://test') });
+    const res = await apollo.executeOperation({ query }, { contextValue: createContext(app, 'http://test', await principalFor(app)) });
     if (res.body.kind !== 'single') throw new Error('expected a single result');
     return { http: res.http.status, ...(res.body.singleResult as Result['body']) };
   }
@@ -252,7 +253,7 @@ describe('bodies the server cannot read answer a JSON error, without stack or pa
       form.set('operations', JSON.stringify({ query: 'mutation($f: Upload!) { ingestImage(input: { file: $f, modality: "SHG" }) { id } }', variables: { f: null } }));
       form.set('map', JSON.stringify({ 0: ['variables.f'] }));
       form.set('0', new Blob([new Uint8Array(await makeImage({ seed: 77, width: 200, height: 200 }))]), 'big.png');
-      const res = await fetch(small.url, { method: 'POST', body: form, headers: { 'apollo-require-preflight': 'true' } });
+      const res = await fetch(small.url, { method: 'POST', body: form, headers: { 'apollo-require-preflight': 'true', ...(await authHeaders(app, 'curator')) } });
       const text = await res.text();
       expectNoLeak(text);
       const body = JSON.parse(text);

@@ -4,10 +4,14 @@ import { toGlobalId } from '../../src/ids.ts';
 import { type Context, createContext } from '../../src/server/context.ts';
 import { createApolloServer } from '../../src/server/server.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
+import { principalFor } from '../helpers/auth.ts';
+import type { Principal } from '../../src/services/auth.ts';
 import { crop, texturedImage } from '../helpers/synthetic-images.ts';
 import { greyPng } from '../helpers/images.ts';
 
 let app: TestApp;
+/** Mutations need a key (docs/adr/0014): these tests run as a fresh admin key. */
+let principal: Principal;
 let server: ApolloServer<Context>;
 const ids: string[] = [];
 
@@ -15,6 +19,7 @@ const ids: string[] = [];
 beforeAll(async () => {
   app = await createTestApp();
   server = await createApolloServer();
+  principal = await principalFor(app, 'admin', 'dr. b');
   for (let i = 0; i < 5; i++) {
     const image = await app.services.images.ingest({ data: await greyPng(texturedImage(256, 256, 300 + i)), fileName: `t${i}.png`, modality: 'TEX', slide: `slide-${i}` });
     ids.push(toGlobalId('Image', image.id));
@@ -28,7 +33,7 @@ afterAll(async () => {
 });
 
 async function run(query: string, variables: Record<string, unknown> = {}) {
-  const res = await server.executeOperation({ query, variables }, { contextValue: createContext(app, 'http://test') });
+  const res = await server.executeOperation({ query, variables }, { contextValue: createContext(app, 'http://test', principal) });
   return (res.body as any).singleResult as { data?: any; errors?: any[] };
 }
 
@@ -72,15 +77,15 @@ test('buildVocabulary -> job -> search by stored image -> link -> confirm, over 
   expect(found.data.search.vocabulary).toMatchObject({ size: 1500, state: 'ready', modality: 'TEX', representation: 'raw' });
 
   const linked = await run(
-    `mutation($s: ID!, $t: ID!, $r: RegionInput) { linkAcquisition(input: { source: $s, target: $t, region: $r, score: 0.5, method: "search:fast", createdBy: "lab" }) {
-      id status transform targetSlide { name } target { id } } }`,
+    `mutation($s: ID!, $t: ID!, $r: RegionInput) { linkAcquisition(input: { source: $s, target: $t, region: $r, score: 0.5, method: "search:fast" }) {
+      id status createdBy transform targetSlide { name } target { id } } }`,
     { s: ids[5], t: best.image.id, r: best.region },
   );
   expect(linked.errors).toBeUndefined();
-  expect(linked.data.linkAcquisition).toMatchObject({ status: 'PROPOSED', targetSlide: { name: 'slide-2' }, target: { id: ids[2] } });
+  expect(linked.data.linkAcquisition).toMatchObject({ status: 'PROPOSED', createdBy: 'dr. b', targetSlide: { name: 'slide-2' }, target: { id: ids[2] } });
   expect(linked.data.linkAcquisition.transform).toEqual([1, 0, best.region.x, 0, 1, best.region.y]);
 
-  const confirmed = await run(`mutation($id: ID!) { setLinkStatus(input: { id: $id, status: CONFIRMED, decidedBy: "dr. b" }) { status decidedBy decidedAt } }`, {
+  const confirmed = await run(`mutation($id: ID!) { setLinkStatus(input: { id: $id, status: CONFIRMED }) { status decidedBy decidedAt } }`, {
     id: linked.data.linkAcquisition.id,
   });
   expect(confirmed.data.setLinkStatus).toMatchObject({ status: 'CONFIRMED', decidedBy: 'dr. b' });

@@ -293,14 +293,16 @@ describe(`search on ${TEST_BACKEND}`, () => {
   });
 
   test('a match becomes a proposed link with its region, then is confirmed', async () => {
+    // who acts comes from the caller (an API key's name, or the CLI), never from the link's input
+    const WHO = { keyId: null, name: 'dr. who' };
     const query = await app.services.images.ingest({ data: await greyPng(crop(images[2], 50, 50, CROP, CROP)), fileName: 'acq.png', modality: 'ACQ' });
-    const link = await app.services.links.link({ sourceId: query.id, targetId: ids[2], region: { x: 50, y: 50, width: CROP, height: CROP }, score: 0.4, method: 'search:fast' });
-    expect(link).toMatchObject({ status: 'PROPOSED', transform: [1, 0, 50, 0, 1, 50], score: 0.4 });
+    const link = await app.services.links.link({ sourceId: query.id, targetId: ids[2], region: { x: 50, y: 50, width: CROP, height: CROP }, score: 0.4, method: 'search:fast' }, WHO);
+    expect(link).toMatchObject({ status: 'PROPOSED', createdBy: 'dr. who', transform: [1, 0, 50, 0, 1, 50], score: 0.4 });
     expect(link.region).toEqual([[50, 50], [50 + CROP, 50], [50 + CROP, 50 + CROP], [50, 50 + CROP]]);
-    const confirmed = await app.services.links.setStatus(link.id, 'CONFIRMED', 'dr. who');
+    const confirmed = await app.services.links.setStatus(link.id, 'CONFIRMED', WHO);
     expect(confirmed).toMatchObject({ status: 'CONFIRMED', decidedBy: 'dr. who' });
     expect(confirmed.decidedAt).toBeInstanceOf(Date);
-    await expect(app.services.links.link({ sourceId: query.id, targetId: query.id })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
-    await expect(app.services.links.link({ sourceId: query.id, targetId: ids[2], transform: [1, 2] })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(app.services.links.link({ sourceId: query.id, targetId: query.id }, WHO)).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(app.services.links.link({ sourceId: query.id, targetId: ids[2], transform: [1, 2] }, WHO)).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 });

@@ -419,7 +419,7 @@ describe('links on a slide', () => {
     const res = await app.services.search.search({ imageId: acquisition.id, target: 'BF', first: 3, rerank: { mode: 'correlate' } });
     const top = res.matches[0];
     expect(top.imageId).toBe(slide.id);
-    const link = await app.services.links.link({ sourceId: acquisition.id, targetId: slide.id, transform: top.transform, score: top.score, method: 'search' });
+    const link = await app.services.links.link({ sourceId: acquisition.id, targetId: slide.id, transform: top.transform, score: top.score, method: 'search' }, { keyId: null, name: 'finder' });
     // the region is the footprint on the slide, in full-resolution slide pixels, around where the field was cut
     const region = link.region as [number, number][];
     expect(region).toHaveLength(4);
@@ -431,7 +431,7 @@ describe('links on a slide', () => {
     // the slide lists it, proposed, then confirmed
     const onSlide = await app.repos.links.forImages([slide.id]);
     expect(onSlide.find((l) => l.id === link.id)).toMatchObject({ sourceId: acquisition.id, targetImageId: slide.id, status: 'PROPOSED' });
-    await app.services.links.setStatus(link.id, 'CONFIRMED', 'reviewer');
+    await app.services.links.setStatus(link.id, 'CONFIRMED', { keyId: null, name: 'reviewer' });
     expect((await app.repos.links.forImages([slide.id])).find((l) => l.id === link.id)).toMatchObject({ status: 'CONFIRMED', decidedBy: 'reviewer' });
     await app.services.images.delete(acquisition.id);
   });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { fromGlobalId, toGlobalId } from '../../ids.ts';
+import { cliActor } from '../../services/auth.ts';
 import { withApp } from '../app.ts';
 
 function linkJson(l: { id: number; sourceId: number; targetImageId: number | null; status: string; score: number | null; transform: number[]; region: unknown; method: string }) {
@@ -25,19 +26,21 @@ export function registerLink(program: Command): void {
     .option('--region <x,y,w,h>', 'where the source lies in the target (pixels)')
     .option('--score <s>', 'match score')
     .option('--method <m>', 'how it was found', 'manual')
-    .option('--by <who>', 'who proposes it')
     .option('--home <dir>')
-    .action(async (source: string, target: string, opts: { region?: string; score?: string; method: string; by?: string; home?: string }) => {
+    .action(async (source: string, target: string, opts: { region?: string; score?: string; method: string; home?: string }) => {
       const r = opts.region?.split(',').map(Number);
       await withApp(opts, async (app) => {
-        const created = await app.services.links.link({
-          sourceId: fromGlobalId('Image', source),
-          targetId: fromGlobalId('Image', target),
-          region: r ? { x: r[0], y: r[1], width: r[2], height: r[3] } : null,
-          score: opts.score === undefined ? null : Number(opts.score),
-          method: opts.method,
-          createdBy: opts.by ?? null,
-        });
+        // the command line acts as the home's operator: createdBy is cli:<os user> (docs/adr/0014)
+        const created = await app.services.links.link(
+          {
+            sourceId: fromGlobalId('Image', source),
+            targetId: fromGlobalId('Image', target),
+            region: r ? { x: r[0], y: r[1], width: r[2], height: r[3] } : null,
+            score: opts.score === undefined ? null : Number(opts.score),
+            method: opts.method,
+          },
+          cliActor(),
+        );
         console.log(JSON.stringify(linkJson(created), null, 2));
       });
     });
@@ -45,11 +48,10 @@ export function registerLink(program: Command): void {
     link
       .command(name)
       .argument('<id>', 'link id')
-      .option('--by <who>')
       .option('--home <dir>')
-      .action(async (id: string, opts: { by?: string; home?: string }) => {
+      .action(async (id: string, opts: { home?: string }) => {
         await withApp(opts, async (app) => {
-          console.log(JSON.stringify(linkJson(await app.services.links.setStatus(fromGlobalId('Link', id), status, opts.by)), null, 2));
+          console.log(JSON.stringify(linkJson(await app.services.links.setStatus(fromGlobalId('Link', id), status, cliActor())), null, 2));
         });
       });
   }

@@ -2,19 +2,29 @@ import type { Command } from 'commander';
 import { createApp } from '../../app.ts';
 import { loadConfig } from '../../config.ts';
 import { startServer } from '../../server/server.ts';
+import { cliActor } from '../../services/auth.ts';
 
 export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('serve GraphQL at http://localhost:PORT/graphql (embedded database unless DATABASE_URL is set)')
     .option('--port <n>', 'TCP port (default 4000, or PORT)')
+    .option('--host <address>', 'address to bind (default 127.0.0.1, this machine only, or CMIR_HOST); 0.0.0.0 serves the network, where requests need a key')
     .option('--home <dir>', 'data folder (default ./.cmir, or CMIR_HOME)')
-    .action(async (opts: { port?: string; home?: string }) => {
-      const config = loadConfig({ home: opts.home, port: opts.port });
+    .action(async (opts: { port?: string; host?: string; home?: string }) => {
+      const config = loadConfig({ home: opts.home, port: opts.port, host: opts.host });
       const app = await createApp(config);
-      const server = await startServer(app, config.port);
+      // The first start of a home without keys creates an admin key and prints it, this once (docs/adr/0014).
+      const first = await app.services.keys.firstAdminKey(cliActor());
+      if (first) {
+        console.log(
+          `no API keys in this home yet: created the admin key "${first.key.name}". It is printed this once and never again; store it now:\n\n    ${first.secret}\n\n` +
+            'send it as "Authorization: Bearer <key>"; `cmir keys create --name N --role reader|curator|admin` makes more',
+        );
+      }
+      const server = await startServer(app, config.port, config.host);
       const where = app.db.kind === 'pglite' ? `embedded database in ${config.home}` : 'Postgres at DATABASE_URL';
-      console.log(`cmir serving ${server.url} (${where})`);
+      console.log(`cmir serving ${server.url} (${where}); anonymous requests: ${server.anonymous === 'read' ? 'queries only' : 'refused'} (CMIR_ANONYMOUS)`);
       // whole-slide images whose tiling a stopped process left unfinished go on from their last stored tile
       const resumed = await app.services.wsi.resumePending();
       if (resumed.length > 0) console.log(`resumed the tiling of ${resumed.length} whole-slide image(s)`);

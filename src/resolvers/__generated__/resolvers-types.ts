@@ -1,5 +1,6 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { Image as ImageRow, Slide as SlideRow, Modality as ModalityRow, Job as JobRow, Link as LinkRow, ComirModel as ComirModelRow } from '../../db/generated/client.ts';
+import type { Image as ImageRow, Slide as SlideRow, Modality as ModalityRow, Job as JobRow, Link as LinkRow, AuditEvent as AuditEventRow, ApiKey as ApiKeyRow, ComirModel as ComirModelRow } from '../../db/generated/client.ts';
+import type { CreatedKey } from '../../services/key.service.ts';
 import type { VocabularyInfo } from '../../db/vocabulary.repository.ts';
 import type { SearchMatch, SearchResult as SearchResultData } from '../../services/search.service.ts';
 import type { Context } from '../../server/context.ts';
@@ -22,6 +23,19 @@ export type Scalars = {
   Upload: { input: Promise<import("graphql-upload-minimal").FileUpload>; output: Promise<import("graphql-upload-minimal").FileUpload>; }
 };
 
+/** An API key, without its secret (only its SHA-256 is stored). */
+export type ApiKey = {
+  __typename?: 'ApiKey';
+  createdAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  lastUsedAt?: Maybe<Scalars['DateTime']['output']>;
+  name: Scalars['String']['output'];
+  /** The key's first characters, to tell keys apart. */
+  prefix: Scalars['String']['output'];
+  revokedAt?: Maybe<Scalars['DateTime']['output']>;
+  role: Role;
+};
+
 export type BuildVocabularyInput = {
   modality: Scalars['String']['input'];
   /** Rotation-invariant (oriented) SURF instead of the reference's upright SURF. */
@@ -38,6 +52,18 @@ export type ComirModel = {
   dir: Scalars['String']['output'];
   name: Scalars['String']['output'];
   version: Scalars['String']['output'];
+};
+
+export type CreateApiKeyInput = {
+  name: Scalars['String']['input'];
+  role: Role;
+};
+
+export type CreateApiKeyPayload = {
+  __typename?: 'CreateApiKeyPayload';
+  key: ApiKey;
+  /** The key itself: shown this once, never stored. Send it as `Authorization: Bearer <secret>`. */
+  secret: Scalars['String']['output'];
 };
 
 export type CreateModalityInput = {
@@ -175,9 +201,13 @@ export type JobState =
 export type Link = Node & {
   __typename?: 'Link';
   createdAt: Scalars['DateTime']['output'];
+  /** The name of the API key (or `cli:<user>`) that proposed it; set by the server, never by the client. */
   createdBy?: Maybe<Scalars['String']['output']>;
   decidedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The name of the API key (or `cli:<user>`) that made the latest decision. */
   decidedBy?: Maybe<Scalars['String']['output']>;
+  /** Every change of this link from the audit trail, oldest first: its creation, then each decision. */
+  history: Array<LinkEvent>;
   id: Scalars['ID']['output'];
   method: Scalars['String']['output'];
   /** The source's footprint in target pixels, as a polygon [[x, y], ...]. */
@@ -192,7 +222,6 @@ export type Link = Node & {
 };
 
 export type LinkAcquisitionInput = {
-  createdBy?: InputMaybe<Scalars['String']['input']>;
   /** How the link was found, e.g. "search:fast" or "manual". */
   method?: InputMaybe<Scalars['String']['input']>;
   /** Where the source lies in the target (e.g. a match's region). */
@@ -202,6 +231,19 @@ export type LinkAcquisitionInput = {
   target: Scalars['ID']['input'];
   /** 2x3 affine source -> target; derived from the region when absent. */
   transform?: InputMaybe<Array<Scalars['Float']['input']>>;
+};
+
+/** One change of a link, as the append-only audit trail recorded it (docs/adr/0014). */
+export type LinkEvent = {
+  __typename?: 'LinkEvent';
+  /** The mutation: linkAcquisition or setLinkStatus. */
+  action: Scalars['String']['output'];
+  /** Who: the API key's name, or `cli:<user>` for the command line. */
+  actor: Scalars['String']['output'];
+  at: Scalars['DateTime']['output'];
+  /** The status before the change; null for the creation. */
+  fromStatus?: Maybe<LinkStatus>;
+  toStatus: LinkStatus;
 };
 
 export type LinkStatus =
@@ -255,6 +297,8 @@ export type Mutation = {
   _empty?: Maybe<Scalars['Boolean']['output']>;
   /** Builds a vocabulary and re-quantises the modality's images in a Job (poll `job(id)`). */
   buildVocabulary: Job;
+  /** Creates an API key (admin); its secret is in the answer, and nowhere else. */
+  createApiKey: CreateApiKeyPayload;
   createModality: Modality;
   createSlide: Slide;
   deleteImage: DeleteImagePayload;
@@ -269,6 +313,8 @@ export type Mutation = {
    * itself; this is for an existing database, a new model version or a new descriptor version (docs/adr/0011).
    */
   reindex: Job;
+  /** Revokes a key (admin): every later request with it is UNAUTHENTICATED. */
+  revokeApiKey: ApiKey;
   setLinkStatus: Link;
   updateSlideMetadata: Slide;
 };
@@ -276,6 +322,11 @@ export type Mutation = {
 
 export type MutationBuildVocabularyArgs = {
   input: BuildVocabularyInput;
+};
+
+
+export type MutationCreateApiKeyArgs = {
+  input: CreateApiKeyInput;
 };
 
 
@@ -311,6 +362,11 @@ export type MutationRegisterModelArgs = {
 
 export type MutationReindexArgs = {
   input?: InputMaybe<ReindexInput>;
+};
+
+
+export type MutationRevokeApiKeyArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -361,6 +417,8 @@ export type PyramidLevel = {
 
 export type Query = {
   __typename?: 'Query';
+  /** Every API key, oldest first (admin). */
+  apiKeys: Array<ApiKey>;
   image?: Maybe<Image>;
   images: ImageConnection;
   job?: Maybe<Job>;
@@ -506,6 +564,15 @@ export type RerankMode =
    */
   | 'VERIFY';
 
+/** What an API key may do; each role includes the ones before it (docs/adr/0014). */
+export type Role =
+  /** Models, modalities, vocabularies, reindexing, keys, deleting images. */
+  | 'ADMIN'
+  /** Ingestion, slides, links and their review. */
+  | 'CURATOR'
+  /** Every query (search included). */
+  | 'READER';
+
 export type SearchInput = {
   /** The query image as an upload. Exactly one of file and imageId. */
   file?: InputMaybe<Scalars['Upload']['input']>;
@@ -562,7 +629,6 @@ export type SearchTimings = {
 };
 
 export type SetLinkStatusInput = {
-  decidedBy?: InputMaybe<Scalars['String']['input']>;
   id: Scalars['ID']['input'];
   status: LinkStatus;
 };
@@ -725,9 +791,12 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
+  ApiKey: ResolverTypeWrapper<ApiKeyRow>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   BuildVocabularyInput: BuildVocabularyInput;
   ComirModel: ResolverTypeWrapper<ComirModelRow>;
+  CreateApiKeyInput: CreateApiKeyInput;
+  CreateApiKeyPayload: ResolverTypeWrapper<CreatedKey>;
   CreateModalityInput: CreateModalityInput;
   CreateSlideInput: CreateSlideInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
@@ -746,6 +815,7 @@ export type ResolversTypes = ResolversObject<{
   JobState: JobState;
   Link: ResolverTypeWrapper<LinkRow>;
   LinkAcquisitionInput: LinkAcquisitionInput;
+  LinkEvent: ResolverTypeWrapper<AuditEventRow>;
   LinkStatus: LinkStatus;
   Match: ResolverTypeWrapper<SearchMatch>;
   Modality: ResolverTypeWrapper<ModalityRow>;
@@ -762,6 +832,7 @@ export type ResolversTypes = ResolversObject<{
   ReindexInput: ReindexInput;
   RerankInput: RerankInput;
   RerankMode: RerankMode;
+  Role: Role;
   SearchInput: SearchInput;
   SearchResult: ResolverTypeWrapper<SearchResultData>;
   SearchTimings: ResolverTypeWrapper<SearchTimings>;
@@ -779,9 +850,12 @@ export type ResolversTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
+  ApiKey: ApiKeyRow;
   Boolean: Scalars['Boolean']['output'];
   BuildVocabularyInput: BuildVocabularyInput;
   ComirModel: ComirModelRow;
+  CreateApiKeyInput: CreateApiKeyInput;
+  CreateApiKeyPayload: CreatedKey;
   CreateModalityInput: CreateModalityInput;
   CreateSlideInput: CreateSlideInput;
   DateTime: Scalars['DateTime']['output'];
@@ -798,6 +872,7 @@ export type ResolversParentTypes = ResolversObject<{
   Job: JobRow;
   Link: LinkRow;
   LinkAcquisitionInput: LinkAcquisitionInput;
+  LinkEvent: AuditEventRow;
   Match: SearchMatch;
   Modality: ModalityRow;
   Mutation: Record<PropertyKey, never>;
@@ -825,11 +900,26 @@ export type ResolversParentTypes = ResolversObject<{
   WholeSlide: WholeSlide;
 }>;
 
+export type ApiKeyResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = ResolversObject<{
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastUsedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  prefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
+}>;
+
 export type ComirModelResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ComirModel'] = ResolversParentTypes['ComirModel']> = ResolversObject<{
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   dir?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type CreateApiKeyPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CreateApiKeyPayload'] = ResolversParentTypes['CreateApiKeyPayload']> = ResolversObject<{
+  key?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType>;
+  secret?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -899,6 +989,7 @@ export type LinkResolvers<ContextType = Context, ParentType extends ResolversPar
   createdBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   decidedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   decidedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  history?: Resolver<Array<ResolversTypes['LinkEvent']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   method?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   region?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
@@ -909,6 +1000,14 @@ export type LinkResolvers<ContextType = Context, ParentType extends ResolversPar
   targetSlide?: Resolver<Maybe<ResolversTypes['Slide']>, ParentType, ContextType>;
   transform?: Resolver<Array<ResolversTypes['Float']>, ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+}>;
+
+export type LinkEventResolvers<ContextType = Context, ParentType extends ResolversParentTypes['LinkEvent'] = ResolversParentTypes['LinkEvent']> = ResolversObject<{
+  action?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  actor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  fromStatus?: Resolver<Maybe<ResolversTypes['LinkStatus']>, ParentType, ContextType>;
+  toStatus?: Resolver<ResolversTypes['LinkStatus'], ParentType, ContextType>;
 }>;
 
 export type MatchResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Match'] = ResolversParentTypes['Match']> = ResolversObject<{
@@ -936,6 +1035,7 @@ export type ModalityResolvers<ContextType = Context, ParentType extends Resolver
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
   _empty?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   buildVocabulary?: Resolver<ResolversTypes['Job'], ParentType, ContextType, RequireFields<MutationBuildVocabularyArgs, 'input'>>;
+  createApiKey?: Resolver<ResolversTypes['CreateApiKeyPayload'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'input'>>;
   createModality?: Resolver<ResolversTypes['Modality'], ParentType, ContextType, RequireFields<MutationCreateModalityArgs, 'input'>>;
   createSlide?: Resolver<ResolversTypes['Slide'], ParentType, ContextType, RequireFields<MutationCreateSlideArgs, 'input'>>;
   deleteImage?: Resolver<ResolversTypes['DeleteImagePayload'], ParentType, ContextType, RequireFields<MutationDeleteImageArgs, 'id'>>;
@@ -943,6 +1043,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   linkAcquisition?: Resolver<ResolversTypes['Link'], ParentType, ContextType, RequireFields<MutationLinkAcquisitionArgs, 'input'>>;
   registerModel?: Resolver<Array<ResolversTypes['Modality']>, ParentType, ContextType, RequireFields<MutationRegisterModelArgs, 'input'>>;
   reindex?: Resolver<ResolversTypes['Job'], ParentType, ContextType, Partial<MutationReindexArgs>>;
+  revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   setLinkStatus?: Resolver<ResolversTypes['Link'], ParentType, ContextType, RequireFields<MutationSetLinkStatusArgs, 'input'>>;
   updateSlideMetadata?: Resolver<ResolversTypes['Slide'], ParentType, ContextType, RequireFields<MutationUpdateSlideMetadataArgs, 'input'>>;
 }>;
@@ -970,6 +1071,7 @@ export type PyramidLevelResolvers<ContextType = Context, ParentType extends Reso
 }>;
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
+  apiKeys?: Resolver<Array<ResolversTypes['ApiKey']>, ParentType, ContextType>;
   image?: Resolver<Maybe<ResolversTypes['Image']>, ParentType, ContextType, RequireFields<QueryImageArgs, 'id'>>;
   images?: Resolver<ResolversTypes['ImageConnection'], ParentType, ContextType, RequireFields<QueryImagesArgs, 'first'>>;
   job?: Resolver<Maybe<ResolversTypes['Job']>, ParentType, ContextType, RequireFields<QueryJobArgs, 'id'>>;
@@ -1053,7 +1155,9 @@ export type WholeSlideResolvers<ContextType = Context, ParentType extends Resolv
 }>;
 
 export type Resolvers<ContextType = Context> = ResolversObject<{
+  ApiKey?: ApiKeyResolvers<ContextType>;
   ComirModel?: ComirModelResolvers<ContextType>;
+  CreateApiKeyPayload?: CreateApiKeyPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   DeleteImagePayload?: DeleteImagePayloadResolvers<ContextType>;
   Image?: ImageResolvers<ContextType>;
@@ -1062,6 +1166,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   JSON?: GraphQLScalarType;
   Job?: JobResolvers<ContextType>;
   Link?: LinkResolvers<ContextType>;
+  LinkEvent?: LinkEventResolvers<ContextType>;
   Match?: MatchResolvers<ContextType>;
   Modality?: ModalityResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
