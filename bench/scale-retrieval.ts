@@ -4,11 +4,15 @@
  * the protocol's queries (whole and 30 % crop) answered by `search.search`. Rows: Acc@1/@10 and recall@K of the
  * first stage (the true image among the K it hands to re-ranking), and per-stage latency.
  *
- *   npm run bench:scale-retrieval -- [--n 160,1000] [--queries 24] [--rerank none|default] [--kinds whole,crop] [--out scale-retrieval]
+ *   npm run bench:scale-retrieval -- [--n 160,1000] [--queries 24] [--rerank none|default] [--kinds whole,crop]
+ *     [--descriptor learned|box] [--out scale-retrieval]
+ *
+ * --descriptor box: the shipped models without their learned window descriptor (a copy of models/ whose manifests lack
+ * `window_descriptor`), so the hand-made box vector describes the windows (docs/adr/0015).
  *
  * Writes bench/results/scale-retrieval.json and .md. Real data from CMIR_DATA_DIR (default ../shared/data).
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -34,6 +38,7 @@ const RERANK = arg('rerank', 'none');
 const KINDS = arg('kinds', 'whole,crop').split(',');
 /** The K re-ranking would see (issue 17: default <= 30). */
 const K = 30;
+const DESCRIPTOR = arg('descriptor', 'learned');
 /** Results file name in bench/results (several runs can keep theirs side by side). */
 const OUT = arg('out', 'scale-retrieval');
 
@@ -60,7 +65,7 @@ const r1 = (v: number) => Math.round(v * 10) / 10;
 
 const out: { rows: Record<string, unknown>[]; ingest: Record<string, unknown>[]; confidence: Record<string, unknown>[]; created: string; notes: string[] } = {
   rows: [], ingest: [], confidence: [], created: new Date().toISOString(),
-  notes: [`rerank: ${RERANK} (none = the first stage alone)`, 'direction NIR->RGB; queries: the NIR file as is (its real warp, black fill declared as noDataValue 0) and its centre 30 % crop'],
+  notes: [`rerank: ${RERANK} (none = the first stage alone)`, `window descriptor: ${DESCRIPTOR}`, 'direction NIR->RGB; queries: the NIR file as is (its real warp, black fill declared as noDataValue 0) and its centre 30 % crop'],
 };
 async function save() {
   const dir = path.join(import.meta.dirname, 'results');
@@ -79,7 +84,20 @@ async function save() {
 
 for (const n of SIZES) {
   const home = await mkdtemp(path.join(os.tmpdir(), 'cmir-scale-'));
-  const app = await createApp(loadConfig({ home }, { ...process.env, DATABASE_URL: '' }), { memory: true });
+  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: '' };
+  if (DESCRIPTOR === 'box') {
+    // the shipped models less their learned window descriptor
+    const models = path.join(home, 'models');
+    await cp(path.join(import.meta.dirname, '..', 'models'), models, { recursive: true });
+    for (const pair of ['vis-nir', 'shg-bf']) {
+      const file = path.join(models, pair, 'manifest.json');
+      const manifest = JSON.parse(await readFile(file, 'utf8'));
+      delete manifest.window_descriptor;
+      await writeFile(file, JSON.stringify(manifest, null, 2));
+    }
+    env.CMIR_MODELS_DIR = models;
+  }
+  const app = await createApp(loadConfig({ home }, env), { memory: true });
   try {
     const t0 = performance.now();
     const idOf = new Map<string, number>();

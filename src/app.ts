@@ -108,7 +108,7 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
   const correlation = new CorrelationPool();
   const vocabularies = new VocabularyService(prisma, repos.vocabularies, repos.vectors, representations, modalities, jobs, cache);
   const embeddings = new EmbeddingService(prisma, repos.vectors, representations, modalities, jobs);
-  const wsi = new WholeSlideService(config, prisma, repos.images, repos.slides, repos.tiles, repos.vectors, modalities, representations, files, jobs);
+  const wsi = new WholeSlideService(config, prisma, repos.images, repos.slides, repos.tiles, repos.vectors, modalities, representations, files, jobs, embeddings);
   const services: Services = {
     modalities,
     slides: new SlideService(repos.slides),
@@ -133,6 +133,7 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     async close() {
       await jobs.drain();
       await representations.close();
+      await embeddings.close();
       await correlation.close();
       await db.close();
     },

@@ -2,13 +2,17 @@ import type { Prisma } from '../db/database.ts';
 import type { Image } from '../db/generated/client.ts';
 import type { Tx } from '../db/image.repository.ts';
 import type { VectorRepository } from '../db/vector.repository.ts';
+import type { ComirManifest } from '../pipeline/comir/comir.ts';
 import {
-    embeddingVersion,
+  BOX_DESCRIBER,
+  embeddingVersion,
   type ImageHit,
   queryVectors,
   rankImages,
+  type WindowDescriber,
   windowVectors,
 } from '../pipeline/index/embedding.ts';
+import { LearnedDescriber } from '../pipeline/index/window-descriptor.ts';
 import { markNoData } from '../pipeline/decode/nodata.ts';
 import type { GreyImage } from '../pipeline/types.ts';
 import type { JobService } from './job.service.ts';
@@ -44,6 +48,9 @@ const REINDEX_BATCH = 16;
  * pgvector, written at ingestion or by a reindex job, and the nearest windows of a query's vectors found in SQL.
  */
 export class EmbeddingService {
+  /** Learned describers by model folder and file digest, loaded on first use. */
+  private readonly describers = new Map<string, Promise<WindowDescriber>>();
+
   constructor(
     private readonly prisma: Prisma,
     private readonly vectors: VectorRepository,
@@ -52,18 +59,38 @@ export class EmbeddingService {
     private readonly jobs: JobService,
   ) {}
 
-  /** Where a modality's vectors live: its representation space and the descriptor's version. */
-  static space(modality: ModalityWithModel): string {
-    return `${representationSpace(modality)}|${embeddingVersion()}`;
+  /**
+   * Where a modality's vectors live: its representation space and the descriptor's version (the model's learned
+   * descriptor when its manifest has one, docs/adr/0015, else the box vector).
+   */
+  static space(modality: ModalityWithModel | null): string {
+    if (!modality) return `raw|${embeddingVersion()}`;
+    const learned = (modality.comirModel?.manifest as unknown as ComirManifest | undefined)?.window_descriptor;
+    return `${representationSpace(modality)}|${embeddingVersion(learned ? { version: learned.version, grid: learned.input.grid, describe: BOX_DESCRIBER.describe } : BOX_DESCRIBER)}`;
+  }
+
+  /** What turns a modality's windows into vectors: its model's learned descriptor, or the box vector. */
+  describer(modality: ModalityWithModel | null): Promise<WindowDescriber> {
+    const model = modality?.comirModel;
+    const spec = (model?.manifest as unknown as ComirManifest | undefined)?.window_descriptor;
+    if (!model || !spec) return Promise.resolve(BOX_DESCRIBER);
+    const key = `${model.dir}|${spec.sha256}`;
+    let d = this.describers.get(key);
+    if (!d) {
+      d = LearnedDescriber.load(model.dir, spec);
+      this.describers.set(key, d);
+      d.catch(() => this.describers.delete(key));
+    }
+    return d;
   }
 
   /**
    * The windows of an image's representation (NaN where it has no data), ready to write with the image's rows.
    * `modality` null: a modality this ingestion creates, so without a model (its raw grey pixels are the representation).
    */
-  prepare(modality: ModalityWithModel | null, representation: GreyImage, valid: Uint8Array | null) {
-    const windows = windowVectors(valid ? markNoData(representation, valid) : representation);
-    const space = modality ? EmbeddingService.space(modality) : `raw|${embeddingVersion()}`;
+  async prepare(modality: ModalityWithModel | null, representation: GreyImage, valid: Uint8Array | null) {
+    const windows = await windowVectors(valid ? markNoData(representation, valid) : representation, await this.describer(modality));
+    const space = EmbeddingService.space(modality);
     return {
       write: (tx: Tx, imageId: number, modalityId: number) => this.vectors.replaceEmbeddings(tx, imageId, modalityId, space, windows),
     };
@@ -74,11 +101,21 @@ export class EmbeddingService {
    * representation, rotated within +-maxRotation), each with that window.
    */
   async rank(query: GreyImage, target: ModalityWithModel, maxRotation: number): Promise<ImageHit<number>[]> {
-    const qv = queryVectors(query, maxRotation);
+    const qv = await queryVectors(query, maxRotation, await this.describer(target));
     // a whole-slide window answers a query square of about its own size (both at the working resolution)
     const sides = qv.map((q) => ({ min: q.side / SLIDE_SIDE_TOLERANCE, max: q.side * SLIDE_SIDE_TOLERANCE }));
     const hits = await this.vectors.nearestWindows(target.id, EmbeddingService.space(target), qv.map((q) => q.vector), FIRST_STAGE_WINDOWS, sides);
     return rankImages(hits, SLIDE_PLACES);
+  }
+
+  /** Releases the learned describers' ONNX sessions (shutdown). */
+  async close(): Promise<void> {
+    const all = [...this.describers.values()];
+    this.describers.clear();
+    for (const d of all) {
+      const describer = await d.catch(() => null);
+      if (describer instanceof LearnedDescriber) await describer.release();
+    }
   }
 
   /** How many images of a modality are in the first stage's index. */
@@ -86,10 +123,14 @@ export class EmbeddingService {
     return this.vectors.embeddedImages(target.id, EmbeddingService.space(target));
   }
 
-  /** Writes the vectors of one stored image in its own transaction (reindex). */
+  /**
+   * Writes the vectors of one stored image in its own transaction (reindex), storing its CoMIR of the current model
+   * first when it has none (a new model version: searches then read it rather than compute it).
+   */
   private async indexImage(image: Image, modality: ModalityWithModel): Promise<void> {
+    await this.representations.ensureStored(image, modality);
     const representation = await this.representations.withoutData(image, modality);
-    const { write } = this.prepare(modality, representation, null);
+    const { write } = await this.prepare(modality, representation, null);
     await this.prisma.$transaction((tx) => write(tx, image.id, modality.id));
   }
 

@@ -251,7 +251,7 @@ export class ImageService {
     const modality = await representations.modalityByName(modalityName);
     if (!modality) {
       // a new modality (created with this image), so without a model: its first-stage vectors are of grey pixels
-      return { embedding: this.embeddings.prepare(null, representations.grey({ normalization: 'linear' }, pixels), valid) };
+      return { embedding: await this.embeddings.prepare(null, representations.grey({ normalization: 'linear' }, pixels), valid) };
     }
     let grey: Promise<GreyImage> | undefined;
     const compute = () => (grey ??= representations.compute(modality, pixels));
@@ -262,7 +262,7 @@ export class ImageService {
         }
       : undefined;
     const indexing = await this.vocabularies.prepareIndexing(modality, compute);
-    const embedding = this.embeddings.prepare(modality, await compute(), valid);
+    const embedding = await this.embeddings.prepare(modality, await compute(), valid);
     return { representation, indexing: indexing ?? undefined, embedding };
   }
 

@@ -1,7 +1,7 @@
 import type { ComirModel as ComirModelRow, Image, Modality } from '../db/generated/client.ts';
 import type { Prisma } from '../db/database.ts';
 import { type ComirModel, loadComirModel } from '../pipeline/comir/comir.ts';
-import { decodeImage, normalize, type Normalization, toGrey } from '../pipeline/decode/decode.ts';
+import { decodeImage, encodeGreyPng, normalize, type Normalization, toGrey } from '../pipeline/decode/decode.ts';
 import type { GreyImage, PlanarImage } from '../pipeline/types.ts';
 import type { Config } from '../config.ts';
 import type { FileStore } from '../db/file-store.ts';
@@ -122,6 +122,29 @@ export class RepresentationService {
     });
   }
 
+  /**
+   * Stores the CoMIR of an image under its modality's current model when it has none yet (an image ingested before
+   * that model version: reindex), so searches read it instead of computing it again. File first, then its row; a row
+   * that fails removes the file it wrote.
+   */
+  async ensureStored(image: Image, modality: ModalityWithModel): Promise<void> {
+    const model = modality.comirModel;
+    if (!model) return;
+    const where = { imageId_modelVersion: { imageId: image.id, modelVersion: model.version } };
+    if (await this.prisma.representation.findUnique({ where, select: { id: true } })) return;
+    const put = await this.files.put(await encodeGreyPng(await this.compute(modality, await this.original(image))));
+    try {
+      await this.prisma.representation.upsert({
+        where,
+        create: { imageId: image.id, modelName: model.name, modelVersion: model.version, width: image.width, height: image.height, sha256: put.sha256 },
+        update: {},
+      });
+    } catch (e) {
+      if (put.created) await this.files.remove(put.sha256);
+      throw e;
+    }
+  }
+
   /** A stored image's representation with NaN where it declared no data (what the first stage describes). */
   async withoutData(image: Image, modality: ModalityWithModel): Promise<GreyImage> {
     return this.withNoData(image, await this.ofImage(image, modality));
@@ -149,7 +172,7 @@ export class RepresentationService {
  * channel of 3-channel JPEGs), so colour H&E scans and grey-as-RGB files need no conversion by the user
  * (test/medium/ingest-channels.test.ts).
  */
-function matchChannels(image: PlanarImage, channels: number): PlanarImage {
+export function matchChannels(image: PlanarImage, channels: number): PlanarImage {
   if (image.channels === channels) return image;
   const grey = toGrey(image);
   if (channels === 1) return { ...grey, channels: 1 };

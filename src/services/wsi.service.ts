@@ -19,7 +19,7 @@ import { decodeImage, encodeGreyPng, toGrey } from '../pipeline/decode/decode.ts
 import { type PyramidInfo, readPyramid, readRegion, validatePyramid } from '../pipeline/decode/pyramid.ts';
 import { assembleRegion, MIN_TISSUE, planTiles, TILE_STRIDE, type TilePlan, tissueFraction, tissueMask } from '../pipeline/decode/tiling.ts';
 import { downsample } from '../pipeline/rerank/correlate.ts';
-import { embeddingVersion, windowVectors } from '../pipeline/index/embedding.ts';
+import { windowVectors } from '../pipeline/index/embedding.ts';
 import type { GreyImage, Region } from '../pipeline/types.ts';
 import { EmbeddingService } from './embedding.service.ts';
 import type { JobService } from './job.service.ts';
@@ -88,6 +88,7 @@ export class WholeSlideService {
     private readonly representations: RepresentationService,
     private readonly files: FileStore,
     private readonly jobs: JobService,
+    private readonly embeddings: EmbeddingService,
   ) {
     this.tileCache = new ReducedCache(TILE_CACHE_BYTES);
   }
@@ -204,7 +205,8 @@ export class WholeSlideService {
         .map((t) => ({ ...t, tissue: tissueFraction(mask, thumb.width, thumb.height, maskScale, t.owned) }))
         .filter((t) => t.tissue >= MIN_TISSUE);
       const have = new Set((await this.tiles.ofImage(imageId, version)).map((t) => `${t.x},${t.y}`));
-      const space = modality.comirModel ? EmbeddingService.space(modality) : `raw|${embeddingVersion()}`;
+      const space = EmbeddingService.space(modality);
+      const describer = await this.embeddings.describer(modality);
       let done = todo.filter((t) => have.has(`${t.source.x},${t.source.y}`)).length;
       progress.report(done, todo.length);
       let windows = 0;
@@ -222,7 +224,7 @@ export class WholeSlideService {
         t0 = performance.now();
         const png = await encodeGreyPng(comir);
         const put = await this.files.put(png);
-        const own = windowVectors(comir)
+        const own = (await windowVectors(comir, describer))
           .filter((w) => {
             const cx = t.box.x + w.x + w.side / 2, cy = t.box.y + w.y + w.side / 2;
             return cx >= t.owned.x && cx < t.owned.x + t.owned.width && cy >= t.owned.y && cy < t.owned.y + t.owned.height;

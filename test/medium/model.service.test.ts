@@ -7,6 +7,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createTestApp, TEST_BACKEND, type TestApp } from '../helpers/app.ts';
+import { EmbeddingService } from '../../src/services/embedding.service.ts';
 import { makeImage } from '../helpers/images.ts';
 import { texturedImage } from '../helpers/synthetic-images.ts';
 
@@ -91,6 +92,14 @@ describe(`CoMIR models on ${TEST_BACKEND}`, () => {
     await expect(app.services.models.register(dir)).rejects.toMatchObject({ code: 'MODEL_INVALID' });
     expect(await app.services.models.list()).toEqual(before);
     await expect(app.services.models.register(path.join(MODELS, 'shg-bf'), { nope: 'X' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    // the window descriptor's file is checked too (docs/adr/0015)
+    const window = path.join(scratch, 'tampered-window');
+    await cp(path.join(MODELS, 'shg-bf'), window, { recursive: true });
+    const wbytes = await readFile(path.join(window, 'window.onnx'));
+    wbytes[wbytes.length - 1] ^= 0xff;
+    await writeFile(path.join(window, 'window.onnx'), wbytes);
+    await expect(app.services.models.register(window)).rejects.toMatchObject({ code: 'MODEL_INVALID', message: expect.stringContaining('window.onnx') });
+    expect(await app.services.models.list()).toEqual(before);
   });
 
   test('a new model version may change a network\'s normalisation for a modality that has images (a new space)', async () => {
@@ -113,6 +122,10 @@ describe(`CoMIR models on ${TEST_BACKEND}`, () => {
     const reindex = await app.services.embeddings.reindex('BF');
     expect(await app.services.jobs.wait(reindex.id)).toMatchObject({ state: 'SUCCEEDED', done: n, total: n });
     expect(await app.services.embeddings.indexed(after)).toBe(n);
+    // the shipped pair's learned window descriptor names the vectors' space; the reindex stored every image's CoMIR of
+    // the new version, so searches read it instead of computing it
+    expect(EmbeddingService.space(after)).toMatch(/\|learned-[0-9a-f]{12}-s96x1\.25-st0\.5$/);
+    expect(await app.db.prisma.representation.count({ where: { modelVersion: after.comirModel!.version } })).toBe(n);
     const job = await app.services.vocabularies.build('BF', { size: 500, seed: 1 });
     expect(await app.services.jobs.wait(job.id)).toMatchObject({ state: 'SUCCEEDED' });
     const res = await app.services.search.search({ data: await grey8(501), modality: 'SHG', target: 'BF', first: 2 });

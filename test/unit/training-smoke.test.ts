@@ -11,7 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PYTHON, runTrain } from '../../src/cli/commands/train.ts';
+import { DEFAULT_PYTHON, runTrain, runTrainDescriptor } from '../../src/cli/commands/train.ts';
+import { windowVectors } from '../../src/pipeline/index/embedding.ts';
+import { LearnedDescriber } from '../../src/pipeline/index/window-descriptor.ts';
 import { ComirModel, loadComirModel, type ComirManifest } from '../../src/pipeline/comir/comir.ts';
 import { texturedImage } from '../helpers/synthetic-images.ts';
 
@@ -42,6 +44,11 @@ describe.skipIf(!hasTorch)('CoMIR training smoke test (Python)', () => {
     expect(manifest.training?.device).toMatch(/^(cpu|cuda \(.+\))$/);
     expect(typeof manifest.validation?.acc1).toBe('number');
     expect(manifest.network.margin % manifest.network.stride).toBe(0);
+    // the window descriptor on generated CoMIRs (--smoke), added to the same manifest
+    expect(await runTrainDescriptor({ pair: 'shg-bf', smoke: true, out, descriptorSteps: 3, python })).toBe(0);
+    const withDescriptor = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')) as ComirManifest;
+    expect(withDescriptor.modalities).toEqual(manifest.modalities);
+    expect(withDescriptor.window_descriptor?.sha256).toBe(createHash('sha256').update(await readFile(path.join(out, 'window.onnx'))).digest('hex'));
   }, 120_000);
 
   it('loads through comir.ts and runs whole and tiled inference alike', async () => {
@@ -119,6 +126,20 @@ print(json.dumps(dict(params=count_parameters(t), skips=skips, head=t.head_chann
       const out = await loaded.run('right', { width: 64, height: 48, channels: 3, data: new Float32Array(64 * 48 * 3).fill(0.5) });
       expect(out.width * out.height).toBe(64 * 48);
       await loaded.release();
+
+      // the window descriptor of the first stage, trained on this model's CoMIRs of its own training pairs
+      const log: string[] = [];
+      expect(await runTrainDescriptor({ pair: 'demo', data: dir, out: model, descriptorSteps: 3, python }, (l) => log.push(l))).toBe(0);
+      expect(log.filter((l) => l.startsWith('CoMIR train')).length).toBe((manifest.training!.train_ids as string[]).length);
+      const withDescriptor = await loadComirModel(model); // checks window.onnx's sha256 too
+      const spec = withDescriptor.manifest.window_descriptor!;
+      expect(spec).toMatchObject({ format: 'cmir-window/1', file: 'window.onnx', version: `learned-${spec.sha256.slice(0, 12)}` });
+      expect(spec.input.grid).toBe(32);
+      const describer = await LearnedDescriber.load(model, spec);
+      const windows = await windowVectors(texturedImage(200, 200, 7), describer);
+      expect(windows.length).toBeGreaterThan(0);
+      for (const w of windows) expect(Math.hypot(...w.vector)).toBeCloseTo(1, 4);
+      await describer.release();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

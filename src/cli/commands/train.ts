@@ -1,14 +1,21 @@
 /**
  * `cmir train`: trains a CoMIR pair with the Python trainer (training/train_comir.py, PyTorch from Debian) and writes
- * two ONNX files + manifest.json. The Python output (progress bar, per-epoch loss and validation) streams through.
+ * two ONNX files + manifest.json, then the pair's window descriptor for the first stage
+ * (training/train_window_descriptor.py, docs/adr/0015) on the new networks' CoMIRs of the same training pairs. The
+ * Python output (progress, loss and validation) streams through.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { invalidParameter, optionalInRange } from '../../errors.ts';
+import { loadComirModel } from '../../pipeline/comir/comir.ts';
+import { decodeImage, normalize, type Normalization } from '../../pipeline/decode/decode.ts';
 import { MAX_REFINE, POSE_BOUNDS } from '../../pipeline/rerank/correlate.ts';
+import { matchChannels } from '../../services/representation.service.ts';
 
 /** Debian's interpreter: the pyenv python3 first on PATH has no torch (../shared/guide/stack.md). */
 export const DEFAULT_PYTHON = '/usr/bin/python3';
@@ -40,6 +47,12 @@ export interface TrainOptions {
   structureWeight?: number;
   /** Written to the manifest's `search.refine`: how many candidates correlation searches refine (docs/adr/0009). */
   refine?: number;
+  /** Skip the window descriptor (commander's --no-window-descriptor sets false). */
+  windowDescriptor?: boolean;
+  /** Train only the window descriptor of the existing model in `out` (default models/<pair>). */
+  descriptorOnly?: boolean;
+  /** Steps of the window descriptor (default 1000, train_window_descriptor.py). */
+  descriptorSteps?: number;
 }
 
 export const TRAIN_DEVICES = ['cpu', 'cuda', 'auto'] as const;
@@ -64,15 +77,94 @@ export function trainArgs(o: TrainOptions): string[] {
   return args;
 }
 
-/** Runs the trainer with inherited stdio; resolves with its exit code (signals give 128 + n style 1). */
-export function runTrain(o: TrainOptions): Promise<number> {
+/** Runs a Python script with inherited stdio; resolves with its exit code (a signal gives 1). */
+function runPython(o: Pick<TrainOptions, 'python'>, args: string[]): Promise<number> {
   const python = o.python ?? process.env.CMIR_PYTHON ?? DEFAULT_PYTHON;
   if (!existsSync(python)) return Promise.reject(new Error(`python interpreter ${python} not found (apt-get install python3-torch)`));
   return new Promise((resolve, reject) => {
-    const child = spawn(python, trainArgs(o), { stdio: 'inherit', env: { ...process.env, PYTHONUNBUFFERED: '1' } });
+    const child = spawn(python, args, { stdio: 'inherit', env: { ...process.env, PYTHONUNBUFFERED: '1' } });
     child.on('error', reject);
     child.on('close', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
   });
+}
+
+/** Runs the CoMIR trainer; resolves with its exit code. */
+export function runTrain(o: TrainOptions): Promise<number> {
+  return runPython(o, trainArgs(o));
+}
+
+/** The model folder a training writes (the trainer's default: models/<pair> under the working directory). */
+export function modelOut(o: Pick<TrainOptions, 'out' | 'pair'>): string {
+  return o.out ?? path.join('models', o.pair);
+}
+
+/**
+ * The CoMIRs of a model's own training and validation pairs (the manifest's `training.train_ids`, `validation.ids`) as
+ * the product computes them (services/representation.service.ts: the manifest's normalisation, channels matched, output
+ * clamped to [0,1]): raw little-endian float32 files and an index.csv (id, role, width, height, one file per
+ * modality), what train_window_descriptor.py reads. The pair folder is `data/<pair>`, or `data` when it holds pairs.csv.
+ */
+export async function writeTrainingComirs(modelDir: string, data: string, out: string, log: (line: string) => void = () => {}): Promise<void> {
+  const model = await loadComirModel(modelDir, { intraOpNumThreads: Math.max(1, os.availableParallelism()) });
+  try {
+    const manifest = model.manifest;
+    const pairDir = existsSync(path.join(data, 'pairs.csv')) ? data : path.join(data, manifest.pair);
+    const lines = (await readFile(path.join(pairDir, 'pairs.csv'), 'utf8')).trim().split(/\r?\n/);
+    const cols = lines[0].split(',');
+    const rows = new Map(lines.slice(1).map((l) => {
+      const r = Object.fromEntries(l.split(',').map((v, i) => [cols[i], v]));
+      return [r.id, r] as const;
+    }));
+    const ids = (v: unknown) => (Array.isArray(v) ? (v as string[]) : []);
+    const roles: [string, string[]][] = [['train', ids(manifest.training?.train_ids)], ['validation', ids(manifest.validation?.ids)]];
+    if (roles[0][1].length === 0) throw invalidParameter('--out', 'a model whose manifest lists training.train_ids', modelDir);
+    await mkdir(out, { recursive: true });
+    const index = [['id', 'role', 'width', 'height', ...model.modalities].join(',')];
+    for (const [role, list] of roles) {
+      for (const id of list) {
+        const row = rows.get(id);
+        if (!row) throw invalidParameter('--data', `a pairs.csv that holds the model's training pair ${id}`, pairDir);
+        const files: string[] = [];
+        let size = { width: 0, height: 0 };
+        for (const name of model.modalities) {
+          const m = model.modality(name);
+          const { image } = await decodeImage(await readFile(path.join(pairDir, row[name])), { maxPixels: 1e9 });
+          const comir = await model.run(name, matchChannels(normalize(image, m.input.normalization as Normalization), m.input.channels));
+          const f32 = new Float32Array(comir.data.length);
+          for (let i = 0; i < f32.length; i++) f32[i] = Math.min(1, Math.max(0, comir.data[i]));
+          const file = `${id}-${name}.f32`;
+          await writeFile(path.join(out, file), Buffer.from(f32.buffer));
+          files.push(file);
+          size = { width: comir.width, height: comir.height };
+        }
+        index.push([id, role, size.width, size.height, ...files].join(','));
+        log(`CoMIR ${role} ${id} ${size.width}x${size.height}`);
+      }
+    }
+    await writeFile(path.join(out, 'index.csv'), index.join('\n') + '\n');
+  } finally {
+    await model.release();
+  }
+}
+
+/**
+ * Trains the window descriptor of the model in `out` (writes window.onnx and the manifest's `window_descriptor`):
+ * `--smoke` on generated CoMIRs, otherwise on the model's CoMIRs of its training pairs (written to a temporary folder
+ * and removed after). Resolves with the trainer's exit code.
+ */
+export async function runTrainDescriptor(o: TrainOptions, log: (line: string) => void = console.log): Promise<number> {
+  const model = modelOut(o);
+  const args = [path.join(REPO_ROOT, 'training', 'train_window_descriptor.py'), '--model', model];
+  if (o.descriptorSteps !== undefined) args.push('--steps', String(o.descriptorSteps));
+  if (o.threads !== undefined) args.push('--threads', String(o.threads));
+  if (o.smoke) return runPython(o, [...args, '--smoke']);
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'cmir-comirs-'));
+  try {
+    await writeTrainingComirs(model, o.data!, tmp, log);
+    return await runPython(o, [...args, '--comirs', tmp]);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -118,6 +210,9 @@ export function registerTrain(program: Command): void {
     .option('--threads <n>', 'torch threads (default 1)', parsePositiveInt('--threads'))
     .option('--device <where>', 'where the networks train: cpu (default), cuda or auto (cuda when torch sees a GPU)', parseDevice)
     .option('--photometric <s>', 'strength of the per-modality intensity jitter, 0-2 (default 0 = off; training/README.md)', parseInRange('--photometric', 2, 'value')) // the trainer's own range (train_comir.py)
+    .option('--no-window-descriptor', "skip the first stage's window descriptor (docs/adr/0015)")
+    .option('--descriptor-only', 'train only the window descriptor of the model already in --out (default models/<pair>)')
+    .option('--descriptor-steps <n>', 'window descriptor training steps (default 1000; --smoke 20)', parsePositiveInt('--descriptor-steps'))
     .option('--python <path>', `Python interpreter with torch (default $CMIR_PYTHON or ${DEFAULT_PYTHON})`)
     .option('--smoke', 'a few steps on tiny generated pairs (no data needed)')
     .action(async (opts: TrainOptions) => {
@@ -128,9 +223,19 @@ export function registerTrain(program: Command): void {
       if (preset && opts.modalities) throw invalidParameter('--modalities', `nothing for the preset ${opts.pair}`, opts.modalities);
       if (!/^[A-Za-z0-9._-]+$/.test(opts.pair)) throw invalidParameter('--pair', 'a name of letters, digits, . _ -', opts.pair);
       if (!opts.smoke && !opts.data) throw invalidParameter('--data', 'a data folder (or --smoke)', opts.data);
-      const code = await runTrain(opts);
+      if (opts.descriptorOnly && opts.windowDescriptor === false) throw invalidParameter('--descriptor-only', 'not with --no-window-descriptor', true);
+      if (!opts.descriptorOnly) {
+        const code = await runTrain(opts);
+        if (code !== 0) {
+          console.error(`error [TRAINING_FAILED]: train_comir.py exited with code ${code}`);
+          process.exitCode = code;
+          return;
+        }
+      }
+      if (opts.windowDescriptor === false) return;
+      const code = await runTrainDescriptor(opts);
       if (code !== 0) {
-        console.error(`error [TRAINING_FAILED]: train_comir.py exited with code ${code}`);
+        console.error(`error [TRAINING_FAILED]: train_window_descriptor.py exited with code ${code}`);
         process.exitCode = code;
       }
     });

@@ -54,6 +54,19 @@ export interface ManifestModality {
   output: { name: string; channels: 1 };
 }
 
+export const WINDOW_DESCRIPTOR_FORMAT = 'cmir-window/1';
+
+export interface WindowDescriptorManifest {
+  format: typeof WINDOW_DESCRIPTOR_FORMAT;
+  /** ONNX file, relative to the model directory. */
+  file: string;
+  sha256: string;
+  /** Names the vectors (part of their space, services/embedding.service.ts): a new descriptor means a reindex. */
+  version: string;
+  input: { name: string; grid: number };
+  output: { name: string; dimensions: number };
+}
+
 export interface ComirManifest {
   format: typeof MANIFEST_FORMAT;
   pair: string;
@@ -92,6 +105,11 @@ export interface ComirManifest {
     confidence?: ConfidenceModel;
     source?: string;
   };
+  /**
+   * The learned window descriptor of the first stage (training/train_window_descriptor.py, docs/adr/0015): an ONNX
+   * network from a window's 32 x 32 standardised box means to a unit vector. Absent: the hand-made 8 x 8 box vector.
+   */
+  window_descriptor?: WindowDescriptorManifest;
   training?: Record<string, unknown>;
   validation?: Record<string, unknown> & { acc1?: number };
   report_test?: Record<string, unknown>;
@@ -157,6 +175,18 @@ export function validateManifest(json: unknown, dir = '.'): ComirManifest {
     const o = m.output;
     if (!isObj(o) || typeof o.name !== 'string' || o.channels !== 1) fail(dir, `modality ${m.name}: output needs name and channels 1`);
   }
+  const wd = json.window_descriptor;
+  if (wd !== undefined) {
+    if (
+      !isObj(wd) || wd.format !== WINDOW_DESCRIPTOR_FORMAT || typeof wd.file !== 'string' || typeof wd.sha256 !== 'string' ||
+      !/^[0-9a-f]{64}$/.test(wd.sha256) || typeof wd.version !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(wd.version) ||
+      !isObj(wd.input) || typeof wd.input.name !== 'string' || !posInt(wd.input.grid) || wd.input.grid > 64 ||
+      !isObj(wd.output) || typeof wd.output.name !== 'string' || !posInt(wd.output.dimensions)
+    ) {
+      fail(dir, `window_descriptor needs format ${WINDOW_DESCRIPTOR_FORMAT}, file, sha256, version, input { name, grid <= 64 } and output { name, dimensions }`);
+    }
+    if (path.isAbsolute(wd.file) || wd.file.split(/[\\/]/).includes('..')) fail(dir, 'window_descriptor: file must stay inside the model dir');
+  }
   const search = json.search;
   if (search !== undefined) {
     const inRange = (v: unknown, max: number) => v === undefined || (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= max);
@@ -207,6 +237,11 @@ export async function loadComirModel(dir: string, options: ComirOptions = {}): P
         fail(dir, `cannot read ${m.file}: ${(e as Error).message}`, { modality: m.name });
       }
       if (actual !== m.sha256) fail(dir, `${m.file}: sha256 ${actual} does not match the manifest's ${m.sha256}`, { modality: m.name, expected: m.sha256, actual });
+    }
+    const wd = manifest.window_descriptor;
+    if (wd) {
+      const actual = await sha256File(path.join(dir, wd.file)).catch((e: Error) => fail(dir, `cannot read ${wd.file}: ${e.message}`));
+      if (actual !== wd.sha256) fail(dir, `${wd.file}: sha256 ${actual} does not match the manifest's ${wd.sha256}`, { expected: wd.sha256, actual });
     }
   }
   return new ComirModel(dir, manifest, options);

@@ -2,10 +2,11 @@
  * The vector first stage (docs/adr/0011): fixed-length vectors of an image's CoMIR that pgvector can index (HNSW,
  * cosine), so a search no longer needs a vocabulary and re-ranks a few candidates instead of the whole repository.
  *
- * A vector describes one square **window** of the representation: its box means on a GRID x GRID lattice, minus their
- * mean, L2-normalised. The cosine of two such vectors is the normalised cross-correlation of the two windows seen
- * coarsely, which is what dense correlation (correlate.ts) measures well across modalities (docs/adr/0004), reduced
- * to one alignment.
+ * A vector describes one square **window** of the representation, read as box means on a lattice (its samples) and
+ * turned into a vector by a describer: either the hand-made box vector (8 x 8 means minus their mean, L2-normalised:
+ * the cosine of two is the normalised cross-correlation of the windows seen coarsely, what dense correlation measures
+ * well across modalities, docs/adr/0004) or a small network trained beside the CoMIR on 32 x 32 samples
+ * (window-descriptor.ts, docs/adr/0015), which tolerates the shift, turn and scale the query lattice leaves.
  *
  * - A stored image is described by overlapping windows at sides SIDE_0 * SIDE_RATIO^k (pixels of the representation),
  *   laid with a stride of STRIDE x side, upright.
@@ -63,12 +64,34 @@ export function embeddingDimensions(params: EmbeddingParams = EMBEDDING_PARAMS):
 }
 
 /**
- * A name for the vectors `params` make: stored vectors of another version are not comparable and are replaced by a
- * reindex.
+ * Turns windows into vectors. A window is given as its **samples**: the box means of its (rotated) square on a
+ * grid x grid lattice, NaN where it has no data. Two describers exist: the hand-made box vector below (BOX_DESCRIBER)
+ * and a learned network shipped with a CoMIR model (window-descriptor.ts, docs/adr/0015).
  */
-export function embeddingVersion(params: EmbeddingParams = EMBEDDING_PARAMS): string {
+export interface WindowDescriber {
+  /** Names the vectors (part of their space): vectors of two versions are not comparable. */
+  readonly version: string;
+  /** The lattice side of the samples it reads. */
+  readonly grid: number;
+  /** One vector per window (embeddingDimensions() long, unit length), null for a window it cannot describe (flat). */
+  describe(samples: readonly Float32Array[]): Promise<(Float32Array | null)[]>;
+}
+
+/** The hand-made vector (docs/adr/0011): the grid x grid box means minus their mean, L2-normalised. */
+export const BOX_DESCRIBER: WindowDescriber = Object.freeze({
+  version: `grid${EMBEDDING_PARAMS.grid}`,
+  grid: EMBEDDING_PARAMS.grid,
+  describe: async (samples: readonly Float32Array[]) => samples.map(centredUnit),
+});
+
+/**
+ * A name for the vectors `describer` makes of windows laid out by `params`: stored vectors of another version are not
+ * comparable and are replaced by a reindex. (The box describer's name is the one vectors had before describers
+ * existed, so its stored vectors stay valid.)
+ */
+export function embeddingVersion(describer: WindowDescriber = BOX_DESCRIBER, params: EmbeddingParams = EMBEDDING_PARAMS): string {
   const p = params;
-  return `grid${p.grid}-s${p.side0}x${p.sideRatio}-st${p.stride}`;
+  return `${describer.version}-s${p.side0}x${p.sideRatio}-st${p.stride}`;
 }
 
 /** One stored window and its vector. */
@@ -124,34 +147,43 @@ function boxMean(t: Integral, cx: number, cy: number, half: number): number {
 }
 
 /**
- * The vector of the square of side `side` centred at (cx, cy), rotated by `degrees`; null when a quarter or more of
- * its cells have no data or it is flat.
+ * The samples of the square of side `side` centred at (cx, cy), rotated by `degrees`: box means on a grid x grid
+ * lattice (NaN where a cell has no data); null when a quarter or more of its cells have no data.
  */
-function describe(t: Integral, cx: number, cy: number, side: number, degrees: number, grid: number): Float32Array | null {
+function samples(t: Integral, cx: number, cy: number, side: number, degrees: number, grid: number): Float32Array | null {
   const cell = side / grid;
   const th = (degrees * Math.PI) / 180, co = Math.cos(th), si = Math.sin(th);
   const v = new Float32Array(grid * grid);
-  let sum = 0, n = 0;
+  let n = 0;
   for (let j = 0; j < grid; j++) {
     for (let i = 0; i < grid; i++) {
       const u = (i + 0.5) * cell - side / 2, w = (j + 0.5) * cell - side / 2;
       const m = boxMean(t, cx + co * u - si * w, cy + si * u + co * w, cell / 2);
       v[j * grid + i] = m;
-      if (!Number.isNaN(m)) {
-        sum += m;
-        n++;
-      }
+      if (!Number.isNaN(m)) n++;
     }
   }
-  if (n < 0.75 * grid * grid) return null;
+  return n < 0.75 * grid * grid ? null : v;
+}
+
+/** The box vector of samples: minus their mean (cells without data at the mean), L2-normalised; null when flat. */
+function centredUnit(samples: Float32Array): Float32Array | null {
+  let sum = 0, n = 0;
+  for (const m of samples) {
+    if (!Number.isNaN(m)) {
+      sum += m;
+      n++;
+    }
+  }
   const mean = sum / n;
+  const v = new Float32Array(samples.length);
   let norm = 0;
   for (let k = 0; k < v.length; k++) {
-    v[k] = Number.isNaN(v[k]) ? 0 : v[k] - mean;
+    v[k] = Number.isNaN(samples[k]) ? 0 : samples[k] - mean;
     norm += v[k] * v[k];
   }
   // a flat window (the background CoMIR is a constant, training/README.md) says nothing about where it is
-  if (norm < 1e-10) return null;
+  if (!(norm >= 1e-10)) return null;
   norm = Math.sqrt(norm);
   for (let k = 0; k < v.length; k++) v[k] /= norm;
   return v;
@@ -172,23 +204,33 @@ function positions(length: number, side: number, step: number): number[] {
 }
 
 /** The stored vectors of an image's representation (NaN pixels are no data). */
-export function windowVectors(img: GreyImage, params: EmbeddingParams = EMBEDDING_PARAMS): WindowVector[] {
+export async function windowVectors(
+  img: GreyImage,
+  describer: WindowDescriber = BOX_DESCRIBER,
+  params: EmbeddingParams = EMBEDDING_PARAMS,
+): Promise<WindowVector[]> {
   const t = integral(img);
   const sides = windowSides(Math.min(img.width, img.height), params);
   // the smallest sides go first when an image would have too many windows
   const counts = sides.map((s) => positions(img.width, s, s * params.stride).length * positions(img.height, s, s * params.stride).length);
   let first = 0;
   for (let total = counts.reduce((a, b) => a + b, 0); total > params.maxWindows && first < sides.length - 1; first++) total -= counts[first];
-  const out: WindowVector[] = [];
+  const places: { x: number; y: number; side: number; samples: Float32Array }[] = [];
   for (const side of sides.slice(first)) {
     const step = side * params.stride;
     for (const y of positions(img.height, side, step)) {
       for (const x of positions(img.width, side, step)) {
-        const vector = describe(t, x + side / 2, y + side / 2, side, 0, params.grid);
-        if (vector) out.push({ x: Math.round(x), y: Math.round(y), side: Math.round(side), vector });
+        const s = samples(t, x + side / 2, y + side / 2, side, 0, describer.grid);
+        if (s) places.push({ x: Math.round(x), y: Math.round(y), side: Math.round(side), samples: s });
       }
     }
   }
+  const vectors = await describer.describe(places.map((p) => p.samples));
+  const out: WindowVector[] = [];
+  places.forEach((p, i) => {
+    const vector = vectors[i];
+    if (vector) out.push({ x: p.x, y: p.y, side: p.side, vector });
+  });
   return out;
 }
 
@@ -203,11 +245,16 @@ export interface QueryVector {
 }
 
 /** A query's vectors: centred squares at the largest stored sides that fit, over rotations and shifts. */
-export function queryVectors(img: GreyImage, maxRotation: number, params: EmbeddingParams = EMBEDDING_PARAMS): QueryVector[] {
+export async function queryVectors(
+  img: GreyImage,
+  maxRotation: number,
+  describer: WindowDescriber = BOX_DESCRIBER,
+  params: EmbeddingParams = EMBEDDING_PARAMS,
+): Promise<QueryVector[]> {
   const t = integral(img);
   const sides = windowSides(Math.min(img.width, img.height) * params.queryFit, params).slice(-params.queryScales);
   const na = Math.floor(maxRotation / params.angleStep + 1e-9);
-  const out: QueryVector[] = [];
+  const poses: (Omit<QueryVector, 'vector'> & { samples: Float32Array })[] = [];
   for (const side of sides) {
     const d = (side * params.stride) / params.shifts;
     for (let a = -na; a <= na; a++) {
@@ -216,12 +263,18 @@ export function queryVectors(img: GreyImage, maxRotation: number, params: Embedd
           const cx = img.width / 2 + (sx - (params.shifts - 1) / 2) * d;
           const cy = img.height / 2 + (sy - (params.shifts - 1) / 2) * d;
           const angle = a * params.angleStep;
-          const vector = describe(t, cx, cy, side, angle, params.grid);
-          if (vector) out.push({ vector, cx, cy, side, angle });
+          const s = samples(t, cx, cy, side, angle, describer.grid);
+          if (s) poses.push({ cx, cy, side, angle, samples: s });
         }
       }
     }
   }
+  const vectors = await describer.describe(poses.map((p) => p.samples));
+  const out: QueryVector[] = [];
+  poses.forEach(({ samples: _, ...pose }, i) => {
+    const vector = vectors[i];
+    if (vector) out.push({ vector, ...pose });
+  });
   return out;
 }
 
