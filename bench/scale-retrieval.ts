@@ -4,7 +4,7 @@
  * the protocol's queries (whole and 30 % crop) answered by `search.search`. Rows: Acc@1/@10 and recall@K of the
  * first stage (the true image among the K it hands to re-ranking), and per-stage latency.
  *
- *   npm run bench:scale-retrieval -- [--n 160,1000] [--queries 24] [--rerank none|default] [--kinds whole,crop]
+ *   npm run bench:scale-retrieval -- [--n 160,1000] [--queries 24] [--rerank none,default,k30] [--kinds whole,crop]
  *     [--descriptor learned|box] [--out scale-retrieval]
  *
  * --descriptor box: the shipped models without their learned window descriptor (a copy of models/ whose manifests lack
@@ -34,7 +34,8 @@ const arg = (name: string, fallback: string) => {
 const DATA = process.env.CMIR_DATA_DIR ?? path.join(import.meta.dirname, '..', '..', 'shared', 'data');
 const SIZES = arg('n', '160').split(',').map(Number);
 const NQ = Number(arg('queries', '24'));
-const RERANK = arg('rerank', 'none');
+/** Re-ranking configurations, each run on the same ingested repository: none, default, or kN (the default with topK N). */
+const RERANKS = arg('rerank', 'none').split(',');
 const KINDS = arg('kinds', 'whole,crop').split(',');
 /** The K re-ranking would see (issue 17: default <= 30). */
 const K = 30;
@@ -65,7 +66,7 @@ const r1 = (v: number) => Math.round(v * 10) / 10;
 
 const out: { rows: Record<string, unknown>[]; ingest: Record<string, unknown>[]; confidence: Record<string, unknown>[]; created: string; notes: string[] } = {
   rows: [], ingest: [], confidence: [], created: new Date().toISOString(),
-  notes: [`rerank: ${RERANK} (none = the first stage alone)`, `window descriptor: ${DESCRIPTOR}`, 'direction NIR->RGB; queries: the NIR file as is (its real warp, black fill declared as noDataValue 0) and its centre 30 % crop'],
+  notes: [`rerank: ${RERANKS.join(', ')} (none = the first stage alone; kN = the default with topK N)`, `window descriptor: ${DESCRIPTOR}`, 'direction NIR->RGB; queries: the NIR file as is (its real warp, black fill declared as noDataValue 0) and its centre 30 % crop'],
 };
 async function save() {
   const dir = path.join(import.meta.dirname, 'results');
@@ -110,7 +111,7 @@ for (const n of SIZES) {
     }
     const ingestSeconds = (performance.now() - t0) / 1000;
     out.ingest.push({ n, imagesPerSecond: r1(n / ingestSeconds), peakRssMb: Math.round(process.memoryUsage().rss / 2 ** 20) });
-    for (const kind of KINDS) {
+    for (const RERANK of RERANKS) for (const kind of KINDS) {
       const ranks: number[] = [];
       const tops: { confidence: number; right: boolean; threshold: number; top: number[] }[] = [];
       const firstRanks: number[] = [];
@@ -125,7 +126,7 @@ for (const n of SIZES) {
         })();
         const res = await app.services.search.search({
           data, modality: 'NIR', target: 'RGB', first: 100, noDataValue: kind === 'whole' ? 0 : null,
-          rerank: RERANK === 'none' ? { mode: 'none' } : null,
+          rerank: RERANK === 'none' ? { mode: 'none' } : RERANK.startsWith('k') ? { topK: Number(RERANK.slice(1)) } : null,
         });
         const rank = res.matches.findIndex((m) => m.imageId === idOf.get(p.id));
         ranks.push(rank < 0 ? Infinity : rank + 1);
