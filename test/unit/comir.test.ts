@@ -66,6 +66,24 @@ describe('manifest validation', () => {
     expect(() => validateManifest({ ...visNir, search: { confidence: { midpoint: 0.03, scale: 0.01, threshold: 2 } } })).toThrow(ModelInvalidError);
   });
 
+  it('accepts the shipped window descriptor block and rejects a malformed one (docs/adr/0015)', async () => {
+    const visNir = JSON.parse(await readFile(path.join(import.meta.dirname, '..', '..', 'models', 'vis-nir', 'manifest.json'), 'utf8'));
+    const wd = visNir.window_descriptor;
+    expect(validateManifest(visNir).window_descriptor).toMatchObject({ format: 'cmir-window/1', file: 'window.onnx', input: { grid: 32 }, output: { dimensions: 64 } });
+    for (const bad of [
+      { ...wd, format: 'cmir-window/2' },
+      { ...wd, file: '../../etc/passwd' },
+      { ...wd, file: '/abs/window.onnx' },
+      { ...wd, sha256: 'abc' },
+      { ...wd, version: 'has space' },
+      { ...wd, input: { ...wd.input, grid: 0 } },
+      { ...wd, input: { ...wd.input, grid: 1000 } },
+      { ...wd, output: { name: 'vector' } },
+    ]) {
+      expect(() => validateManifest({ ...visNir, window_descriptor: bad }), JSON.stringify(bad).slice(0, 80)).toThrow(ModelInvalidError);
+    }
+  });
+
   it('rejects a malformed manifest with MODEL_INVALID', () => {
     expect(() => validateManifest({ format: 'nope' })).toThrow(ModelInvalidError);
     try {
