@@ -4,7 +4,7 @@
  * search over every stored window (what HNSW approximates). Compares window describers side by side on the same CoMIRs:
  * the box vector and any number of model folders' learned descriptors.
  *
- *   npx tsx bench/first-stage-offline.ts [--models models/vis-nir,/tmp/other] [--queries 160] [--out first-stage-offline]
+ *   npx tsx bench/first-stage-offline.ts [--models models/vis-nir,/tmp/other] [--queries 160] [--box no] [--out first-stage-offline]
  *
  * CoMIRs are cached in bench/.cache/first-stage-offline (git-ignored). Writes bench/results/<out>.json and .md.
  */
@@ -69,7 +69,7 @@ const queries: Record<'whole' | 'crop', GreyImage[]> = { whole: [], crop: [] };
 for (const i of queryRows) for (const kind of ['whole', 'crop'] as const) queries[kind].push(await comir(test[i].nir, 'nir', kind));
 console.log(`CoMIRs ready: ${repo.length} stored, ${queryRows.length} queries`);
 
-const describers: [string, WindowDescriber][] = [['box 8 x 8', BOX_DESCRIBER]];
+const describers: [string, WindowDescriber][] = arg('box', 'yes') === 'no' ? [] : [['box 8 x 8', BOX_DESCRIBER]];
 for (const dir of MODELS) {
   const m = await loadComirModel(dir);
   if (m.manifest.window_descriptor) describers.push([`learned ${m.manifest.window_descriptor.version} (${path.basename(dir)})`, await LearnedDescriber.load(dir, m.manifest.window_descriptor)]);

@@ -190,8 +190,8 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--comirs", help="folder written by writeTrainingComirs (src/cli/commands/train.ts)")
     ap.add_argument("--model", required=True, help="model folder: window.onnx and the manifest block go there")
-    ap.add_argument("--steps", type=int, default=None, help="default 1000 (smoke 20)")
-    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--steps", type=int, default=None, help="default 3000 (smoke 20)")
+    ap.add_argument("--batch", type=int, default=256, help="windows per step, each with 2 x 256 - 2 in-batch negatives (docs/adr/0015: 256 x 3000 steps beat 128 x 1000)")
     ap.add_argument("--tau", type=float, default=0.07, help="InfoNCE temperature (SimCLR's and MoCo's 0.07-0.1)")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=0)
@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
         train, val, names = load(a.comirs)
     else:
         ap.error("--comirs or --smoke")
-    steps = a.steps if a.steps is not None else (20 if a.smoke else 1000)
+    steps = a.steps if a.steps is not None else (20 if a.smoke else 3000)
     sampler, held = Pairs(train, rng), Pairs(val or train, np.random.default_rng(a.seed + 1))
 
     net = Descriptor()

@@ -51,7 +51,7 @@ export interface TrainOptions {
   windowDescriptor?: boolean;
   /** Train only the window descriptor of the existing model in `out` (default models/<pair>). */
   descriptorOnly?: boolean;
-  /** Steps of the window descriptor (default 1000, train_window_descriptor.py). */
+  /** Steps of the window descriptor (default 3000, train_window_descriptor.py). */
   descriptorSteps?: number;
 }
 
@@ -212,7 +212,7 @@ export function registerTrain(program: Command): void {
     .option('--photometric <s>', 'strength of the per-modality intensity jitter, 0-2 (default 0 = off; training/README.md)', parseInRange('--photometric', 2, 'value')) // the trainer's own range (train_comir.py)
     .option('--no-window-descriptor', "skip the first stage's window descriptor (docs/adr/0015)")
     .option('--descriptor-only', 'train only the window descriptor of the model already in --out (default models/<pair>)')
-    .option('--descriptor-steps <n>', 'window descriptor training steps (default 1000; --smoke 20)', parsePositiveInt('--descriptor-steps'))
+    .option('--descriptor-steps <n>', 'window descriptor training steps (default 3000; --smoke 20)', parsePositiveInt('--descriptor-steps'))
     .option('--python <path>', `Python interpreter with torch (default $CMIR_PYTHON or ${DEFAULT_PYTHON})`)
     .option('--smoke', 'a few steps on tiny generated pairs (no data needed)')
     .action(async (opts: TrainOptions) => {
