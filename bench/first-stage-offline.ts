@@ -4,7 +4,7 @@
  * search over every stored window (what HNSW approximates). Compares window describers side by side on the same CoMIRs:
  * the box vector and any number of model folders' learned descriptors.
  *
- *   npx tsx bench/first-stage-offline.ts [--models models/vis-nir,/tmp/other] [--queries 160] [--box no] [--out first-stage-offline]
+ *   npm run bench:first-stage -- [--models models/vis-nir,/tmp/other] [--queries 160] [--box no] [--out first-stage-offline]
  *
  * CoMIRs are cached in bench/.cache/first-stage-offline (git-ignored). Writes bench/results/<out>.json and .md.
  */
@@ -102,7 +102,7 @@ for (const [name, d] of describers) {
   }
 }
 const md = [
-  '# First stage offline (`npx tsx bench/first-stage-offline.ts`)', '',
+  '# First stage offline (`npm run bench:first-stage`)', '',
   `Created ${new Date().toISOString()}. vis-nir NIR->RGB, exact cosine over every stored window (no database), the shipped CoMIRs; whole = the NIR file with its real warp (black fill as no data), crop = its centre 30 %. Recall of the true image at K.`, '',
   '| describer | query | N | queries | @1 | @10 | @30 | @100 |', '|---|---|---|---|---|---|---|---|',
   ...result.map((r) => `| ${r.describer} | ${r.query} | ${r.n} | ${r.queries} | ${r.recall[1]} | ${r.recall[10]} | ${r.recall[30]} | ${r.recall[100]} |`), '',
