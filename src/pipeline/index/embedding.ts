@@ -166,8 +166,8 @@ function samples(t: Integral, cx: number, cy: number, side: number, degrees: num
   return n < 0.75 * grid * grid ? null : v;
 }
 
-/** The box vector of samples: minus their mean (cells without data at the mean), L2-normalised; null when flat. */
-function centredUnit(samples: Float32Array): Float32Array | null {
+/** The mean of the samples that have data (NaN = none), and how many they are. */
+export function validMean(samples: Float32Array): { mean: number; n: number } {
   let sum = 0, n = 0;
   for (const m of samples) {
     if (!Number.isNaN(m)) {
@@ -175,7 +175,12 @@ function centredUnit(samples: Float32Array): Float32Array | null {
       n++;
     }
   }
-  const mean = sum / n;
+  return { mean: sum / n, n };
+}
+
+/** The box vector of samples: minus their mean (cells without data at the mean), L2-normalised; null when flat. */
+function centredUnit(samples: Float32Array): Float32Array | null {
+  const { mean } = validMean(samples);
   const v = new Float32Array(samples.length);
   let norm = 0;
   for (let k = 0; k < v.length; k++) {

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelInvalidError, type WindowDescriptorManifest } from '../comir/comir.ts';
-import { embeddingDimensions, type WindowDescriber } from './embedding.ts';
+import { embeddingDimensions, validMean, type WindowDescriber } from './embedding.ts';
 
 /**
  * Windows per onnxruntime call: 512 x 32 x 32 floats are 2 MB in and out; a 1024 x 680 image has about 600 windows,
@@ -21,14 +21,7 @@ const FLAT = 1.5e-5;
 
 /** Minus the mean, over the standard deviation + 1e-6 (as train_window_descriptor.py standardise); no data at 0. */
 export function standardise(samples: Float32Array, out: Float32Array, offset: number): boolean {
-  let sum = 0, n = 0;
-  for (const v of samples) {
-    if (!Number.isNaN(v)) {
-      sum += v;
-      n++;
-    }
-  }
-  const mean = sum / n;
+  const { mean, n } = validMean(samples);
   let ss = 0;
   for (const v of samples) if (!Number.isNaN(v)) ss += (v - mean) * (v - mean);
   const sd = Math.sqrt(ss / n);
