@@ -28,6 +28,18 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * The most characters of a client's input an error message (or its details) repeats (issue 19 part 5): enough for any
+ * name the API accepts (modality names are at most 32, validateModalityName), small enough that a megabyte-long
+ * argument does not come back whole in the answer, the logs and the audit trail.
+ */
+export const MAX_ECHO_CHARS = 200;
+
+/** User input as an error shows it: cut to MAX_ECHO_CHARS, saying how long it was when it was cut. */
+export function echo(value: string): string {
+  return value.length <= MAX_ECHO_CHARS ? value : `${value.slice(0, MAX_ECHO_CHARS)}… (${value.length} characters)`;
+}
+
 export class BadUserInputError extends AppError {
   constructor(message: string, details: Record<string, unknown> = {}) {
     super('BAD_USER_INPUT', message, details);
@@ -36,7 +48,8 @@ export class BadUserInputError extends AppError {
 
 export class NotFoundError extends AppError {
   constructor(kind: string, id: string | number) {
-    super('NOT_FOUND', `${kind} ${JSON.stringify(String(id))} does not exist`, { kind, id: String(id) });
+    const shown = echo(String(id));
+    super('NOT_FOUND', `${kind} ${JSON.stringify(shown)} does not exist`, { kind, id: shown });
   }
 }
 
@@ -77,7 +90,7 @@ export class ForbiddenError extends AppError {
  * "Expected {expected} for {name} but received {actual} of type {typeof}".
  */
 export function invalidParameter(name: string, expected: string, actual: unknown): BadUserInputError {
-  const shown = typeof actual === 'string' ? JSON.stringify(actual) : String(actual);
+  const shown = typeof actual === 'string' ? JSON.stringify(echo(actual)) : echo(String(actual));
   return new BadUserInputError(`Expected ${expected} for ${name} but received ${shown} of type ${typeof actual}`, {
     parameter: name,
   });
