@@ -4,6 +4,7 @@
  * Plain classes, no Apollo import, so services and the pure pipeline can throw them.
  */
 export type ErrorCode =
+  | 'BAD_REQUEST'
   | 'BAD_USER_INPUT'
   | 'NOT_FOUND'
   | 'UNSUPPORTED_IMAGE'
@@ -43,6 +44,19 @@ export function echo(value: string): string {
 export class BadUserInputError extends AppError {
   constructor(message: string, details: Record<string, unknown> = {}) {
     super('BAD_USER_INPUT', message, details);
+  }
+}
+
+/**
+ * A request body that cannot be read to its end: a multipart upload cut off in its file part, found only when the
+ * resolver reads the file (graphql-upload-minimal streams it). HTTP 400 and BAD_REQUEST, as the malformed bodies
+ * caught before GraphQL runs (server/http-errors.ts). `extensions.http` is how a resolver error sets the status in
+ * Apollo Server (graphql-js copies an original error's `extensions`; Apollo's errorNormalize.js takes `http` from them).
+ */
+export class BadRequestError extends AppError {
+  readonly extensions = { http: { status: 400 } };
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('BAD_REQUEST', message, details);
   }
 }
 

@@ -96,3 +96,57 @@ describe('errors repeat at most 200 characters of the input', () => {
     expect(JSON.stringify(res).length).toBeLessThan(1000);
   });
 });
+
+describe('a hostile multipart body', () => {
+  const boundary = 'cmirboundary42';
+  /** The multipart ingestion of `file` by hand, so that it can be cut or broken: operations, map, the file part. */
+  function body(file: Buffer, opts: { cutAt?: number } = {}): Buffer {
+    const head = [
+      `--${boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n${JSON.stringify({ query: INGEST, variables: { f: null, m: 'SHG' } })}\r\n`,
+      `--${boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n${JSON.stringify({ 0: ['variables.f'] })}\r\n`,
+      `--${boundary}\r\nContent-Disposition: form-data; name="0"; filename="cut.png"\r\nContent-Type: image/png\r\n\r\n`,
+    ].join('');
+    const whole = Buffer.concat([Buffer.from(head), file, Buffer.from(`\r\n--${boundary}--\r\n`)]);
+    return opts.cutAt === undefined ? whole : whole.subarray(0, Buffer.byteLength(head) + opts.cutAt);
+  }
+  async function send(data: Buffer, contentType: string) {
+    const res = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': contentType, 'apollo-require-preflight': 'true', authorization: `Bearer ${admin}` },
+      body: new Uint8Array(data),
+    });
+    const text = await res.text();
+    return { status: res.status, text, json: JSON.parse(text) as { data?: any; errors?: { message: string; extensions: { code: string } }[] } };
+  }
+
+  test('the control: the same body whole is ingested', async () => {
+    const res = await send(body(await makeImage({ seed: 410 })), `multipart/form-data; boundary=${boundary}`);
+    expect(res.json.errors).toBeUndefined();
+    expect(res.json.data.ingestImage.id).toBeTruthy();
+  });
+
+  test('cut off in the middle of the file part: 4xx with a code, nothing stored, the server still answers', async () => {
+    const file = await makeImage({ seed: 411, width: 200, height: 200 });
+    const before = await counts();
+    const res = await send(body(file, { cutAt: Math.floor(file.length / 2) }), `multipart/form-data; boundary=${boundary}`);
+    expect(res.status).toBe(400);
+    expect(res.json.errors![0]).toMatchObject({ message: expect.stringMatching(/upload could not be read/), extensions: { code: 'BAD_REQUEST' } });
+    expect(res.text).not.toMatch(/INTERNAL_SERVER_ERROR|at .*\.ts:/);
+    expect(await counts()).toEqual(before);
+    const alive = await post('{ __typename }', {});
+    expect(alive.data).toEqual({ __typename: 'Query' });
+  });
+
+  test('a boundary that does not match the body, or none: 400 with a code, nothing stored', async () => {
+    const file = await makeImage({ seed: 412 });
+    const before = await counts();
+    for (const contentType of ['multipart/form-data; boundary=another', 'multipart/form-data; boundary=', 'multipart/form-data']) {
+      const res = await send(body(file), contentType);
+      expect(res.status, contentType).toBeGreaterThanOrEqual(400);
+      expect(res.status, contentType).toBeLessThan(500);
+      expect(res.json.errors![0].extensions.code, contentType).toMatch(/^(BAD_REQUEST|BAD_USER_INPUT)$/);
+      expect(res.text).not.toMatch(/INTERNAL_SERVER_ERROR/);
+    }
+    expect(await counts()).toEqual(before);
+  });
+});
