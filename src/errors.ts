@@ -4,6 +4,7 @@
  * Plain classes, no Apollo import, so services and the pure pipeline can throw them.
  */
 export type ErrorCode =
+  | 'BAD_REQUEST'
   | 'BAD_USER_INPUT'
   | 'NOT_FOUND'
   | 'UNSUPPORTED_IMAGE'
@@ -28,15 +29,41 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * The most characters of a client's input an error message (or its details) repeats (issue 19 part 5): enough for any
+ * name the API accepts (modality names are at most 32, validateModalityName), small enough that a megabyte-long
+ * argument does not come back whole in the answer, the logs and the audit trail.
+ */
+export const MAX_ECHO_CHARS = 200;
+
+/** User input as an error shows it: cut to MAX_ECHO_CHARS, saying how long it was when it was cut. */
+export function echo(value: string): string {
+  return value.length <= MAX_ECHO_CHARS ? value : `${value.slice(0, MAX_ECHO_CHARS)}… (${value.length} characters)`;
+}
+
 export class BadUserInputError extends AppError {
   constructor(message: string, details: Record<string, unknown> = {}) {
     super('BAD_USER_INPUT', message, details);
   }
 }
 
+/**
+ * A request body that cannot be read to its end: a multipart upload cut off in its file part, found only when the
+ * resolver reads the file (graphql-upload-minimal streams it). HTTP 400 and BAD_REQUEST, as the malformed bodies
+ * caught before GraphQL runs (server/http-errors.ts). `extensions.http` is how a resolver error sets the status in
+ * Apollo Server (graphql-js copies an original error's `extensions`; Apollo's errorNormalize.js takes `http` from them).
+ */
+export class BadRequestError extends AppError {
+  readonly extensions = { http: { status: 400 } };
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('BAD_REQUEST', message, details);
+  }
+}
+
 export class NotFoundError extends AppError {
   constructor(kind: string, id: string | number) {
-    super('NOT_FOUND', `${kind} ${JSON.stringify(String(id))} does not exist`, { kind, id: String(id) });
+    const shown = echo(String(id));
+    super('NOT_FOUND', `${kind} ${JSON.stringify(shown)} does not exist`, { kind, id: shown });
   }
 }
 
@@ -77,7 +104,7 @@ export class ForbiddenError extends AppError {
  * "Expected {expected} for {name} but received {actual} of type {typeof}".
  */
 export function invalidParameter(name: string, expected: string, actual: unknown): BadUserInputError {
-  const shown = typeof actual === 'string' ? JSON.stringify(actual) : String(actual);
+  const shown = typeof actual === 'string' ? JSON.stringify(echo(actual)) : echo(String(actual));
   return new BadUserInputError(`Expected ${expected} for ${name} but received ${shown} of type ${typeof actual}`, {
     parameter: name,
   });

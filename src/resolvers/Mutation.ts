@@ -3,7 +3,7 @@ import { BadUserInputError } from '../errors.ts';
 import type { Normalization } from '../pipeline/decode/decode.ts';
 import { readUpload } from './upload.ts';
 import { fromGlobalId, toGlobalId } from '../ids.ts';
-import { actorOf } from '../services/auth.ts';
+import { actorOf, roleIncludes } from '../services/auth.ts';
 import type { MutationResolvers } from './__generated__/resolvers-types.ts';
 import { guardMutations } from './mutation-roles.ts';
 
@@ -18,7 +18,7 @@ export const Mutation: MutationResolvers = guardMutations({
       channels: input.channels ?? undefined,
       normalization: (input.normalization ?? 'LINEAR').toLowerCase() as Normalization,
     }),
-  ingestImage: async (_, { input }, { services }) => {
+  ingestImage: async (_, { input }, { services, principal }) => {
     if ((input.file == null) === (input.path == null)) {
       throw new BadUserInputError('give exactly one of file (an upload) and path (a file on the server)');
     }
@@ -29,6 +29,8 @@ export const Mutation: MutationResolvers = guardMutations({
       page: input.page,
       noDataValue: input.noDataValue,
       micronsPerPixel: input.micronsPerPixel,
+      // a new modality is the admin's to make (docs/adr/0014); a curator's image of an unknown one is FORBIDDEN
+      createModality: principal.kind === 'key' && roleIncludes(principal.role, 'admin'),
     };
     if (input.file != null) {
       const upload = await input.file;

@@ -1,7 +1,10 @@
 import type { FileUpload } from 'graphql-upload-minimal';
-import { BadUserInputError, PayloadTooLargeError } from '../errors.ts';
+import { BadRequestError, PayloadTooLargeError } from '../errors.ts';
 
-/** Reads an upload into memory, failing with PAYLOAD_TOO_LARGE past `limit` bytes. */
+/**
+ * Reads an upload into memory, failing with PAYLOAD_TOO_LARGE past `limit` bytes, and with BAD_REQUEST (HTTP 400)
+ * when the body ends before the file does ("Unexpected end of form") or cannot be parsed: nothing is ingested then.
+ */
 export async function readUpload(upload: FileUpload, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -14,7 +17,7 @@ export async function readUpload(upload: FileUpload, limit: number): Promise<Buf
   } catch (e) {
     if (e instanceof PayloadTooLargeError) throw e;
     if ((e as { status?: number }).status === 413) throw new PayloadTooLargeError((e as Error).message);
-    throw new BadUserInputError(`the upload could not be read: ${(e as Error).message}`);
+    throw new BadRequestError(`the upload could not be read: ${(e as Error).message}`);
   }
   return Buffer.concat(chunks);
 }

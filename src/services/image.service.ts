@@ -39,6 +39,11 @@ export interface IngestInput {
   noDataValue?: number | null;
   /** Micrometres per pixel (whole-slide images: when the file does not say, or to check what it says). */
   micronsPerPixel?: number | null;
+  /**
+   * Whether an unknown modality is created with this image (default true: the CLI and internal callers act as the
+   * home's operator). The GraphQL resolver passes false below the admin role (docs/adr/0014): FORBIDDEN, nothing written.
+   */
+  createModality?: boolean;
 }
 
 /** A validated ingestion plan: everything checked before anything is written. */
@@ -50,6 +55,7 @@ interface IngestPlan {
   page: number;
   noDataValue: number | null;
   micronsPerPixel: number | null;
+  createModality: boolean;
 }
 
 export interface ImageFilter {
@@ -144,7 +150,7 @@ export class ImageService {
     }
     const noDataValue = validateNoDataValue(input.noDataValue);
     const micronsPerPixel = validatePixelSize(input.micronsPerPixel);
-    return { data: input.data, name, modality, slide, page, noDataValue, micronsPerPixel };
+    return { data: input.data, name, modality, slide, page, noDataValue, micronsPerPixel, createModality: input.createModality ?? true };
   }
 
   /**
@@ -154,6 +160,7 @@ export class ImageService {
    */
   async ingest(input: IngestInput): Promise<Image> {
     const plan = this.plan(input);
+    await this.modalities.assertUsable(plan.modality, plan.createModality);
     // The checksum before the pixels: a stored file, one being ingested right now, or one already refused costs a
     // hash, not a decode (issue 19).
     const sha256 = sha256Hex(plan.data);
@@ -207,7 +214,7 @@ export class ImageService {
         reprSha = r.sha256;
       }
       const image = await this.prisma.$transaction(async (tx) => {
-        const modality = await this.modalities.ensure(tx, plan.modality, info.channels);
+        const modality = await this.modalities.ensure(tx, plan.modality, info.channels, plan.createModality);
         const slide = plan.slide === null ? null : await this.slides.upsertByName(tx, plan.slide);
         const row = await this.images.create(tx, {
           name: plan.name,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ModalityRepository } from '../db/modality.repository.ts';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ComirModel as ComirModelRow, Modality, Prisma as P } from '../db/generated/client.ts';
@@ -18,7 +19,11 @@ export interface RegisteredModel {
  * from then on are searched in the pair's shared representation space.
  */
 export class ModelService {
-  constructor(private readonly prisma: Prisma) {}
+  private readonly modalityRows: ModalityRepository;
+
+  constructor(private readonly prisma: Prisma) {
+    this.modalityRows = new ModalityRepository(prisma);
+  }
 
   list(): Promise<ComirModelRow[]> {
     return this.prisma.comirModel.findMany({ orderBy: { id: 'asc' } });
@@ -61,7 +66,9 @@ export class ModelService {
           channels: network.input.channels,
           normalization: network.input.normalization,
         };
-        modalities.push(await tx.modality.upsert({ where: { name }, create: { name, ...data }, update: data }));
+        // by name in any case: a mapping to `shg` takes the modality SHG
+        const modality = await this.modalityRows.findOrCreate(tx, name, data);
+        modalities.push(await this.modalityRows.update(tx, modality.id, data));
       }
       return { model: row, modalities };
     });

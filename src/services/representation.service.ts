@@ -8,6 +8,7 @@ import type { FileStore } from '../db/file-store.ts';
 import { downsample, workingImage } from '../pipeline/rerank/correlate.ts';
 import { markNoData, noDataMask } from '../pipeline/decode/nodata.ts';
 import { ReducedCache } from './reduced-cache.ts';
+import { ModalityRepository } from '../db/modality.repository.ts';
 
 /** A modality with its CoMIR model row, if it has one. */
 export type ModalityWithModel = Modality & { comirModel: ComirModelRow | null };
@@ -28,6 +29,7 @@ export function representationSpace(modality: ModalityWithModel): string {
 export class RepresentationService {
   private readonly models = new Map<string, Promise<ComirModel>>();
   private readonly reducedCache: ReducedCache;
+  private readonly modalityRows: ModalityRepository;
 
   constructor(
     private readonly config: Config,
@@ -35,14 +37,16 @@ export class RepresentationService {
     private readonly files: FileStore,
   ) {
     this.reducedCache = new ReducedCache(config.correlationCacheBytes);
+    this.modalityRows = new ModalityRepository(prisma);
   }
 
   async modality(id: number): Promise<ModalityWithModel> {
     return this.prisma.modality.findUniqueOrThrow({ where: { id }, include: { comirModel: true } });
   }
 
+  /** By name in any case (ModalityRepository.findByName). */
   async modalityByName(name: string): Promise<ModalityWithModel | null> {
-    return this.prisma.modality.findUnique({ where: { name }, include: { comirModel: true } });
+    return this.modalityRows.findByName(name);
   }
 
   private model(row: ComirModelRow): Promise<ComirModel> {

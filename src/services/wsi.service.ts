@@ -39,6 +39,8 @@ export interface SlideIngestInput {
   page?: number | null;
   /** Micrometres per pixel, when the file does not say or to check what it says. */
   micronsPerPixel?: number | null;
+  /** Whether an unknown modality is created (default true; image.service.ts IngestInput.createModality). */
+  createModality?: boolean;
 }
 
 /**
@@ -112,6 +114,8 @@ export class WholeSlideService {
    */
   async ingest(input: SlideIngestInput, info?: PyramidInfo): Promise<{ image: Image; jobId: number }> {
     const { modality: modalityName, slide: slideName, page, name } = validateIngestNames(input);
+    const createModality = input.createModality ?? true;
+    await this.modalities.assertUsable(modalityName, createModality);
     const declared = validatePixelSize(input.micronsPerPixel);
     const pyramid = info ?? (await readPyramid(input.file, page));
     if (pyramid.width * pyramid.height > MAX_SLIDE_PIXELS) {
@@ -132,7 +136,7 @@ export class WholeSlideService {
     let image: Image;
     try {
       image = await this.prisma.$transaction(async (tx) => {
-        const modality = await this.modalities.ensure(tx, modalityName, pyramid.channels);
+        const modality = await this.modalities.ensure(tx, modalityName, pyramid.channels, createModality);
         const slide = slideName === null ? null : await this.slides.upsertByName(tx, slideName);
         return this.images.create(tx, {
           name,

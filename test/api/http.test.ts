@@ -13,6 +13,8 @@ beforeAll(async () => {
   app = await createTestApp();
   server = await startServer(app, 0, '127.0.0.1');
   curator = await authHeaders(app, 'curator');
+  // a curator ingests into existing modalities only; creating one is the admin's (docs/adr/0014)
+  await app.services.modalities.create({ name: 'SHG' });
 });
 afterAll(async () => {
   await server?.stop();

@@ -80,7 +80,8 @@ describe(`ingestion guard on ${TEST_BACKEND}`, () => {
         if (large) running--;
       }
     });
-    // the modality exists first: two first images of a new modality at once race on its creation (fixed on branch rules)
+    // the modality exists first, so that this test is only about decodes (concurrent creation of a new modality is
+    // test/medium/modality-rules.test.ts's)
     await app.services.modalities.create({ name: 'BIG', channels: 3 });
     try {
       const small = await makeImage({ width: 64, height: 48, seed: 13 });
