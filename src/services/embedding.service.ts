@@ -69,6 +69,11 @@ export class EmbeddingService {
     return `${representationSpace(modality)}|${embeddingVersion(learned ? { version: learned.version, grid: learned.input.grid, describe: BOX_DESCRIBER.describe } : BOX_DESCRIBER)}`;
   }
 
+  /** Whether a modality's windows are described by its model's learned descriptor (docs/adr/0015). */
+  static learned(modality: ModalityWithModel): boolean {
+    return Boolean((modality.comirModel?.manifest as unknown as ComirManifest | undefined)?.window_descriptor);
+  }
+
   /** What turns a modality's windows into vectors: its model's learned descriptor, or the box vector. */
   describer(modality: ModalityWithModel | null): Promise<WindowDescriber> {
     const model = modality?.comirModel;

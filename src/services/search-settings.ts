@@ -54,9 +54,10 @@ export function autoRerank(queryModality: { id: number }, target: { id: number }
 
 /**
  * Bounds of k and of the re-ranked candidate count. The reference re-ranks HIT = 15 or 30 (reference 1.8): the default
- * for the word-based modes. CORRELATE re-ranks up to 200 by default: the vector first stage's recall at 30 is 87.5 %
- * (whole) and 66.7 % (30 % crops) on 160 vis-nir images, so re-ranking its top 30 would cost 8-12 and 17-21 points of
- * Acc@1 that re-ranking all 160 has (docs/adr/0012); the cost grows with K (docs/adr/0004).
+ * for the word-based modes, and for CORRELATE after a learned window descriptor's first stage, whose recall at 30 is
+ * 97.5 % (whole) and 92.5 % (30 % crops) on 160 vis-nir images, and re-ranking its 30 was as accurate as re-ranking
+ * all 160 (docs/adr/0015, bench/results/scale-retrieval-160-k.md). After the hand-made box vector CORRELATE re-ranks up
+ * to 200: its recall at 30 is 80.0 / 66.3 % (docs/adr/0012, 0015). The cost grows with K (docs/adr/0004).
  */
 export const SEARCH_LIMITS = { first: 100, topK: 200, defaultTopK: 30, defaultCorrelateTopK: 200, defaultFirst: 10 } as const;
 
@@ -109,9 +110,12 @@ export interface CorrelationSettings {
   refine: number;
 }
 
-/** The number of candidates a mode re-ranks when the request does not say. */
-export function defaultTopK(mode: Exclude<RerankMode, 'auto'>): number {
-  return mode === 'correlate' ? SEARCH_LIMITS.defaultCorrelateTopK : SEARCH_LIMITS.defaultTopK;
+/**
+ * The number of candidates a mode re-ranks when the request does not say: CORRELATE after a first stage of hand-made
+ * window vectors (`learnedFirstStage` false) re-ranks more (SEARCH_LIMITS).
+ */
+export function defaultTopK(mode: Exclude<RerankMode, 'auto'>, learnedFirstStage = false): number {
+  return mode === 'correlate' && !learnedFirstStage ? SEARCH_LIMITS.defaultCorrelateTopK : SEARCH_LIMITS.defaultTopK;
 }
 
 /** A validated search plan (sharp's habit: check everything, then execute once). */

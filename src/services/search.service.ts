@@ -9,7 +9,7 @@ import { workingMicronsPerPixel } from './pixel-size.ts';
 import { markNoData } from '../pipeline/decode/nodata.ts';
 import type { InvertedFile } from '../pipeline/index/inverted-index.ts';
 import { confidences } from '../pipeline/rerank/confidence.ts';
-import type { EmbeddingService } from './embedding.service.ts';
+import { EmbeddingService } from './embedding.service.ts';
 import type { IndexCache } from './index-cache.ts';
 import { dataMask } from './no-data.ts';
 import type { Candidate, RerankedMatch, RerankService } from './rerank.service.ts';
@@ -88,7 +88,7 @@ export class SearchService {
     const mode = p.mode === 'auto' ? autoRerank(queryModality, target, active !== null) : p.mode;
     const firstStage = firstStageOf(mode);
     const vocab = firstStage === 'words' ? await this.vocabularies.requireActive(target) : null;
-    const topK = p.topK ?? defaultTopK(mode);
+    const topK = p.topK ?? defaultTopK(mode, firstStage === 'vectors' && EmbeddingService.learned(target));
     const settings = correlationSettings(p, target);
 
     // I. the query in the target's representation space (CoMIR)

@@ -2,7 +2,9 @@
  * Retrieval through the services on a real database (issue 3, small version of its "Done when"): generated textures
  * are ingested, a vocabulary is built in a Job, and transformed queries are searched, ranked and located.
  */
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { EmbeddingService } from '../../src/services/embedding.service.ts';
 import { iouRectPolygon, rectPolygon } from '../../src/pipeline/rerank/geometry.ts';
 import type { GreyImage } from '../../src/pipeline/types.ts';
 import { createTestApp, TEST_BACKEND, type TestApp } from '../helpers/app.ts';
@@ -260,6 +262,23 @@ describe(`search on ${TEST_BACKEND}`, () => {
     expect(verified.matches).toHaveLength(30);
     const few = await app.services.search.search({ data, modality: 'SMALL', target: 'SMALL', first: 100, rerank: { mode: 'correlate', topK: 5 } });
     expect(few.matches).toHaveLength(5);
+  });
+
+  test('after a learned window descriptor\'s first stage, correlate re-ranks 30 by default (docs/adr/0015)', async () => {
+    // the shipped vis-nir model's manifest carries a window descriptor; SMALL above has no model
+    await app.services.models.register(path.join(import.meta.dirname, '..', '..', 'models', 'vis-nir'));
+    const M = 33;
+    for (let i = 0; i < M; i++) {
+      await app.services.images.ingest({ data: await greyPng(texturedImage(128, 128, 7000 + i)), fileName: `nir${i}.png`, modality: 'NIR' });
+    }
+    const nir = (await app.services.representations.modalityByName('NIR'))!;
+    expect(EmbeddingService.learned(nir)).toBe(true);
+    const data = await greyPng(texturedImage(128, 128, 7003));
+    const res = await app.services.search.search({ data, modality: 'RGB', target: 'NIR', first: 100 });
+    expect(res.rerank).toBe('correlate');
+    expect(res.matches).toHaveLength(30);
+    const more = await app.services.search.search({ data, modality: 'RGB', target: 'NIR', first: 100, rerank: { topK: 40 } });
+    expect(more.matches.length).toBeGreaterThanOrEqual(M);
   });
 
   test('an image ingested with a black fill declared as no data is found where a query overlaps the fill; typed errors', async () => {
