@@ -76,8 +76,8 @@ async function save() {
     '| dataset | direction | query | N | queries | rerank | Acc@1 | Acc@10 | first-stage recall@30 / @100 / @200 | p50 ms | p95 ms | p50 representation / first stage / rerank ms |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...out.rows.map((r: any) => `| ${r.dataset} | ${r.direction} | ${r.query} | ${r.n} | ${r.queries} | ${r.rerank} | ${r.acc[1]} | ${r.acc[10]} | ${r.firstStageRecall[30]} / ${r.firstStageRecall[100]} / ${r.firstStageRecall[200]} | ${r.p50Ms} | ${r.p95Ms} | ${r.stageP50Ms.representation} / ${r.stageP50Ms.firstStage} / ${r.stageP50Ms.rerank} |`),
-    ...(out.confidence.length ? ['', 'Top-1 at or above the default confidence threshold:', '', '| dataset | direction | query | N | threshold | precision % | coverage % |', '|---|---|---|---|---|---|---|',
-    ...out.confidence.map((c: any) => `| ${c.dataset} | ${c.direction} | ${c.query} | ${c.n} | ${c.threshold} | ${c.precision} | ${c.coverage} |`)] : []),
+    ...(out.confidence.length ? ['', 'Top-1 at or above the default confidence threshold:', '', '| dataset | direction | query | N | rerank | threshold | precision % | coverage % |', '|---|---|---|---|---|---|---|---|',
+    ...out.confidence.map((c: any) => `| ${c.dataset} | ${c.direction} | ${c.query} | ${c.n} | ${c.rerank ?? ''} | ${c.threshold} | ${c.precision} | ${c.coverage} |`)] : []),
   '', '| N | images/s ingested | RSS MB |', '|---|---|---|', ...out.ingest.map((i: any) => `| ${i.n} | ${i.imagesPerSecond} | ${i.peakRssMb} |`), '',
   ];
   await writeFile(path.join(dir, `${OUT}.md`), md.join('\n'));
@@ -154,7 +154,7 @@ for (const n of SIZES) {
         // top-1 answers at or above the shipped threshold (the target model pair's manifest `search.confidence`)
         const threshold = tops[0].threshold;
         const { precision, coverage } = atThreshold(tops, threshold);
-        out.confidence.push({ dataset: 'vis-nir', direction: 'NIR->RGB', query: kind, n, threshold: r1(threshold * 100) / 100, precision: r1(100 * precision), coverage: r1(100 * coverage) });
+        out.confidence.push({ dataset: 'vis-nir', direction: 'NIR->RGB', query: kind, n, rerank: RERANK, threshold: Math.round(threshold * 1000) / 1000, precision: r1(100 * precision), coverage: r1(100 * coverage) });
       }
       console.log(JSON.stringify({ ...row, ranks: undefined }));
     }
