@@ -50,7 +50,7 @@ async function openPGlite(dataDir: string): Promise<Database> {
     // pglite-prisma-adapter 0.6.1 bundles its own copy of @prisma/driver-adapter-utils whose types differ only
     // nominally from Prisma 6.19.3's; the runtime protocol is the same (used as documented by the adapter).
     const adapter = withBytesArgs(new PrismaPGlite(db)) as unknown as PrismaPg;
-    const prisma = new PrismaClient({ adapter });
+    const prisma = new PrismaClient({ adapter, transactionOptions: TRANSACTION_OPTIONS });
     return {
       prisma,
       kind: 'pglite',
@@ -65,6 +65,14 @@ async function openPGlite(dataDir: string): Promise<Database> {
     throw e;
   }
 }
+
+/**
+ * How long an interactive transaction may wait to start (Prisma's default is 2 s). Measured: on 2 loaded cores
+ * (.ci/run, 2026-12-03) an ingestion's transaction failed to start within 2 s while another request's large decode held
+ * the event loop (the float conversion, pipeline/decode/decode.ts, runs on the main thread), so the image was refused
+ * although nothing was wrong with it. 15 s covers that; the transaction's own time limit stays Prisma's 5 s.
+ */
+const TRANSACTION_OPTIONS = { maxWait: 15_000 } as const;
 
 async function openPostgres(url: string): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: 8 });
@@ -81,7 +89,7 @@ async function openPostgres(url: string): Promise<Database> {
   } finally {
     client.release();
   }
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool), transactionOptions: TRANSACTION_OPTIONS });
   return {
     prisma,
     kind: 'postgres',
