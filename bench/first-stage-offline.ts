@@ -12,14 +12,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadComirModel } from '../src/pipeline/comir/comir.ts';
-import { decodeImage, normalize, type Normalization } from '../src/pipeline/decode/decode.ts';
+import { decodeImage, matchChannels, normalize, type Normalization } from '../src/pipeline/decode/decode.ts';
 import { markNoData } from '../src/pipeline/decode/nodata.ts';
 import { BOX_DESCRIBER, queryVectors, type WindowDescriber, windowVectors } from '../src/pipeline/index/embedding.ts';
 import { LearnedDescriber } from '../src/pipeline/index/window-descriptor.ts';
 import { crop } from '../src/pipeline/rerank/warp.ts';
 import type { GreyImage } from '../src/pipeline/types.ts';
 import { dataMask } from '../src/services/no-data.ts';
-import { matchChannels } from '../src/services/representation.service.ts';
 import { PROTOCOL } from './lib/queries.ts';
 
 const arg = (name: string, fallback: string) => {

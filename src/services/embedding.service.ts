@@ -66,7 +66,7 @@ export class EmbeddingService {
   static space(modality: ModalityWithModel | null): string {
     if (!modality) return `raw|${embeddingVersion()}`;
     const learned = (modality.comirModel?.manifest as unknown as ComirManifest | undefined)?.window_descriptor;
-    return `${representationSpace(modality)}|${embeddingVersion(learned ? { version: learned.version, grid: learned.input.grid, describe: BOX_DESCRIBER.describe } : BOX_DESCRIBER)}`;
+    return `${representationSpace(modality)}|${embeddingVersion(learned ?? BOX_DESCRIBER)}`;
   }
 
   /** Whether a modality's windows are described by its model's learned descriptor (docs/adr/0015). */

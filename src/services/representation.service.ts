@@ -1,7 +1,7 @@
 import type { ComirModel as ComirModelRow, Image, Modality } from '../db/generated/client.ts';
 import type { Prisma } from '../db/database.ts';
 import { type ComirModel, loadComirModel } from '../pipeline/comir/comir.ts';
-import { decodeImage, encodeGreyPng, normalize, type Normalization, toGrey } from '../pipeline/decode/decode.ts';
+import { decodeImage, encodeGreyPng, matchChannels, normalize, type Normalization, toGrey } from '../pipeline/decode/decode.ts';
 import type { GreyImage, PlanarImage } from '../pipeline/types.ts';
 import type { Config } from '../config.ts';
 import type { FileStore } from '../db/file-store.ts';
@@ -169,18 +169,3 @@ export class RepresentationService {
   }
 }
 
-/**
- * Grey for a 1-channel network (rgb2gray), grey replicated for a 3-channel one. Deliberate: an image whose channel
- * count differs from its modality's is accepted at ingest and search, converted the way the network's training data
- * was (training/comir/data.py read_image: shg-bf's BF network learnt from grey H&E, vis-nir's NIR one from the first
- * channel of 3-channel JPEGs), so colour H&E scans and grey-as-RGB files need no conversion by the user
- * (test/medium/ingest-channels.test.ts).
- */
-export function matchChannels(image: PlanarImage, channels: number): PlanarImage {
-  if (image.channels === channels) return image;
-  const grey = toGrey(image);
-  if (channels === 1) return { ...grey, channels: 1 };
-  const out = new Float32Array(grey.data.length * channels);
-  for (let i = 0; i < grey.data.length; i++) out.fill(grey.data[i], i * channels, i * channels + channels);
-  return { width: image.width, height: image.height, channels, data: out };
-}

@@ -13,9 +13,8 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { invalidParameter, optionalInRange } from '../../errors.ts';
 import { loadComirModel } from '../../pipeline/comir/comir.ts';
-import { decodeImage, normalize, type Normalization } from '../../pipeline/decode/decode.ts';
+import { decodeImage, matchChannels, normalize, type Normalization } from '../../pipeline/decode/decode.ts';
 import { MAX_REFINE, POSE_BOUNDS } from '../../pipeline/rerank/correlate.ts';
-import { matchChannels } from '../../services/representation.service.ts';
 
 /** Debian's interpreter: the pyenv python3 first on PATH has no torch (../shared/guide/stack.md). */
 export const DEFAULT_PYTHON = '/usr/bin/python3';

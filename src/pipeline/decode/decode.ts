@@ -204,3 +204,19 @@ export async function resizePlanar(image: PlanarImage, width: number, height: nu
   for (let i = 0; i < out.length; i++) out[i] = out16[i] / 65535;
   return { width: info.width, height: info.height, channels: info.channels, data: out };
 }
+
+/**
+ * Grey for a 1-channel network (rgb2gray), grey replicated for a 3-channel one. Deliberate: an image whose channel
+ * count differs from its modality's is accepted at ingest and search, converted the way the network's training data
+ * was (training/comir/data.py read_image: shg-bf's BF network learnt from grey H&E, vis-nir's NIR one from the first
+ * channel of 3-channel JPEGs), so colour H&E scans and grey-as-RGB files need no conversion by the user
+ * (test/medium/ingest-channels.test.ts).
+ */
+export function matchChannels(image: PlanarImage, channels: number): PlanarImage {
+  if (image.channels === channels) return image;
+  const grey = toGrey(image);
+  if (channels === 1) return { ...grey, channels: 1 };
+  const out = new Float32Array(grey.data.length * channels);
+  for (let i = 0; i < grey.data.length; i++) out.fill(grey.data[i], i * channels, i * channels + channels);
+  return { width: image.width, height: image.height, channels, data: out };
+}

@@ -89,7 +89,7 @@ export const BOX_DESCRIBER: WindowDescriber = Object.freeze({
  * comparable and are replaced by a reindex. (The box describer's name is the one vectors had before describers
  * existed, so its stored vectors stay valid.)
  */
-export function embeddingVersion(describer: WindowDescriber = BOX_DESCRIBER, params: EmbeddingParams = EMBEDDING_PARAMS): string {
+export function embeddingVersion(describer: Pick<WindowDescriber, 'version'> = BOX_DESCRIBER, params: EmbeddingParams = EMBEDDING_PARAMS): string {
   const p = params;
   return `${describer.version}-s${p.side0}x${p.sideRatio}-st${p.stride}`;
 }
