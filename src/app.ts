@@ -55,6 +55,8 @@ export interface Services {
   vocabularies: VocabularyService;
   embeddings: EmbeddingService;
   search: SearchService;
+  /** Stage III of a search: re-ranking of the first stage's candidates (CORRELATE's cascade among them). */
+  reranker: RerankService;
   /** Whole-slide images: ingestion, tiling jobs, the slide's CoMIR around a place. */
   wsi: WholeSlideService;
   /** Deep-zoom tiles (IIIF Image API 3.0 level 1) of every stored image. */
@@ -109,6 +111,7 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
   const vocabularies = new VocabularyService(prisma, repos.vocabularies, repos.vectors, representations, modalities, jobs, cache);
   const embeddings = new EmbeddingService(prisma, repos.vectors, representations, modalities, jobs);
   const wsi = new WholeSlideService(config, prisma, repos.images, repos.slides, repos.tiles, repos.vectors, modalities, representations, files, jobs, embeddings);
+  const reranker = new RerankService(repos.images, repos.vectors, representations, correlation, wsi);
   const services: Services = {
     modalities,
     slides: new SlideService(repos.slides),
@@ -120,7 +123,8 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     vocabularies,
     embeddings,
     wsi,
-    search: new SearchService(config, files, repos.images, representations, vocabularies, embeddings, cache, new RerankService(repos.images, repos.vectors, representations, correlation, wsi)),
+    reranker,
+    search: new SearchService(config, files, repos.images, representations, vocabularies, embeddings, cache, reranker),
     tiles: new TileService(repos.images, files),
     keys: new KeyService(prisma, repos.apiKeys, audit),
     audit,

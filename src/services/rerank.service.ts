@@ -143,25 +143,37 @@ export class RerankService {
     if (w < 1) signals.push({ image: masked(query.comir), signal: 'value', weight: 1 - w });
     if (w > 0) signals.push({ image: masked(this.representations.grey(query.modality, query.pixels)), signal: 'gradient', weight: w });
     // sessions key their matches by the index into `placed` (a slide has several places)
-    let matches = (await this.correlateSession(placed, signals, opts, target)).sort((x, y) => y.score - x.score);
-    matches = bestPerImage(matches, placed);
-
-    const refine = Math.min(settings.refine, matches.length);
-    const fine = refine > 1 ? refinementOptions(query.comir, opts) : null;
-    let order = placed;
-    if (fine) {
-      const top = matches.slice(0, refine);
-      // a part is taken again around the coarse match
-      const again = top.map((m) => {
-        const { row, centre, slide } = placed[m.entryId];
-        return { row, centre: centre && centreOf(m.region), slide };
+    const fine = settings.refine > 1 ? refinementOptions(query.comir, opts) : null;
+    const refined = new Map<number, CorrelatedMatch<number>>();
+    const refinePart = fine ? refinePartSize(query.comir, fine) : 0;
+    // the best `n` of `sorted` again at twice the resolution, near the pose each was found at (each once)
+    const refineTop = async (sorted: readonly CorrelatedMatch<number>[], n: number): Promise<CorrelatedMatch<number>[]> => {
+      const todo = sorted.slice(0, n).filter((m) => !refined.has(m.entryId));
+      // a part is taken again around the coarse match: of a slide or a large image as large as before; of any other,
+      // one twice the query's size (refinePartSize), not the whole candidate
+      const again = todo.map((m): Placed => {
+        const p = placed[m.entryId];
+        return p.slide || p.centre ? { ...p, centre: centreOf(m.region), partSize: undefined } : { ...p, centre: centreOf(m.region), partSize: refinePart };
       });
-      const refined = (await this.correlateSession(again, signals, fine, target, top)).map((m) => ({ ...m, entryId: m.entryId + placed.length }));
-      order = [...placed, ...again];
-      matches = [...refined.sort((x, y) => y.score - x.score), ...matches.slice(refine)];
+      for (const m of await this.correlateSession(again, signals, fine!, target, todo)) refined.set(todo[m.entryId].entryId, { ...m, entryId: todo[m.entryId].entryId });
+      return byScore(sorted.slice(0, n).map((m) => refined.get(m.entryId)!));
+    };
+
+    // The cascade (docs/adr/0016): the first stage's best few first, the best of them refined; when one leads the
+    // others by what a client would take without review (the calibrated confidence threshold), the rest is skipped
+    const cascade = fine ? settings.cascade : null;
+    const head = cascade ? headLength(placed, cascade.head) : placed.length;
+    let coarse = await this.correlateSession(placed.slice(0, head), signals, opts, target);
+    let stopped = false;
+    if (cascade && head < placed.length) {
+      stopped = leadOf(await refineTop(bestPerImage(byScore(coarse), placed), Math.min(cascade.refine, settings.refine))) >= cascade.stopLead;
+      if (!stopped) coarse = [...coarse, ...(await this.correlateSession(placed.slice(head), signals, opts, target)).map((m) => ({ ...m, entryId: m.entryId + head }))];
     }
+    let matches = bestPerImage(byScore(coarse), placed);
+    const refine = stopped ? Math.min(cascade!.refine, settings.refine) : Math.min(settings.refine, matches.length);
+    if (fine && refine > 1) matches = [...(await refineTop(matches, refine)), ...matches.slice(refine)];
     return matches.map((m) => {
-      const { row, slide } = order[m.entryId];
+      const { row, slide } = placed[m.entryId];
       const match = { imageId: row.id, score: m.score, nWords: 0, region: m.region, footprint: m.footprint, transform: [...m.transform] };
       // a slide's match is found in working pixels; it is reported in full-resolution slide pixels
       return !slide || slide.scale === 1 ? match : scaleMatch(match, 1 / slide.scale);
@@ -202,7 +214,7 @@ export class RerankService {
         );
         let offset: { x: number; y: number } | undefined;
         if (centre) {
-          const part = localPart(row, centre, f, opts.maxCandidateSize ?? MAX_CANDIDATE_WORKING_SIZE);
+          const part = localPart(row, centre, f, partSize ?? opts.maxCandidateSize ?? MAX_CANDIDATE_WORKING_SIZE);
           images = images.map((img) => cropGrey(img, part));
           offset = { x: part.x * f, y: part.y * f };
         }
@@ -280,6 +292,36 @@ function slidePlaces(slide: { width: number; height: number; scale: number }, pl
     out.push(c);
   }
   return out;
+}
+
+/**
+ * The side (working px) of the part of a candidate a refinement correlates around its coarse match: twice the query's
+ * longer side at the refinement's scale, so the coarse match may be off by half the query's size, and no less than
+ * MAX_CANDIDATE_WORKING_SIZE. A query as large as the candidate (a whole image) still sees all of it; a 30 % crop of
+ * a 1024 px photograph (77 px at 1/4) sees 154 px instead of 256, in 256 x 256 FFTs instead of 512 x 512 (docs/adr/0016).
+ */
+export function refinePartSize(query: { width: number; height: number }, fine: CorrelateOptions): number {
+  const f = correlationFactor(query, fine.workingSize, fine.largestCandidate, fine.maxCandidateSize);
+  return Math.max(MAX_CANDIDATE_WORKING_SIZE, Math.ceil((2 * Math.max(query.width, query.height)) / f));
+}
+
+/** The length of `placed`'s prefix that holds its first `images` images (a slide has several places in a row). */
+function headLength(placed: readonly Placed[], images: number): number {
+  const seen = new Set<number>();
+  for (let i = 0; i < placed.length; i++) {
+    if (!seen.has(placed[i].row.id) && seen.size === images) return i;
+    seen.add(placed[i].row.id);
+  }
+  return placed.length;
+}
+
+function byScore<M extends { score: number }>(l: M[]): M[] {
+  return l.sort((x, y) => y.score - x.score);
+}
+
+/** The best score's lead over the next (one image alone: no lead). */
+function leadOf(sorted: readonly { score: number }[]): number {
+  return sorted.length > 1 ? sorted[0].score - sorted[1].score : -Infinity;
 }
 
 /** The best match of each image (a slide correlated at several places keeps its best); `placed` maps keys to images. */

@@ -4,7 +4,9 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { decodeImage } from '../../src/pipeline/decode/decode.ts';
 import { EmbeddingService } from '../../src/services/embedding.service.ts';
+import { correlationSettings } from '../../src/services/search-settings.ts';
 import { iouRectPolygon, rectPolygon } from '../../src/pipeline/rerank/geometry.ts';
 import type { GreyImage } from '../../src/pipeline/types.ts';
 import { createTestApp, TEST_BACKEND, type TestApp } from '../helpers/app.ts';
@@ -264,7 +266,7 @@ describe(`search on ${TEST_BACKEND}`, () => {
     expect(few.matches).toHaveLength(5);
   });
 
-  test('after a learned window descriptor\'s first stage, correlate re-ranks 30 by default (docs/adr/0015)', async () => {
+  test('after a learned window descriptor\'s first stage, correlate re-ranks K = 30 (docs/adr/0015), or 8 when the cascade stops there (docs/adr/0016)', async () => {
     // the shipped vis-nir model's manifest carries a window descriptor; SMALL above has no model
     await app.services.models.register(path.join(import.meta.dirname, '..', '..', 'models', 'vis-nir'));
     const M = 33;
@@ -274,11 +276,41 @@ describe(`search on ${TEST_BACKEND}`, () => {
     const nir = (await app.services.representations.modalityByName('NIR'))!;
     expect(EmbeddingService.learned(nir)).toBe(true);
     const data = await greyPng(texturedImage(128, 128, 7003));
-    const res = await app.services.search.search({ data, modality: 'RGB', target: 'NIR', first: 100 });
-    expect(res.rerank).toBe('correlate');
-    expect(res.matches).toHaveLength(30);
+    const all = await app.services.search.search({ data, modality: 'RGB', target: 'NIR', first: 100, rerank: { topK: 30 } });
+    expect(all.rerank).toBe('correlate');
+    expect(all.matches).toHaveLength(30);
     const more = await app.services.search.search({ data, modality: 'RGB', target: 'NIR', first: 100, rerank: { topK: 40 } });
     expect(more.matches.length).toBeGreaterThanOrEqual(M);
+    // by default the cascade (docs/adr/0016): the source leads the first stage's best 8 by far more than the stop lead,
+    // so only those 8 are correlated, and the answer is the one re-ranking all 30 gives
+    const res = await app.services.search.search({ data, modality: 'RGB', target: 'NIR', first: 100 });
+    expect(res.matches).toHaveLength(8);
+    expect(res.matches[0].imageId).toBe(all.matches[0].imageId);
+    expect(res.matches[0].score).toBeCloseTo(all.matches[0].score, 6);
+    expect(res.matches[0].confidence).toBeGreaterThanOrEqual(res.confidenceThreshold);
+  });
+
+  test('the cascade goes on past the first 8 when none of them leads, and stops when one does (docs/adr/0016)', async () => {
+    const nir = (await app.services.representations.modalityByName('NIR'))!, rgb = (await app.services.representations.modalityByName('RGB'))!;
+    const ids = (await app.db.prisma.image.findMany({ where: { modality: { name: 'NIR' } }, select: { id: true } })).map((r) => r.id).sort((x, y) => x - y);
+    const source = ids[3]; // nir3.png, seed 7003
+    const pixels = (await decodeImage(await greyPng(texturedImage(128, 128, 7003)), { maxPixels: 1e8 })).image;
+    const query = { comir: await app.services.representations.compute(rgb, pixels), pixels, modality: rgb, valid: null };
+    const settings = correlationSettings({ maxRotation: null, scaleTolerance: null, structureWeight: null, refine: null }, nir);
+    const firstStage = (at: number) => {
+      const others = ids.filter((id) => id !== source).slice(0, 29);
+      return [...others.slice(0, at), source, ...others.slice(at)].map((entryId) => ({ entryId, score: 0, nWords: 0 }));
+    };
+    // the first stage put the source 16th: none of the 8 leads, so all 30 are correlated and the source comes first
+    const late = await app.services.reranker.correlate(firstStage(15), query, nir, settings);
+    expect(late).toHaveLength(30);
+    expect(late[0].imageId).toBe(source);
+    // the first stage put it 3rd: it leads the 8 by more than the stop lead, and the rest is not correlated
+    const early = await app.services.reranker.correlate(firstStage(2), query, nir, settings);
+    expect(early).toHaveLength(8);
+    expect(early[0].imageId).toBe(source);
+    expect(early[0].score - early[1].score).toBeGreaterThanOrEqual(settings.cascade!.stopLead);
+    expect(early[0].score).toBeCloseTo(late[0].score, 6);
   });
 
   test('an image ingested with a black fill declared as no data is found where a query overlaps the fill; typed errors', async () => {

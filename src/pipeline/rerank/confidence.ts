@@ -45,6 +45,11 @@ export function confidences(scores: readonly number[], model: ConfidenceModel = 
   return margins(scores).map((m) => logistic(m, model));
 }
 
+/** The margin whose confidence is `confidence` (the inverse of logistic). */
+export function marginAt(confidence: number, model: Pick<ConfidenceModel, 'midpoint' | 'scale'>): number {
+  return model.midpoint + model.scale * Math.log(confidence / (1 - confidence));
+}
+
 export function logistic(margin: number, model: Pick<ConfidenceModel, 'midpoint' | 'scale'>): number {
   return 1 / (1 + Math.exp(-(margin - model.midpoint) / model.scale));
 }
