@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadComirModel } from '../src/pipeline/comir/comir.ts';
-import { decodeImage, matchChannels, normalize, type Normalization } from '../src/pipeline/decode/decode.ts';
+import { decodeImage } from '../src/pipeline/decode/decode.ts';
 import { markNoData } from '../src/pipeline/decode/nodata.ts';
 import { BOX_DESCRIBER, queryVectors, type WindowDescriber, windowVectors } from '../src/pipeline/index/embedding.ts';
 import { LearnedDescriber } from '../src/pipeline/index/window-descriptor.ts';
@@ -50,11 +50,8 @@ async function comir(file: string, name: string, kind: 'whole' | 'crop' | 'repo'
   if (existsSync(key)) {
     out = { width: px.width, height: px.height, data: new Float32Array((await readFile(key)).buffer.slice(0)) };
   } else {
-    const m = model.modality(name);
-    const c = await model.run(name, matchChannels(normalize(px, m.input.normalization as Normalization), m.input.channels));
-    const data = Float32Array.from(c.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 65535) / 65535);
-    await writeFile(key, Buffer.from(data.buffer));
-    out = { width: c.width, height: c.height, data };
+    out = await model.representation(name, px);
+    await writeFile(key, Buffer.from(out.data.buffer));
   }
   // the whole NIR file declares its black warp fill as no data (as the product's benchmark does)
   const valid = kind === 'whole' ? dataMask(px, 0, 8, 'query') : null;

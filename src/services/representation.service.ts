@@ -1,7 +1,7 @@
 import type { ComirModel as ComirModelRow, Image, Modality } from '../db/generated/client.ts';
 import type { Prisma } from '../db/database.ts';
 import { type ComirModel, loadComirModel } from '../pipeline/comir/comir.ts';
-import { decodeImage, encodeGreyPng, matchChannels, normalize, type Normalization, toGrey } from '../pipeline/decode/decode.ts';
+import { decodeImage, encodeGreyPng, normalize, type Normalization, toGrey } from '../pipeline/decode/decode.ts';
 import type { GreyImage, PlanarImage } from '../pipeline/types.ts';
 import type { Config } from '../config.ts';
 import type { FileStore } from '../db/file-store.ts';
@@ -68,20 +68,8 @@ export class RepresentationService {
 
   /** The grey image retrieval works on, from decoded pixels of this modality. */
   async compute(modality: ModalityWithModel, pixels: PlanarImage): Promise<GreyImage> {
-    const normalized = normalize(pixels, modality.normalization as Normalization);
-    if (modality.comirModel && modality.comirNetwork) {
-      const model = await this.model(modality.comirModel);
-      const wanted = model.modality(modality.comirNetwork).input.channels;
-      const comir = await model.run(modality.comirNetwork, matchChannels(normalized, wanted));
-      // Quantised to 16 bits, exactly as stored, so a query's CoMIR and a stored one of the same pixels are identical.
-      // Not 8 bits (the reference's round(255 y), reference-pipeline.md section 2): the shipped networks put tissue
-      // at 0.014-0.06, i.e. 0-15 grey levels in 8 bits (training/README.md, measured), which erases the texture
-      // SURF needs.
-      const data = new Float32Array(comir.data.length);
-      for (let i = 0; i < data.length; i++) data[i] = Math.round(Math.min(1, Math.max(0, comir.data[i])) * 65535) / 65535;
-      return { width: comir.width, height: comir.height, data };
-    }
-    return toGrey(normalized);
+    if (modality.comirModel && modality.comirNetwork) return (await this.model(modality.comirModel)).representation(modality.comirNetwork, pixels);
+    return toGrey(normalize(pixels, modality.normalization as Normalization));
   }
 
   /** The modality's normalised grey pixels: what structure (pipeline/rerank/structure.ts) is computed from. */

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { invalidParameter, optionalInRange } from '../../errors.ts';
 import { loadComirModel } from '../../pipeline/comir/comir.ts';
-import { decodeImage, matchChannels, normalize, type Normalization } from '../../pipeline/decode/decode.ts';
+import { decodeImage } from '../../pipeline/decode/decode.ts';
 import { MAX_REFINE, POSE_BOUNDS } from '../../pipeline/rerank/correlate.ts';
 
 /** Debian's interpreter: the pyenv python3 first on PATH has no torch (../shared/guide/stack.md). */
@@ -126,11 +126,9 @@ export async function writeTrainingComirs(modelDir: string, data: string, out: s
         const files: string[] = [];
         let size = { width: 0, height: 0 };
         for (const name of model.modalities) {
-          const m = model.modality(name);
           const { image } = await decodeImage(await readFile(path.join(pairDir, row[name])), { maxPixels: 1e9 });
-          const comir = await model.run(name, matchChannels(normalize(image, m.input.normalization as Normalization), m.input.channels));
-          const f32 = new Float32Array(comir.data.length);
-          for (let i = 0; i < f32.length; i++) f32[i] = Math.min(1, Math.max(0, comir.data[i]));
+          const comir = await model.representation(name, image);
+          const f32 = comir.data;
           const file = `${id}-${name}.f32`;
           await writeFile(path.join(out, file), Buffer.from(f32.buffer));
           files.push(file);

@@ -22,7 +22,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../../errors.ts';
 import { MAX_REFINE, POSE_BOUNDS } from '../rerank/correlate.ts';
-import { NORMALIZATIONS, type Normalization } from '../decode/decode.ts';
+import { matchChannels, normalize, NORMALIZATIONS, type Normalization } from '../decode/decode.ts';
 import type { ConfidenceModel } from '../rerank/confidence.ts';
 import type { GreyImage, PlanarImage } from '../types.ts';
 
@@ -336,6 +336,22 @@ export class ComirModel {
       this.sessions.set(name, s);
     }
     return s;
+  }
+
+  /**
+   * The CoMIR of an image of `modality` as cmir stores and searches it: the pixels normalised as the network was
+   * trained (manifest `input.normalization`), their channels matched to its input (matchChannels), run, clamped to
+   * [0, 1] and quantised to 16 bits, exactly as stored (so a query's CoMIR and a stored one of the same pixels are
+   * identical). Not 8 bits (the reference's round(255 y), reference-pipeline.md section 2): the shipped networks put
+   * tissue at 0.014-0.06, i.e. 0-15 grey levels in 8 bits (training/README.md, measured), which erases the texture SURF
+   * needs. Ingestion, search, the window descriptor's training data and the offline benchmark all take it from here.
+   */
+  async representation(modality: string, pixels: PlanarImage): Promise<GreyImage> {
+    const m = this.modality(modality);
+    const comir = await this.run(modality, matchChannels(normalize(pixels, m.input.normalization as Normalization), m.input.channels));
+    const data = new Float32Array(comir.data.length);
+    for (let i = 0; i < data.length; i++) data[i] = Math.round(Math.min(1, Math.max(0, comir.data[i])) * 65535) / 65535;
+    return { width: comir.width, height: comir.height, data };
   }
 
   /** CoMIR of an image of `modality`: whole-image pass when small enough, else seamless tiles. */
