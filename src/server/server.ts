@@ -139,7 +139,9 @@ export async function startServer(app: App, port: number, host = app.config.host
   web.use(
     '/graphql',
     express.json({ limit: JSON_BODY_LIMIT }),
-    multipartErrorsAreBadRequests(graphqlUploadExpress({ maxFileSize: app.config.maxUploadBytes, maxFiles: 1 })),
+    // busboy marks a file of exactly maxFileSize bytes as cut off: one byte more, so that readUpload (resolvers/upload.ts)
+    // takes a file of the limit and refuses one over it as PAYLOAD_TOO_LARGE
+    multipartErrorsAreBadRequests(graphqlUploadExpress({ maxFileSize: app.config.maxUploadBytes + 1, maxFiles: 1 })),
     expressMiddleware(apollo, {
       context: async ({ req }) => createContext(app, `${req.protocol}://${req.get('host') ?? `localhost:${port}`}`, await principalOf(req)),
     }),
