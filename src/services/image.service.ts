@@ -10,7 +10,7 @@ import type { Image } from '../db/generated/client.ts';
 import type { ImageRepository } from '../db/image.repository.ts';
 import type { ModalityRepository } from '../db/modality.repository.ts';
 import type { SlideRepository } from '../db/slide.repository.ts';
-import { type AppError, BadUserInputError, containsNul, DuplicateImageError, invalidParameter, isAppError, NotFoundError, PayloadTooLargeError } from '../errors.ts';
+import { type AppError, BadUserInputError, containsNul, DuplicateImageError, echo, invalidParameter, isAppError, NotFoundError, PayloadTooLargeError } from '../errors.ts';
 import { decodeImage, encodeGreyPng, probeImage, thumbnailPng } from '../pipeline/decode/decode.ts';
 import { type PyramidInfo, pyramidThumbnailPng } from '../pipeline/decode/pyramid.ts';
 import type { GreyImage, PlanarImage } from '../pipeline/types.ts';
@@ -290,8 +290,9 @@ export class ImageService {
       throw new BadUserInputError(
         this.config.ingestRoots.length === 0
           ? 'ingesting server-side paths is disabled; set CMIR_INGEST_ROOTS to the folders it may read'
-          : `${resolved} is outside the folders in CMIR_INGEST_ROOTS${real && real !== resolved ? ' (links resolved)' : ''}`,
-        { path: filePath },
+          : // the path as the client gave it: resolving a relative one would show the server's working folder (issue 19)
+            `${JSON.stringify(echo(filePath))} is outside the folders in CMIR_INGEST_ROOTS${real && real !== resolved ? ' (links resolved)' : ''}`,
+        { path: echo(filePath) },
       );
     }
     return target;
