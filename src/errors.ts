@@ -41,6 +41,18 @@ export function echo(value: string): string {
   return value.length <= MAX_ECHO_CHARS ? value : `${value.slice(0, MAX_ECHO_CHARS)}… (${value.length} characters)`;
 }
 
+/**
+ * Whether a string, or any string or key of a JSON value, holds U+0000: Postgres stores no NUL in text or jsonb
+ * (Prisma's error would reach the client as an internal error), so names and metadata with one are refused as input
+ * (issue 19, test/api/hostile.test.ts).
+ */
+export function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(containsNul);
+  if (value !== null && typeof value === 'object') return Object.entries(value).some(([k, v]) => k.includes('\u0000') || containsNul(v));
+  return false;
+}
+
 export class BadUserInputError extends AppError {
   constructor(message: string, details: Record<string, unknown> = {}) {
     super('BAD_USER_INPUT', message, details);

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { BadUserInputError } from '../errors.ts';
 import type { Normalization } from '../pipeline/decode/decode.ts';
-import { readUpload } from './upload.ts';
+import { readUpload, uploadedFile } from './upload.ts';
 import { fromGlobalId, toGlobalId } from '../ids.ts';
 import { actorOf, roleIncludes } from '../services/auth.ts';
 import type { MutationResolvers } from './__generated__/resolvers-types.ts';
@@ -18,7 +18,7 @@ export const Mutation: MutationResolvers = guardMutations({
       channels: input.channels ?? undefined,
       normalization: (input.normalization ?? 'LINEAR').toLowerCase() as Normalization,
     }),
-  ingestImage: async (_, { input }, { services, principal }) => {
+  ingestImage: async (_, { input }, { services, principal, maxUploadBytes }) => {
     if ((input.file == null) === (input.path == null)) {
       throw new BadUserInputError('give exactly one of file (an upload) and path (a file on the server)');
     }
@@ -33,9 +33,10 @@ export const Mutation: MutationResolvers = guardMutations({
       createModality: principal.kind === 'key' && roleIncludes(principal.role, 'admin'),
     };
     if (input.file != null) {
-      const upload = await input.file;
-      const data = await readUpload(upload, services.images.maxUploadBytes);
-      return services.images.ingest({ ...options, data, fileName: upload.filename });
+      const upload = await uploadedFile(input.file);
+      const data = await readUpload(upload, maxUploadBytes);
+      // a part without a file name (or with one busboy cannot read) has none: the image then needs `name`
+      return services.images.ingest({ ...options, data, fileName: upload.filename ?? '' });
     }
     // a file on the server may be a whole-slide image: stored as it is and tiled by a job (Image.wholeSlide)
     const file = await services.images.assertServerPath(input.path!);

@@ -1,6 +1,6 @@
 import { BadUserInputError, NotFoundError } from '../errors.ts';
 import type { RerankMode } from '../services/search-settings.ts';
-import { readUpload } from './upload.ts';
+import { readUpload, uploadedFile } from './upload.ts';
 import { fromGlobalId, type NodeType, parseGlobalId } from '../ids.ts';
 import { authorize } from '../services/auth.ts';
 import type { QueryResolvers } from './__generated__/resolvers-types.ts';
@@ -46,11 +46,11 @@ export const Query: QueryResolvers = {
     authorize(principal, 'admin');
     return services.keys.list();
   },
-  search: async (_, { input }, { services }) => {
+  search: async (_, { input }, { services, maxUploadBytes }) => {
     if ((input.file == null) === (input.imageId == null)) {
       throw new BadUserInputError('give exactly one query: file (an upload) or imageId (a stored image)');
     }
-    const data = input.file != null ? await readUpload(await input.file, services.images.maxUploadBytes) : null;
+    const data = input.file != null ? await readUpload(await uploadedFile(input.file), maxUploadBytes) : null;
     return services.search.search({
       data,
       imageId: input.imageId != null ? fromGlobalId('Image', input.imageId) : null,

@@ -32,6 +32,11 @@ export interface Context {
    * (src/server/auth-plugin.ts) and per mutation by its role (src/resolvers/mutation-roles.ts).
    */
   principal: Principal;
+  /**
+   * The largest upload this server reads: its CMIR_MAX_UPLOAD_BYTES, which its multipart parser enforces too, so that
+   * the resolvers refuse at the same limit and name it (resolvers/upload.ts).
+   */
+  maxUploadBytes: number;
 }
 
 /** Loads rows by id and returns them in key order; a missing id gives null (never a misplaced row). */
@@ -48,6 +53,7 @@ export function createContext(app: App, baseUrl: string, principal: Principal): 
     services: app.services,
     baseUrl,
     principal,
+    maxUploadBytes: app.config.maxUploadBytes,
     loaders: {
       image: byId((ids) => repos.images.findManyByIds(ids)),
       slide: byId((ids) => repos.slides.findManyByIds(ids)),

@@ -38,6 +38,12 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
     const { stacktrace: _omit, ...extensions } = formatted.extensions ?? {};
     return { ...formatted, extensions };
   }
+  // Apollo's own request errors that carry an HTTP 4xx but no code ("Unsupported persisted query version", "provided
+  // sha does not match query"): the client's request is at fault, and the message is Apollo's (issue 19).
+  const http = (original as { extensions?: { http?: { status?: unknown } } } | null)?.extensions?.http?.status;
+  if (formatted.path === undefined && typeof http === 'number' && http >= 400 && http < 500) {
+    return { message: formatted.message, extensions: { code: 'BAD_REQUEST' } };
+  }
   const status = (original as { status?: number; statusCode?: number } | null)?.status;
   if (status === 413) return { message: (original as Error).message, path: formatted.path, extensions: { code: 'PAYLOAD_TOO_LARGE' } };
   console.error('[cmir] internal error:', original);

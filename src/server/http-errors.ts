@@ -43,7 +43,16 @@ export const jsonErrorHandler: ErrorRequestHandler = (err, req, res, next) => {
  * status ("Unexpected end of form"), which would read as a 500: it is the client's request that is wrong.
  */
 export function multipartErrorsAreBadRequests(upload: RequestHandler): RequestHandler {
-  return (req, res, next) =>
+  return (req, res, next) => {
+    // graphql-upload-minimal 1.6 listens `once` for its busboy parser's errors, then destroys the parser, whose
+    // _destroy emits a second error ("Unexpected end of form" after "Malformed part header", e.g. a NUL in a file
+    // name) with no listener left: an uncaught exception that ends the process (issue 19, test/api/hostile.test.ts).
+    // The first error still reaches the request (BAD_REQUEST); later ones of the same body are dropped here.
+    const pipe = req.pipe.bind(req);
+    req.pipe = ((destination, options) => {
+      destination.on('error', () => undefined);
+      return pipe(destination, options);
+    }) as typeof req.pipe;
     upload(req, res, (err?: unknown) => {
       if (err === undefined || err === null || err === 'route' || err === 'router') {
         next(err as undefined);
@@ -56,6 +65,7 @@ export function multipartErrorsAreBadRequests(upload: RequestHandler): RequestHa
       }
       next(Object.assign(new Error(`malformed multipart request: ${e.message ?? String(err)}`), { status: 400, expose: true }));
     });
+  };
 }
 
 /** HTTP statuses of the typed errors a route answers other than 400. */

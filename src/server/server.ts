@@ -8,6 +8,7 @@ import express from 'express';
 import { graphqlUploadExpress } from 'graphql-upload-minimal';
 import type { App } from '../app.ts';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../config.ts';
+import { echo } from '../errors.ts';
 import { fromGlobalId } from '../ids.ts';
 import { splitQualityFormat } from '../pipeline/decode/iiif.ts';
 import { resolvers } from '../resolvers/index.ts';
@@ -139,11 +140,17 @@ export async function startServer(app: App, port: number, host = app.config.host
   web.use(
     '/graphql',
     express.json({ limit: JSON_BODY_LIMIT }),
-    multipartErrorsAreBadRequests(graphqlUploadExpress({ maxFileSize: app.config.maxUploadBytes, maxFiles: 1 })),
+    // busboy marks a file of exactly maxFileSize bytes as cut off: one byte more, so that readUpload (resolvers/upload.ts)
+    // takes a file of the limit and refuses one over it as PAYLOAD_TOO_LARGE
+    multipartErrorsAreBadRequests(graphqlUploadExpress({ maxFileSize: app.config.maxUploadBytes + 1, maxFiles: 1 })),
     expressMiddleware(apollo, {
       context: async ({ req }) => createContext(app, `${req.protocol}://${req.get('host') ?? `localhost:${port}`}`, await principalOf(req)),
     }),
   );
+  // Any other path: a typed 404, not Express's HTML page (issue 19).
+  web.use((req, res) => {
+    res.status(404).json({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${echo(req.path)}` } });
+  });
   // Last: oversized or malformed bodies answer JSON with a code, not Express's HTML page with a stack.
   web.use(jsonErrorHandler);
 

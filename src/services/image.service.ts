@@ -10,7 +10,7 @@ import type { Image } from '../db/generated/client.ts';
 import type { ImageRepository } from '../db/image.repository.ts';
 import type { ModalityRepository } from '../db/modality.repository.ts';
 import type { SlideRepository } from '../db/slide.repository.ts';
-import { type AppError, BadUserInputError, DuplicateImageError, invalidParameter, isAppError, NotFoundError, PayloadTooLargeError } from '../errors.ts';
+import { type AppError, BadUserInputError, containsNul, DuplicateImageError, echo, invalidParameter, isAppError, NotFoundError, PayloadTooLargeError } from '../errors.ts';
 import { decodeImage, encodeGreyPng, probeImage, thumbnailPng } from '../pipeline/decode/decode.ts';
 import { type PyramidInfo, pyramidThumbnailPng } from '../pipeline/decode/pyramid.ts';
 import type { GreyImage, PlanarImage } from '../pipeline/types.ts';
@@ -76,7 +76,7 @@ export function validateIngestNames(input: { modality: string; slide?: string | 
   const page = input.page ?? 0;
   if (!Number.isInteger(page) || page < 0) throw invalidParameter('page', 'a non-negative integer', page);
   const name = (input.name ?? path.parse(input.file).name).trim();
-  if (name === '' || name.length > 200) throw invalidParameter('name', 'a non-empty name of at most 200 characters', name);
+  if (name === '' || name.length > 200 || containsNul(name)) throw invalidParameter('name', 'a non-empty name of at most 200 characters, without U+0000 (NUL)', name);
   return { modality, slide, page, name };
 }
 
@@ -290,8 +290,9 @@ export class ImageService {
       throw new BadUserInputError(
         this.config.ingestRoots.length === 0
           ? 'ingesting server-side paths is disabled; set CMIR_INGEST_ROOTS to the folders it may read'
-          : `${resolved} is outside the folders in CMIR_INGEST_ROOTS${real && real !== resolved ? ' (links resolved)' : ''}`,
-        { path: filePath },
+          : // the path as the client gave it: resolving a relative one would show the server's working folder (issue 19)
+            `${JSON.stringify(echo(filePath))} is outside the folders in CMIR_INGEST_ROOTS${real && real !== resolved ? ' (links resolved)' : ''}`,
+        { path: echo(filePath) },
       );
     }
     return target;

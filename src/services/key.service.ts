@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { ApiKeyRepository } from '../db/api-key.repository.ts';
 import type { Prisma } from '../db/database.ts';
 import type { ApiKey } from '../db/generated/client.ts';
-import { AppError, invalidParameter, NotFoundError } from '../errors.ts';
+import { AppError, containsNul, invalidParameter, NotFoundError } from '../errors.ts';
 import type { AuditService } from './audit.service.ts';
 import { type Actor, type AnonymousAccess, isRole, type Principal, ROLES, type Role } from './auth.ts';
 
@@ -38,7 +38,7 @@ export class KeyService {
 
   async create(name: string, role: string, actor: Actor): Promise<CreatedKey> {
     const trimmed = name.trim();
-    if (trimmed === '' || trimmed.length > 100) throw invalidParameter('name', 'a name of 1 to 100 characters', name);
+    if (trimmed === '' || trimmed.length > 100 || containsNul(trimmed)) throw invalidParameter('name', 'a name of 1 to 100 characters, without U+0000 (NUL)', name);
     if (/^\d+$/.test(trimmed)) throw invalidParameter('name', 'a name that is not a number (numbers are key ids)', name);
     if (!isRole(role)) throw invalidParameter('role', ROLES.join(', '), role);
     if (await this.keys.findByName(trimmed)) throw new AppError('CONFLICT', `a key named ${JSON.stringify(trimmed)} exists`, { name: trimmed });

@@ -2,7 +2,7 @@ import type { Prisma } from '../db/database.ts';
 import type { Link, LinkStatus } from '../db/generated/client.ts';
 import type { ImageRepository } from '../db/image.repository.ts';
 import type { LinkRepository } from '../db/link.repository.ts';
-import { BadUserInputError, invalidParameter, NotFoundError } from '../errors.ts';
+import { BadUserInputError, containsNul, invalidParameter, NotFoundError } from '../errors.ts';
 import type { Region } from '../pipeline/types.ts';
 import type { AuditService } from './audit.service.ts';
 import type { Actor } from './auth.ts';
@@ -60,6 +60,7 @@ export class LinkService {
    */
   async link(input: LinkInput, actor: Actor): Promise<Link> {
     if (input.sourceId === input.targetId) throw new BadUserInputError('an image cannot be linked to itself');
+    if (containsNul(input.method)) throw invalidParameter('method', 'a name without the character U+0000 (NUL)', input.method);
     const [source, target] = await Promise.all([this.images.findById(input.sourceId), this.images.findById(input.targetId)]);
     if (!source) throw new NotFoundError('Image', input.sourceId);
     if (!target) throw new NotFoundError('Image', input.targetId);

@@ -1,11 +1,11 @@
 import type { Prisma as P, Slide } from '../db/generated/client.ts';
 import type { SlideRepository } from '../db/slide.repository.ts';
-import { BadUserInputError, invalidParameter, NotFoundError } from '../errors.ts';
+import { BadUserInputError, containsNul, invalidParameter, NotFoundError } from '../errors.ts';
 import { type Page, pageOf, validatePageArgs } from './pagination.ts';
 
 export function validateSlideName(name: unknown): string {
-  if (typeof name !== 'string' || name.trim() === '' || name.length > 200) {
-    throw invalidParameter('slide', 'a non-empty name of at most 200 characters', name);
+  if (typeof name !== 'string' || name.trim() === '' || name.length > 200 || containsNul(name)) {
+    throw invalidParameter('slide', 'a non-empty name of at most 200 characters, without U+0000 (NUL)', name);
   }
   return name.trim();
 }
@@ -14,6 +14,7 @@ function validateMetadata(metadata: unknown): Record<string, unknown> {
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
     throw invalidParameter('metadata', 'a JSON object', metadata);
   }
+  if (containsNul(metadata)) throw new BadUserInputError('metadata may not hold the character U+0000 (NUL), in a key or a value');
   return metadata as Record<string, unknown>;
 }
 

@@ -357,7 +357,8 @@ async function isTiff(file: string): Promise<boolean> {
   if (!fh) return false;
   try {
     const b = Buffer.alloc(4);
-    const { bytesRead } = await fh.read(b, 0, 4, 0);
+    // a folder opens but cannot be read (EISDIR): not a TIFF; the caller's read then says why (issue 19)
+    const { bytesRead } = await fh.read(b, 0, 4, 0).catch(() => ({ bytesRead: 0 }));
     if (bytesRead < 4) return false;
     const magic = b.toString('latin1', 0, 2);
     const version = magic === 'II' ? b.readUInt16LE(2) : magic === 'MM' ? b.readUInt16BE(2) : 0;

@@ -86,12 +86,16 @@ export async function probeImage(data: Buffer, opts: DecodeOptions): Promise<Ima
 
 /**
  * Decodes every pixel to interleaved floats in [0,1] (value / (2^bitDepth - 1)); alpha is dropped. A truncated file
- * fails here (sharp `failOn: 'truncated'`), not later.
+ * fails here (sharp `failOn: 'truncated'`, 'error' for TIFF), not later.
  */
 export async function decodeImage(data: Buffer, opts: DecodeOptions): Promise<{ info: ImageInfo; image: PlanarImage }> {
   const info = await probeImage(data, opts);
   try {
-    let pipeline = sharp(data, { limitInputPixels: opts.maxPixels, page: opts.page ?? 0, failOn: 'truncated' });
+    // A TIFF strip or tile shorter than its byte count says is a libtiff read *error* that libvips fills with black
+    // under 'truncated' (an uncompressed TIFF cut short was ingested: issue 19, test/api/hostile.test.ts); PNG and
+    // JPEG keep 'truncated', so that a JPEG's harmless warnings ("extraneous bytes before marker") do not refuse it.
+    const failOn = info.format === 'tiff' ? 'error' : 'truncated';
+    let pipeline = sharp(data, { limitInputPixels: opts.maxPixels, page: opts.page ?? 0, failOn });
     if (info.channels === 1) pipeline = pipeline.toColourspace(info.bitDepth === 16 ? 'grey16' : 'b-w');
     else pipeline = pipeline.removeAlpha().toColourspace(info.bitDepth === 16 ? 'rgb16' : 'srgb');
     pipeline = pipeline.raw({ depth: info.bitDepth === 16 ? 'ushort' : 'uchar' });
