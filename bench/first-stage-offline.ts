@@ -5,6 +5,10 @@
  * the box vector and any number of model folders' learned descriptors.
  *
  *   npm run bench:first-stage -- [--models models/vis-nir,/tmp/other] [--queries 160] [--box no] [--out first-stage-offline]
+ *     [--lattice 4x10,2x10]
+ *
+ * --lattice: query lattices to compare, each `<shifts>x<angle step>` (EmbeddingParams.shifts, angleStep; the shipped
+ * 4x10 is 16 shifts x 7 angles x 2 sides = 224 query vectors for +-30 degrees).
  *
  * CoMIRs are cached in bench/.cache/first-stage-offline (git-ignored). Writes bench/results/<out>.json and .md.
  */
@@ -14,7 +18,7 @@ import path from 'node:path';
 import { loadComirModel } from '../src/pipeline/comir/comir.ts';
 import { decodeImage } from '../src/pipeline/decode/decode.ts';
 import { markNoData } from '../src/pipeline/decode/nodata.ts';
-import { BOX_DESCRIBER, queryVectors, type WindowDescriber, windowVectors } from '../src/pipeline/index/embedding.ts';
+import { BOX_DESCRIBER, EMBEDDING_PARAMS, queryVectors, type WindowDescriber, windowVectors } from '../src/pipeline/index/embedding.ts';
 import { LearnedDescriber } from '../src/pipeline/index/window-descriptor.ts';
 import { crop } from '../src/pipeline/rerank/warp.ts';
 import type { GreyImage } from '../src/pipeline/types.ts';
@@ -31,6 +35,10 @@ const NQ = Number(arg('queries', '160'));
 const OUT = arg('out', 'first-stage-offline');
 const CACHE = path.join(import.meta.dirname, '.cache', 'first-stage-offline');
 const KS = [1, 10, 30, 100];
+const LATTICES = arg('lattice', `${EMBEDDING_PARAMS.shifts}x${EMBEDDING_PARAMS.angleStep}`).split(',').map((l) => {
+  const [shifts, angleStep] = l.split('x').map(Number);
+  return { name: l, params: { ...EMBEDDING_PARAMS, shifts, angleStep } };
+});
 
 const rows = (await readFile(path.join(DATA, 'pairs.csv'), 'utf8')).trim().split(/\r?\n/);
 const cols = rows[0].split(',');
@@ -71,18 +79,21 @@ for (const dir of MODELS) {
   if (m.manifest.window_descriptor) describers.push([`learned ${m.manifest.window_descriptor.version} (${path.basename(dir)})`, await LearnedDescriber.load(dir, m.manifest.window_descriptor)]);
 }
 
-const result: { describer: string; query: string; n: number; queries: number; recall: Record<number, number>; ms: number }[] = [];
+const result: { describer: string; lattice: string; queryVectors: number; query: string; n: number; queries: number; recall: Record<number, number>; ms: number }[] = [];
 for (const [name, d] of describers) {
   const stored: { id: number; x: number; y: number; side: number; v: Float32Array }[] = [];
   for (const [id, img] of repo.entries()) for (const w of await windowVectors(img, d)) stored.push({ id, x: w.x, y: w.y, side: w.side, v: w.vector });
   const flat = new Float32Array(stored.length * 64);
   stored.forEach((s, i) => flat.set(s.v, i * 64));
-  for (const kind of ['whole', 'crop'] as const) {
+  for (const lattice of LATTICES) for (const kind of ['whole', 'crop'] as const) {
     const t0 = performance.now();
     const ranks: number[] = [];
+    let nVectors = 0;
     for (const [qi, q] of queries[kind].entries()) {
       const best = new Float32Array(repo.length).fill(-2);
-      for (const qv of await queryVectors(q, 30, d)) {
+      const qvs = await queryVectors(q, 30, d, lattice.params);
+      nVectors += qvs.length;
+      for (const qv of qvs) {
         for (let s = 0; s < stored.length; s++) {
           let dot = 0;
           for (let k = 0; k < 64; k++) dot += qv.vector[k] * flat[s * 64 + k];
@@ -93,15 +104,15 @@ for (const [name, d] of describers) {
       ranks.push(1 + [...best].filter((v) => v > best[truth]).length);
     }
     const recall = Object.fromEntries(KS.map((k) => [k, Math.round((1000 * ranks.filter((r) => r <= k).length) / ranks.length) / 10]));
-    result.push({ describer: name, query: kind, n: repo.length, queries: ranks.length, recall, ms: Math.round((performance.now() - t0) / ranks.length) });
+    result.push({ describer: name, lattice: lattice.name, queryVectors: Math.round(nVectors / ranks.length), query: kind, n: repo.length, queries: ranks.length, recall, ms: Math.round((performance.now() - t0) / ranks.length) });
     console.log(JSON.stringify(result.at(-1)));
   }
 }
 const md = [
   '# First stage offline (`npm run bench:first-stage`)', '',
   `Created ${new Date().toISOString()}. vis-nir NIR->RGB, exact cosine over every stored window (no database), the shipped CoMIRs; whole = the NIR file with its real warp (black fill as no data), crop = its centre 30 %. Recall of the true image at K.`, '',
-  '| describer | query | N | queries | @1 | @10 | @30 | @100 |', '|---|---|---|---|---|---|---|---|',
-  ...result.map((r) => `| ${r.describer} | ${r.query} | ${r.n} | ${r.queries} | ${r.recall[1]} | ${r.recall[10]} | ${r.recall[30]} | ${r.recall[100]} |`), '',
+  '| describer | query lattice (shifts x angle step) | query vectors | query | N | queries | @1 | @10 | @30 | @100 |', '|---|---|---|---|---|---|---|---|---|---|',
+  ...result.map((r) => `| ${r.describer} | ${r.lattice} | ${r.queryVectors} | ${r.query} | ${r.n} | ${r.queries} | ${r.recall[1]} | ${r.recall[10]} | ${r.recall[30]} | ${r.recall[100]} |`), '',
 ];
 await writeFile(path.join(import.meta.dirname, 'results', `${OUT}.json`), JSON.stringify({ created: new Date().toISOString(), rows: result }, null, 2) + '\n');
 await writeFile(path.join(import.meta.dirname, 'results', `${OUT}.md`), md.join('\n'));

@@ -532,9 +532,10 @@ export type RerankInput = {
    */
   structureWeight?: InputMaybe<Scalars['Float']['input']>;
   /**
-   * How many first-stage candidates are re-ranked (1-200). Default 30 (the reference re-ranks 15 or 30), and 200 for
-   * CORRELATE (also when AUTO picks it): across modalities the first stage is near chance, so correlation must see
-   * every image of a small repository.
+   * How many first-stage candidates are re-ranked (1-200), exactly. Default 30 (the reference re-ranks 15 or 30), and
+   * 200 for CORRELATE after a modality without a learned window descriptor (its first stage's recall at 30 is too low:
+   * docs/adr/0012, 0015). Unset, CORRELATE runs as a cascade (docs/adr/0016): the first stage's best 8 first, the rest
+   * of the 30 only when none of them leads by what the confidence threshold trusts; a search that stopped returns 8.
    */
   topK?: InputMaybe<Scalars['Int']['input']>;
 };
