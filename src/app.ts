@@ -107,6 +107,8 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
   // Dense correlation runs on worker threads, one per core (started at the first CORRELATE search).
   const correlation = new CorrelationPool();
   const vocabularies = new VocabularyService(prisma, repos.vocabularies, repos.vectors, representations, modalities, jobs, cache);
+  // versions whose build a stopped process left unfinished are failed (jobs.recover failed their jobs above)
+  await vocabularies.recover();
   const embeddings = new EmbeddingService(prisma, repos.vectors, representations, modalities, jobs);
   const wsi = new WholeSlideService(config, prisma, repos.images, repos.slides, repos.tiles, repos.vectors, modalities, representations, files, jobs, embeddings);
   const services: Services = {
