@@ -14,7 +14,7 @@ import { VectorRepository } from './db/vector.repository.ts';
 import { VocabularyRepository } from './db/vocabulary.repository.ts';
 import { AuditService } from './services/audit.service.ts';
 import { EmbeddingService } from './services/embedding.service.ts';
-import { ImageService } from './services/image.service.ts';
+import { ImageService, SHARED_SWEEP_GRACE_MS } from './services/image.service.ts';
 import { IndexCache } from './services/index-cache.ts';
 import { JobService } from './services/job.service.ts';
 import { KeyService } from './services/key.service.ts';
@@ -109,6 +109,8 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
   // Dense correlation runs on worker threads, one per core (started at the first CORRELATE search).
   const correlation = new CorrelationPool();
   const vocabularies = new VocabularyService(prisma, repos.vocabularies, repos.vectors, representations, modalities, jobs, cache);
+  // versions whose build a stopped process left unfinished are failed (jobs.recover failed their jobs above)
+  await vocabularies.recover();
   const embeddings = new EmbeddingService(prisma, repos.vectors, representations, modalities, jobs);
   const wsi = new WholeSlideService(config, prisma, repos.images, repos.slides, repos.tiles, repos.vectors, modalities, representations, files, jobs, embeddings);
   const reranker = new RerankService(repos.images, repos.vectors, representations, correlation, wsi);
@@ -129,6 +131,9 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     keys: new KeyService(prisma, repos.apiKeys, audit),
     audit,
   };
+  // What a process killed midway left in the file store (issue 19). An in-memory database (tests) starts empty and
+  // holds no lock on the home, so its store is left as it is.
+  if (!opts.memory) await services.images.sweepFiles(db.kind === 'pglite' ? 0 : SHARED_SWEEP_GRACE_MS);
   return {
     config,
     db,

@@ -23,6 +23,11 @@ export class JobRepository {
     return this.prisma.job.update({ where: { id }, data: { ...data, heartbeatAt: new Date() } });
   }
 
+  /** The unfinished (QUEUED or RUNNING) jobs of a kind. */
+  findUnfinished(kind: string): Promise<Job[]> {
+    return this.prisma.job.findMany({ where: { kind, state: { in: ['QUEUED', 'RUNNING'] } }, orderBy: { id: 'asc' } });
+  }
+
   /** Touches the heartbeat of an owner's unfinished jobs. */
   heartbeat(owner: string): Promise<number> {
     return this.prisma.job

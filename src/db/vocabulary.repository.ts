@@ -34,6 +34,11 @@ export class VocabularyRepository {
     return this.prisma.vocabulary.findMany({ where: { space, state: 'indexing' }, orderBy: { id: 'asc' }, select: INFO });
   }
 
+  /** Versions whose build has not ended (state 'building' or 'indexing'), of every space. */
+  unfinished(): Promise<VocabularyInfo[]> {
+    return this.prisma.vocabulary.findMany({ where: { state: { in: ['building', 'indexing'] } }, orderBy: { id: 'asc' }, select: INFO });
+  }
+
   list(spacePrefix?: string): Promise<VocabularyInfo[]> {
     return this.prisma.vocabulary.findMany({
       where: spacePrefix ? { space: { startsWith: spacePrefix } } : {},

@@ -97,6 +97,14 @@ export const LARGE_DECODE_SAMPLES = 64 * 2 ** 20;
  */
 export const REMEMBERED_REFUSALS = 1024;
 
+/**
+ * On a shared Postgres, the file-store sweep at start-up (`ImageService.sweepFiles`) spares files younger than this:
+ * another process may be between storing a file and committing its row right now, which takes seconds (an interactive
+ * transaction waits at most 15 s to start and runs at most 5 s, src/db/database.ts). On the embedded database the
+ * lock file says no other process is there, so nothing is spared.
+ */
+export const SHARED_SWEEP_GRACE_MS = 15 * 60_000;
+
 export class ImageService {
   /** Ingestions under way, by checksum: the same file sent twice at once is decoded once (issue 19). */
   private readonly inFlight = new Map<string, Promise<unknown>>();
@@ -338,6 +346,21 @@ export class ImageService {
       select: { imageId: true, modelName: true, modelVersion: true },
     });
     return new Map(rows.map((r) => [r.imageId, `${r.modelName}@${r.modelVersion.slice(0, 12)}`]));
+  }
+
+  /**
+   * Removes what a stopped process left in the file store (issue 19, kill -9): temporary files, and files no row
+   * refers to (an ingestion killed after storing its file and CoMIR but before its rows committed, or a deletion killed
+   * between its rows and its files), last modified more than `graceMs` ago. Run at start-up (src/app.ts).
+   * @returns the names removed
+   */
+  async sweepFiles(graceMs: number): Promise<string[]> {
+    const before = new Date(Date.now() - graceMs);
+    // read after `before`: a file older than that is either referenced by a committed row now, or by none
+    const rows = await this.prisma.$queryRaw<{ sha256: string }[]>`
+      SELECT sha256 FROM "Image" UNION SELECT sha256 FROM "Representation" UNION SELECT sha256 FROM "Tile"`;
+    const referenced = new Set(rows.map((r) => r.sha256));
+    return this.files.sweep((sha) => referenced.has(sha), before);
   }
 
   /** Where an image's file is kept (a whole-slide image is read from there region by region). */

@@ -63,6 +63,12 @@ export class JobService {
     return job;
   }
 
+  /** The unfinished jobs of a kind that may still finish: those of stopped processes are failed first, as `get` does. */
+  async unfinished(kind: string): Promise<Job[]> {
+    const jobs = await Promise.all((await this.jobs.findUnfinished(kind)).map((j) => this.get(j.id)));
+    return jobs.filter((j) => j.state === 'QUEUED' || j.state === 'RUNNING');
+  }
+
   private staleBefore(): Date {
     return new Date(Date.now() - this.orphanAfterMs);
   }

@@ -183,8 +183,30 @@ export class VocabularyService {
     };
   }
 
+  /**
+   * Fails the versions whose build stopped without ending (issue 19, kill -9): 'building' or 'indexing' with no
+   * unfinished build job of their modality. Left so, a version would stay 'indexing' for ever, and every ingestion of
+   * its modality would go on encoding images under it. Run at start-up (after JobService.recover) and when a build
+   * starts; on a shared Postgres a stopped process's job counts as unfinished until its heartbeat is stale.
+   * @returns how many versions were failed
+   */
+  async recover(): Promise<number> {
+    const stuck = await this.vocabularies.unfinished();
+    if (stuck.length === 0) return 0;
+    const building = new Set((await this.jobs.unfinished('vocabulary.build')).map((j) => (j.params as { modality?: string }).modality));
+    let failed = 0;
+    for (const v of stuck) {
+      if (building.has(v.space.slice(0, v.space.indexOf('/')))) continue;
+      await this.vocabularies.setState(v.id, 'failed');
+      this.loaded.delete(v.id);
+      failed++;
+    }
+    return failed;
+  }
+
   /** Starts a vocabulary build for a modality's images; returns its Job at once. */
   async build(modalityName: string, opts: BuildOptions = {}, onProgress?: (done: number, total: number) => void) {
+    await this.recover();
     const size = opts.size ?? DEFAULT_VOCABULARY_SIZE;
     if (!Number.isInteger(size) || size < 2 || size > 65_536) throw invalidParameter('size', 'an integer between 2 and 65536', size);
     const seed = opts.seed ?? 1;

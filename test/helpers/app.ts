@@ -10,7 +10,8 @@ import { type Config, loadConfig } from '../../src/config.ts';
 export const TEST_BACKEND: 'postgres' | 'pglite' =
   process.env.CMIR_TEST_BACKEND === 'postgres' && process.env.CMIR_TEST_DATABASE_URL ? 'postgres' : 'pglite';
 
-async function freshServerDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+/** A new, empty database on the Postgres server at `serverUrl` (each test file, or each crash test home, gets its own). */
+export async function freshServerDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `cmir_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();

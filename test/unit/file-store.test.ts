@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
@@ -30,4 +30,36 @@ test('sha256Hex matches the known digest of "abc"', () => {
 
 test('refuses keys that are not sha256 (no path traversal)', () => {
   expect(() => new FileStore(root).pathOf('../../etc/passwd')).toThrow(/not a sha256/);
+});
+
+test('sweep removes unreferenced and temporary files older than the cut-off, and nothing else (issue 19)', async () => {
+  const store = new FileStore(root);
+  const kept = await store.put(Buffer.from('referenced'));
+  const orphan = await store.put(Buffer.from('stored, its row never committed'));
+  const young = await store.put(Buffer.from('stored a moment ago by another process'));
+  const dir = path.dirname(store.pathOf(orphan.sha256));
+  const tmp = `${store.pathOf(orphan.sha256)}.0123456789ab.tmp`;
+  await writeFile(tmp, 'half a fi');
+  const foreign = path.join(root, 'README');
+  await writeFile(foreign, 'not the store\'s');
+  const old = new Date(Date.now() - 3_600_000);
+  for (const f of [store.pathOf(kept.sha256), store.pathOf(orphan.sha256), tmp, foreign]) await utimes(f, old, old);
+  const removed = await store.sweep((sha) => sha === kept.sha256, new Date(Date.now() - 60_000));
+  expect(removed).toEqual([orphan.sha256, path.basename(tmp)].sort());
+  expect(await store.has(kept.sha256)).toBe(true);
+  expect(await store.has(young.sha256)).toBe(true);
+  expect(await store.has(orphan.sha256)).toBe(false);
+  expect(await readdir(dir)).not.toContain(path.basename(tmp));
+  expect(await readFile(foreign, 'utf8')).toBe("not the store's");
+});
+
+test('storing content that is already there refreshes its time, so a sweep spares it', async () => {
+  const store = new FileStore(root);
+  const data = Buffer.from('an orphan, stored again');
+  const { sha256 } = await store.put(data);
+  const old = new Date(Date.now() - 3_600_000);
+  await utimes(store.pathOf(sha256), old, old);
+  expect(await store.put(data)).toEqual({ sha256, created: false });
+  expect((await stat(store.pathOf(sha256))).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
+  expect(await store.sweep(() => false, new Date(Date.now() - 60_000))).toEqual([]);
 });
