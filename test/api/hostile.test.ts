@@ -323,8 +323,14 @@ for (const [kind, { data, fileName }] of Object.entries(sources)) {
       uploadCase(family, `${what} TIFF, ${spp} sample(s) a pixel`, tiffRaw({ width: 16, height: 12, spp, bits, sampleFormat }), ['UNSUPPORTED_IMAGE'], { fileName: 'x.tif' });
     }
   }
-  // unusual but readable: 8- and 16-bit signed samples, 1- and 4-bit grey, 2 samples a pixel (grey and alpha)
-  for (const [what, bits, sampleFormat, spp] of [['8-bit signed', 8, 2, 1], ['16-bit signed', 16, 2, 1], ['1-bit', 1, 1, 1], ['4-bit', 4, 1, 1], ['2-sample 8-bit', 8, 1, 2], ['5-sample 8-bit', 8, 1, 5]] as const) {
+  // signed integer samples are refused, not read as unsigned (probeImage)
+  for (const spp of [1, 3]) {
+    for (const [what, bits] of [['8-bit signed', 8], ['16-bit signed', 16]] as const) {
+      uploadCase(family, `${what} TIFF, ${spp} sample(s) a pixel`, tiffRaw({ width: 16, height: 12, spp, bits, sampleFormat: 2, fill: 0x35 + bits + spp }), ['UNSUPPORTED_IMAGE'], { fileName: 'x.tif' });
+    }
+  }
+  // unusual but readable: 1- and 4-bit grey, 2 samples a pixel (grey and alpha)
+  for (const [what, bits, sampleFormat, spp] of [['1-bit', 1, 1, 1], ['4-bit', 4, 1, 1], ['2-sample 8-bit', 8, 1, 2], ['5-sample 8-bit', 8, 1, 5]] as const) {
     uploadCase(family, `${what} TIFF`, tiffRaw({ width: 16, height: 12, spp, bits, sampleFormat, fill: 0x35 + bits + spp }), ['UNSUPPORTED_IMAGE'], { fileName: 'x.tif', mayStore: true });
   }
   // a strip shorter than the size says
