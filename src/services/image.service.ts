@@ -176,10 +176,6 @@ export class ImageService {
     return { image: await this.ingest({ ...input, data, fileName: file }), tilingJob: null };
   }
 
-  get maxUploadBytes(): number {
-    return this.config.maxUploadBytes;
-  }
-
   private plan(input: IngestInput): IngestPlan {
     const { modality, slide, page, name } = validateIngestNames({ ...input, file: input.fileName });
     if (input.data.length > this.config.maxUploadBytes) {
