@@ -453,7 +453,7 @@ for (const [kind, { data, fileName }] of Object.entries(sources)) {
           ['a FIFO in the root', inRoot('fifo.png'), ['BAD_USER_INPUT']],
           ['a FIFO named .tif in the root', inRoot('fifo.tif'), ['BAD_USER_INPUT']],
           ['a link in the root to a FIFO in the root', inRoot('link-fifo.png'), ['BAD_USER_INPUT']],
-        ] as const)
+        ] satisfies [string, () => string, readonly string[]][])
       : []),
   ];
   for (const [what, p, codes] of paths) {
