@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -142,6 +143,8 @@ export class ImageService {
   private readonly inFlight = new Map<string, Promise<unknown>>();
   private readonly refused = new LRUCache<string, AppError>({ max: REMEMBERED_REFUSALS });
   private readonly largeDecodes = pLimit(1);
+  /** Thumbnails being rendered, by cache file. */
+  private readonly thumbnailsInFlight = new Map<string, Promise<Buffer>>();
 
   constructor(
     private readonly config: Config,
@@ -396,13 +399,27 @@ export class ImageService {
     const image = await this.get(id);
     const cached = path.join(this.config.home, 'cache', 'thumbnails', `${image.sha256}-${image.page}-${size}.png`);
     if (await stat(cached).then(() => true, () => false)) return readFile(cached);
-    const png = image.pyramid
-      ? await pyramidThumbnailPng(this.files.pathOf(image.sha256), image.pyramid as unknown as PyramidInfo, size)
-      : await thumbnailPng(await this.files.read(image.sha256), size, { maxPixels: this.config.maxPixels, page: image.page });
-    await mkdir(path.dirname(cached), { recursive: true });
-    await writeFile(`${cached}.tmp`, png);
-    await rename(`${cached}.tmp`, cached);
-    return png;
+    // Concurrent requests for one thumbnail render it once; each write goes to its own temporary file, so two renders
+    // (two processes) never rename each other's: under load a shared `.tmp` made the loser's rename fail, a 500
+    // (bench/load.ts, issue 19).
+    const running = this.thumbnailsInFlight.get(cached);
+    if (running) return running;
+    const render = (async () => {
+      const png = image.pyramid
+        ? await pyramidThumbnailPng(this.files.pathOf(image.sha256), image.pyramid as unknown as PyramidInfo, size)
+        : await thumbnailPng(await this.files.read(image.sha256), size, { maxPixels: this.config.maxPixels, page: image.page });
+      await mkdir(path.dirname(cached), { recursive: true });
+      const tmp = `${cached}.${process.pid}-${randomUUID()}.tmp`;
+      await writeFile(tmp, png);
+      await rename(tmp, cached);
+      return png;
+    })();
+    this.thumbnailsInFlight.set(cached, render);
+    try {
+      return await render;
+    } finally {
+      this.thumbnailsInFlight.delete(cached);
+    }
   }
 }
 
