@@ -1,4 +1,6 @@
-import { mkdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import { mkdir, open, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LRUCache } from 'lru-cache';
 import pLimit from 'p-limit';
@@ -105,11 +107,52 @@ export const REMEMBERED_REFUSALS = 1024;
  */
 export const SHARED_SWEEP_GRACE_MS = 15 * 60_000;
 
+/**
+ * Refuses anything but a regular file (a folder, a FIFO, a socket, a device) without opening it: reading a FIFO
+ * blocks until a writer comes, i.e. forever (issue 19). `shown` is the path as the caller gave it, for the message.
+ */
+async function assertRegularFile(file: string, shown = file): Promise<void> {
+  let s;
+  try {
+    s = await stat(file);
+  } catch (e) {
+    throw new BadUserInputError(`cannot read ${path.resolve(shown)}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { path: shown });
+  }
+  if (!s.isFile()) {
+    const kind = s.isDirectory() ? 'a folder' : s.isFIFO() ? 'a FIFO (named pipe)' : s.isSocket() ? 'a socket' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : 'not a regular file';
+    throw new BadUserInputError(`${path.resolve(shown)} is ${kind}, not a regular file`, { path: shown });
+  }
+}
+
+/**
+ * Reads a file checked by assertRegularFile. It is opened non-blocking and checked again on the open handle, so a file
+ * swapped for a FIFO in between is refused too instead of blocking (O_NONBLOCK changes nothing for a regular file).
+ */
+async function readRegularFile(file: string, shown = file): Promise<Buffer> {
+  let handle;
+  try {
+    handle = await open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch (e) {
+    throw new BadUserInputError(`cannot read ${path.resolve(shown)}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { path: shown });
+  }
+  try {
+    if (!(await handle.stat()).isFile()) throw new BadUserInputError(`${path.resolve(shown)} is not a regular file`, { path: shown });
+    return await handle.readFile();
+  } catch (e) {
+    if (e instanceof BadUserInputError) throw e;
+    throw new BadUserInputError(`cannot read ${path.resolve(shown)}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { path: shown });
+  } finally {
+    await handle.close();
+  }
+}
+
 export class ImageService {
   /** Ingestions under way, by checksum: the same file sent twice at once is decoded once (issue 19). */
   private readonly inFlight = new Map<string, Promise<unknown>>();
   private readonly refused = new LRUCache<string, AppError>({ max: REMEMBERED_REFUSALS });
   private readonly largeDecodes = pLimit(1);
+  /** Thumbnails being rendered, by cache file. */
+  private readonly thumbnailsInFlight = new Map<string, Promise<Buffer>>();
 
   constructor(
     private readonly config: Config,
@@ -132,23 +175,16 @@ export class ImageService {
    * caller checks where the file may come from (assertServerPath for GraphQL; the CLI reads the user's own files).
    */
   async ingestFile(file: string, input: Omit<IngestInput, 'data' | 'fileName'>): Promise<{ image: Image; tilingJob: number | null }> {
+    // before anything opens it: a FIFO would block the read (and the slide probe) forever (issue 19)
+    await assertRegularFile(file);
     const pyramid = this.wsi ? await this.wsi.detect(file, input.page ?? 0) : null;
     if (pyramid && this.wsi) {
       if (input.noDataValue != null) throw new BadUserInputError('noDataValue is not supported for whole-slide images (their background is found by tissue detection)');
       const { image, jobId } = await this.wsi.ingest({ file, ...input }, pyramid);
       return { image, tilingJob: jobId };
     }
-    let data: Buffer;
-    try {
-      data = await readFile(file);
-    } catch (e) {
-      throw new BadUserInputError(`cannot read ${path.resolve(file)}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { path: file });
-    }
+    const data = await readRegularFile(file);
     return { image: await this.ingest({ ...input, data, fileName: file }), tilingJob: null };
-  }
-
-  get maxUploadBytes(): number {
-    return this.config.maxUploadBytes;
   }
 
   private plan(input: IngestInput): IngestPlan {
@@ -309,13 +345,8 @@ export class ImageService {
   /** Reads a server-side file for ingestion, only inside the configured roots. */
   async readServerFile(filePath: string): Promise<Buffer> {
     const resolved = await this.assertServerPath(filePath);
-    try {
-      return await readFile(resolved);
-    } catch (e) {
-      throw new BadUserInputError(`cannot read ${path.resolve(filePath)}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, {
-        path: filePath,
-      });
-    }
+    await assertRegularFile(resolved, filePath);
+    return readRegularFile(resolved, filePath);
   }
 
   async get(id: number): Promise<Image> {
@@ -391,13 +422,27 @@ export class ImageService {
     const image = await this.get(id);
     const cached = path.join(this.config.home, 'cache', 'thumbnails', `${image.sha256}-${image.page}-${size}.png`);
     if (await stat(cached).then(() => true, () => false)) return readFile(cached);
-    const png = image.pyramid
-      ? await pyramidThumbnailPng(this.files.pathOf(image.sha256), image.pyramid as unknown as PyramidInfo, size)
-      : await thumbnailPng(await this.files.read(image.sha256), size, { maxPixels: this.config.maxPixels, page: image.page });
-    await mkdir(path.dirname(cached), { recursive: true });
-    await writeFile(`${cached}.tmp`, png);
-    await rename(`${cached}.tmp`, cached);
-    return png;
+    // Concurrent requests for one thumbnail render it once; each write goes to its own temporary file, so two renders
+    // (two processes) never rename each other's: under load a shared `.tmp` made the loser's rename fail, a 500
+    // (bench/load.ts, issue 19).
+    const running = this.thumbnailsInFlight.get(cached);
+    if (running) return running;
+    const render = (async () => {
+      const png = image.pyramid
+        ? await pyramidThumbnailPng(this.files.pathOf(image.sha256), image.pyramid as unknown as PyramidInfo, size)
+        : await thumbnailPng(await this.files.read(image.sha256), size, { maxPixels: this.config.maxPixels, page: image.page });
+      await mkdir(path.dirname(cached), { recursive: true });
+      const tmp = `${cached}.${process.pid}-${randomUUID()}.tmp`;
+      await writeFile(tmp, png);
+      await rename(tmp, cached);
+      return png;
+    })();
+    this.thumbnailsInFlight.set(cached, render);
+    try {
+      return await render;
+    } finally {
+      this.thumbnailsInFlight.delete(cached);
+    }
   }
 }
 

@@ -29,7 +29,7 @@ import { toGlobalId } from '../../src/ids.ts';
 import { type RunningServer, startServer } from '../../src/server/server.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { createKey } from '../helpers/auth.ts';
-import { cutOffsets, flipBytes, jpegDeclaring, pngDeclaring, randInt, seededRng, tiffDeclaring, tiffRaw } from '../helpers/hostile-cases.ts';
+import { CAN_MKFIFO, cutOffsets, flipBytes, jpegDeclaring, makeFifo, makeSocket, pngDeclaring, randInt, seededRng, tiffDeclaring, tiffRaw } from '../helpers/hostile-cases.ts';
 import { makeImage } from '../helpers/images.ts';
 
 /** The most one hostile request may take (the server's own answers are in milliseconds; 2 loaded cores). */
@@ -58,6 +58,7 @@ let admin: string;
 let curator: string;
 let reader: string;
 let roots: string;
+let socketServer: import('node:net').Server | undefined;
 let outside: string;
 let slideId: string;
 /** Two stored images, for link mutations. */
@@ -323,8 +324,14 @@ for (const [kind, { data, fileName }] of Object.entries(sources)) {
       uploadCase(family, `${what} TIFF, ${spp} sample(s) a pixel`, tiffRaw({ width: 16, height: 12, spp, bits, sampleFormat }), ['UNSUPPORTED_IMAGE'], { fileName: 'x.tif' });
     }
   }
-  // unusual but readable: 8- and 16-bit signed samples, 1- and 4-bit grey, 2 samples a pixel (grey and alpha)
-  for (const [what, bits, sampleFormat, spp] of [['8-bit signed', 8, 2, 1], ['16-bit signed', 16, 2, 1], ['1-bit', 1, 1, 1], ['4-bit', 4, 1, 1], ['2-sample 8-bit', 8, 1, 2], ['5-sample 8-bit', 8, 1, 5]] as const) {
+  // signed integer samples are refused, not read as unsigned (probeImage)
+  for (const spp of [1, 3]) {
+    for (const [what, bits] of [['8-bit signed', 8], ['16-bit signed', 16]] as const) {
+      uploadCase(family, `${what} TIFF, ${spp} sample(s) a pixel`, tiffRaw({ width: 16, height: 12, spp, bits, sampleFormat: 2, fill: 0x35 + bits + spp }), ['UNSUPPORTED_IMAGE'], { fileName: 'x.tif' });
+    }
+  }
+  // unusual but readable: 1- and 4-bit grey, 2 samples a pixel (grey and alpha)
+  for (const [what, bits, sampleFormat, spp] of [['1-bit', 1, 1, 1], ['4-bit', 4, 1, 1], ['2-sample 8-bit', 8, 1, 2], ['5-sample 8-bit', 8, 1, 5]] as const) {
     uploadCase(family, `${what} TIFF`, tiffRaw({ width: 16, height: 12, spp, bits, sampleFormat, fill: 0x35 + bits + spp }), ['UNSUPPORTED_IMAGE'], { fileName: 'x.tif', mayStore: true });
   }
   // a strip shorter than the size says
@@ -438,6 +445,16 @@ for (const [kind, { data, fileName }] of Object.entries(sources)) {
     ['a TIFF declaring 100000x100000 in the root', inRoot('huge.tif'), ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_IMAGE']],
     ['a TIFF header alone in the root', inRoot('header.tif'), ['UNSUPPORTED_IMAGE']],
     ['a PNG bomb in the root', inRoot('bomb.png'), ['PAYLOAD_TOO_LARGE']],
+    // not regular files: reading a FIFO would block forever; a socket cannot be read
+    ['a socket in the root', inRoot('socket.png'), ['BAD_USER_INPUT']],
+    ['a link in the root to a socket in the root', inRoot('link-socket.png'), ['BAD_USER_INPUT']],
+    ...(CAN_MKFIFO
+      ? ([
+          ['a FIFO in the root', inRoot('fifo.png'), ['BAD_USER_INPUT']],
+          ['a FIFO named .tif in the root', inRoot('fifo.tif'), ['BAD_USER_INPUT']],
+          ['a link in the root to a FIFO in the root', inRoot('link-fifo.png'), ['BAD_USER_INPUT']],
+        ] satisfies [string, () => string, readonly string[]][])
+      : []),
   ];
   for (const [what, p, codes] of paths) {
     add(family, { name: `ingestImage(path: ${what})`, codes, run: () => gql(INGEST, { p: p(), m: 'GREY' }) });
@@ -611,6 +628,12 @@ beforeAll(async () => {
   await writeFile(path.join(roots, 'cut.tif'), sources.tiff!.data.subarray(0, 200));
   await writeFile(path.join(roots, 'huge.tif'), tiffDeclaring(sources.tiff!.data, 100000, 100000));
   await writeFile(path.join(roots, 'header.tif'), Buffer.from('49492a0008000000', 'hex'));
+  if (CAN_MKFIFO) {
+    for (const name of ['fifo.png', 'fifo.tif']) expect(makeFifo(path.join(roots, name))).toBe(true);
+    await symlink(path.join(roots, 'fifo.png'), path.join(roots, 'link-fifo.png'));
+  }
+  socketServer = await makeSocket(path.join(roots, 'socket.png'));
+  await symlink(path.join(roots, 'socket.png'), path.join(roots, 'link-socket.png'));
   await writeFile(path.join(roots, 'bomb.png'), pngDeclaring({ width: 20000, height: 20000, bitDepth: 1, colourType: 0 }, 20000));
 
   app = await createTestApp({ maxPixels: MAX_PIXELS, maxUploadBytes: MAX_UPLOAD, ingestRoots: [roots] });
@@ -628,6 +651,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
   await app?.close();
+  if (socketServer) await new Promise((resolve) => socketServer!.close(resolve));
   for (const dir of [roots, outside]) if (dir) await rm(dir, { recursive: true, force: true });
 });
 

@@ -3,6 +3,11 @@
  * bytes, and hand-built files that sharp will not write (a PNG header declaring any size, cut or flipped files,
  * JPEG and TIFF headers patched to absurd sizes).
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { deflateSync } from 'node:zlib';
 
 /** mulberry32: a small, fast, seeded PRNG (values in [0, 1)). */
@@ -198,4 +203,37 @@ export function tiffRaw(opts: { width: number; height: number; spp: number; bits
   });
   const header = Buffer.from('49492a0008000000', 'hex');
   return Buffer.concat([header, ifd, ...extra, pixels]);
+}
+
+/**
+ * Makes a FIFO (named pipe) at `p` with the system's mkfifo; false where there is none (e.g. Windows), so the cases
+ * that need one can be skipped.
+ */
+export function makeFifo(p: string): boolean {
+  try {
+    execFileSync('mkfifo', [p], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether this platform can make a FIFO (tried once in a temporary folder). */
+export const CAN_MKFIFO: boolean = (() => {
+  if (process.platform === 'win32') return false;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cmir-fifo-probe-'));
+  try {
+    return makeFifo(path.join(dir, 'p'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+})();
+
+/** A listening Unix-domain socket at `p` (a socket file); close the server to remove it. */
+export function makeSocket(p: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(p, () => resolve(server));
+  });
 }

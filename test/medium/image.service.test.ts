@@ -6,7 +6,9 @@ import { FileStore } from '../../src/db/file-store.ts';
 import { ImageRepository } from '../../src/db/image.repository.ts';
 import { ImageService } from '../../src/services/image.service.ts';
 import { createTestApp, TEST_BACKEND, type TestApp } from '../helpers/app.ts';
+import { CAN_MKFIFO, makeFifo, makeSocket } from '../helpers/hostile-cases.ts';
 import { corrupt, makeImage } from '../helpers/images.ts';
+import { expandPaths } from '../../src/cli/commands/ingest.ts';
 
 let app: TestApp;
 beforeAll(async () => {
@@ -175,6 +177,36 @@ describe(`ImageService on ${TEST_BACKEND}`, () => {
       // a missing file inside a root is still a read error, not a crash
       await expect(service.readServerFile(path.join(root, 'missing.png'))).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringContaining('ENOENT') });
     } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+
+  // reading a FIFO blocks until something writes to it: the server (and the CLI) must refuse it without opening it
+  test.skipIf(!CAN_MKFIFO)('a FIFO or a socket inside CMIR_INGEST_ROOTS is refused at once, never opened (issue 19)', async () => {
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'cmir-fifo-'));
+    const root = await realpathOf(tmp);
+    const socket = await makeSocket(path.join(root, 'socket.png'));
+    try {
+      expect(makeFifo(path.join(root, 'pipe.png'))).toBe(true);
+      await symlink(path.join(root, 'pipe.png'), path.join(root, 'link-to-pipe.png'));
+      await writeFile(path.join(root, 'real.png'), await makeImage({ seed: 52 }));
+      const service = new ImageService({ ...app.config, ingestRoots: [root] }, app.db.prisma, app.repos.images, app.repos.slides, app.repos.modalities, app.services.modalities, new FileStore(path.join(app.home, 'files')));
+      const before = await counts();
+      const started = performance.now();
+      for (const name of ['pipe.png', 'link-to-pipe.png', 'socket.png']) {
+        const p = path.join(root, name);
+        await expect(service.readServerFile(p)).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/not a regular file/) });
+        // the GraphQL resolver's way (assertServerPath, then ingestFile) and the CLI's (ingestFile)
+        await expect(service.ingestFile(await service.assertServerPath(p), { modality: 'FIFO' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+        await expect(service.ingestFile(p, { modality: 'FIFO' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+      }
+      await expect(service.ingestFile(root, { modality: 'FIFO' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringContaining('a folder') });
+      expect(performance.now() - started).toBeLessThan(5000);
+      expect(await counts()).toEqual(before);
+      // the CLI's folder walk lists the FIFO and the socket (so each is reported as failed) and does not follow the link
+      expect(await expandPaths([root])).toEqual(['pipe.png', 'real.png', 'socket.png'].map((n) => path.join(root, n)));
+    } finally {
+      await new Promise((resolve) => socket.close(resolve));
       await rm(tmp, { recursive: true, force: true });
     }
   });

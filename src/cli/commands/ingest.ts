@@ -1,3 +1,4 @@
+import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -7,7 +8,11 @@ import { withApp } from '../app.ts';
 
 const IMAGE_EXTENSIONS = new Set(['.tif', '.tiff', '.png', '.jpg', '.jpeg']);
 
-/** Expands folders (recursively, image extensions only, sorted) and keeps files as given. */
+/**
+ * Expands folders (recursively, image extensions only, sorted) and keeps files as given. A FIFO, socket or device
+ * with an image extension is kept too, so that ingestFile reports it as failed (it is never opened: issue 19);
+ * links inside a folder are not followed.
+ */
 export async function expandPaths(paths: string[]): Promise<string[]> {
   const out: string[] = [];
   for (const p of paths) {
@@ -16,7 +21,7 @@ export async function expandPaths(paths: string[]): Promise<string[]> {
       const entries = await readdir(p, { recursive: true, withFileTypes: true });
       out.push(
         ...entries
-          .filter((e) => e.isFile() && IMAGE_EXTENSIONS.has(path.extname(e.name).toLowerCase()))
+          .filter((e) => (e.isFile() || isSpecial(e)) && IMAGE_EXTENSIONS.has(path.extname(e.name).toLowerCase()))
           .map((e) => path.join(e.parentPath, e.name))
           .sort(),
       );
@@ -26,6 +31,8 @@ export async function expandPaths(paths: string[]): Promise<string[]> {
   }
   return out;
 }
+
+const isSpecial = (e: Dirent) => e.isFIFO() || e.isSocket() || e.isCharacterDevice() || e.isBlockDevice();
 
 type Outcome =
   | { file: string; status: 'ingested'; id: string; name: string; width: number; height: number; tiles?: number }

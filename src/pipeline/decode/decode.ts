@@ -78,7 +78,11 @@ export async function probeImage(data: Buffer, opts: DecodeOptions): Promise<Ima
   }
   const colour = (meta.channels ?? 1) - (meta.hasAlpha ? 1 : 0);
   const bitDepth = ['ushort', 'short', 'uint', 'int', 'float', 'double'].includes(meta.depth ?? '') ? 16 : 8;
-  if (meta.depth && !['uchar', 'char', 'ushort'].includes(meta.depth)) {
+  // signed samples (libvips char, short, int) are refused, not read as unsigned: cmir takes unsigned 8- or 16-bit only
+  if (meta.depth === 'char' || meta.depth === 'short' || meta.depth === 'int') {
+    throw new UnsupportedImageError(`signed ${meta.depth === 'char' ? '8' : meta.depth === 'short' ? '16' : '32'}-bit samples are not supported (unsigned 8- or 16-bit integers)`);
+  }
+  if (meta.depth && !['uchar', 'ushort'].includes(meta.depth)) {
     throw new UnsupportedImageError(`sample format ${meta.depth} is not supported (8- or 16-bit integers)`);
   }
   return { format: format as ImageFormat, width, height, channels: colour >= 3 ? 3 : 1, bitDepth, pages };
