@@ -26,6 +26,7 @@ import { loadConfig } from '../src/config.ts';
 import { toGlobalId } from '../src/ids.ts';
 import { startServer } from '../src/server/server.ts';
 import { makeImage } from '../test/helpers/images.ts';
+import { mulberry32 } from './lib/queries.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -57,17 +58,6 @@ function percentile(sorted: number[], p: number): number {
 const r1 = (x: number) => Math.round(x * 10) / 10;
 const rssMb = () => Math.round(process.memoryUsage().rss / 2 ** 20);
 
-/** mulberry32, so every run draws the same mix. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Times one request; a non-2xx answer, a GraphQL `errors` array or a network error counts as an error. */
 async function timed(kind: Kind, run: () => Promise<Response>, record = true): Promise<number> {
@@ -153,7 +143,7 @@ try {
   const thumbnail = (id: string) => `${base}/thumbnails/${id}.png?size=128`; // as Image.thumbnailUrl(size: 128)
 
   const client = async (c: number) => {
-    const random = rng(100 + c);
+    const random = mulberry32(100 + c); // seeded, so every run draws the same mix
     while (performance.now() < end) {
       const pick = random();
       const id = ids[Math.floor(random() * ids.length)]!;

@@ -103,12 +103,13 @@ export function correlationSettings(
   target: ModalityWithModel,
 ): CorrelationSettings {
   const declared = (target.comirModel?.manifest as { search?: ComirManifest['search'] } | null | undefined)?.search;
+  const confidence = confidenceModel(target);
   return {
     maxRotation: request.maxRotation ?? declared?.max_rotation ?? POSE_DEFAULTS.maxRotation,
     scaleTolerance: request.scaleTolerance ?? declared?.scale_tolerance ?? POSE_DEFAULTS.scaleTolerance,
     structureWeight: request.structureWeight ?? declared?.structure_weight ?? DEFAULT_STRUCTURE_WEIGHT,
     refine: request.refine ?? declared?.refine ?? DEFAULT_REFINE,
-    cascade: request.topK == null ? { ...DEFAULT_CASCADE, stopLead: marginAt(confidenceModel(target).threshold, confidenceModel(target)) } : null,
+    cascade: request.topK == null ? { ...DEFAULT_CASCADE, stopLead: marginAt(confidence.threshold, confidence) } : null,
   };
 }
 

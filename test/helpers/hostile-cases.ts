@@ -10,17 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { deflateSync } from 'node:zlib';
 
-/** mulberry32: a small, fast, seeded PRNG (values in [0, 1)). */
-export function seededRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG (mulberry32, values in [0, 1)). */
+export { mulberry32 as seededRng } from '../../src/pipeline/index/kdtree.ts';
 
 /** An integer in [lo, hi]. */
 export function randInt(rng: () => number, lo: number, hi: number): number {
