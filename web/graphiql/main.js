@@ -46,7 +46,8 @@ async function fetcher(params, opts) {
   if (!res.ok) {
     const body = await res.json().catch(() => null);
     const error = body?.error ?? { code: String(res.status), message: res.statusText };
-    return { errors: [{ message: `schema: ${error.message}`, extensions: { code: error.code } }] };
+    // `data: null`, so GraphiQL shows the error instead of asking again without subscriptionType
+    return { data: null, errors: [{ message: `schema: ${error.message}`, extensions: { code: error.code } }] };
   }
   return graphql({ schema: buildSchema(await res.text()), source: params.query });
 }
