@@ -21,10 +21,10 @@ globalThis.MonacoEnvironment = {
   },
 };
 
-const DEFAULT_QUERY = `# cmir's GraphQL API. A loopback server answers queries without a key;
-# changes, and servers on the network, need one: under "Headers" enter
+const DEFAULT_QUERY = `# cmir GraphQL. Queries on a loopback server need no key;
+# changes and network servers do. Under "Headers" enter
 #   {"Authorization": "Bearer cmir_..."}
-# then re-fetch the schema (the circular arrow) for completion and docs.
+# then re-fetch the schema (circular arrow, bottom left).
 query Images {
   images(first: 10) {
     totalCount
