@@ -3,6 +3,7 @@ import { ApiKey } from './ApiKey.ts';
 import { Image } from './Image.ts';
 import { Job } from './Job.ts';
 import { Link, LinkEvent } from './Link.ts';
+import { LinkCounts } from './LinkCounts.ts';
 import { Match } from './Match.ts';
 import { Modality } from './Modality.ts';
 import { Mutation } from './Mutation.ts';
@@ -25,6 +26,7 @@ export const resolvers: Resolvers = {
   Job,
   Link,
   LinkEvent,
+  LinkCounts,
   ApiKey,
   Vocabulary,
   Match,

@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Job, Prisma as P } from '../db/generated/client.ts';
+import type { Job, JobState, Prisma as P } from '../db/generated/client.ts';
 import type { JobRepository } from '../db/job.repository.ts';
-import { NotFoundError } from '../errors.ts';
+import { invalidParameter, NotFoundError } from '../errors.ts';
+import { type Page, pageOf, validatePageArgs } from './pagination.ts';
+
+/** Every kind of job, as `start` records it: vocabulary builds, reindexing, whole-slide tiling. */
+export const JOB_KINDS = ['vocabulary.build', 'index.rebuild', 'slide.tile'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+
+const JOB_STATES: readonly JobState[] = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED'];
 
 export interface JobProgress {
   /** Reports progress; writes are throttled to at most one per PROGRESS_INTERVAL_MS. */
@@ -63,8 +70,27 @@ export class JobService {
     return job;
   }
 
-  /** The unfinished jobs of a kind that may still finish: those of stopped processes are failed first, as `get` does. */
-  async unfinished(kind: string): Promise<Job[]> {
+  /**
+   * A page of jobs, oldest first, of a state and a kind when given, with the number that match. Unfinished jobs of
+   * stopped processes are failed first, as `get` does, so that a RUNNING job listed is one that may still finish.
+   */
+  async list(filter: { state?: JobState | null; kind?: string | null }, args: { first?: number | null; after?: string | null }): Promise<Page<Job>> {
+    const { first, afterId } = validatePageArgs(args);
+    if (filter.state != null && !JOB_STATES.includes(filter.state)) throw invalidParameter('state', JOB_STATES.join(', '), filter.state);
+    if (filter.kind != null && !(JOB_KINDS as readonly string[]).includes(filter.kind)) {
+      throw invalidParameter('kind', `one of ${JOB_KINDS.join(', ')}`, filter.kind);
+    }
+    await this.unfinished();
+    const where = { state: filter.state ?? undefined, kind: filter.kind ?? undefined };
+    const [rows, totalCount] = await Promise.all([this.jobs.page(where, first + 1, afterId), this.jobs.count(where)]);
+    return pageOf(rows, first, totalCount, afterId !== undefined);
+  }
+
+  /**
+   * The unfinished jobs (of a kind, or of every kind) that may still finish: those of stopped processes are failed
+   * first, as `get` does.
+   */
+  async unfinished(kind?: JobKind): Promise<Job[]> {
     const jobs = await Promise.all((await this.jobs.findUnfinished(kind)).map((j) => this.get(j.id)));
     return jobs.filter((j) => j.state === 'QUEUED' || j.state === 'RUNNING');
   }
@@ -78,7 +104,7 @@ export class JobService {
   }
 
   async start(
-    kind: string,
+    kind: JobKind,
     params: P.InputJsonObject,
     work: (progress: JobProgress) => Promise<P.InputJsonValue>,
     onProgress?: (done: number, total: number) => void,
