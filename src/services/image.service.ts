@@ -186,7 +186,10 @@ export class ImageService {
   private plan(input: IngestInput): IngestPlan {
     const { modality, slide, page, name } = validateIngestNames({ ...input, file: input.fileName });
     if (input.data.length > this.config.maxUploadBytes) {
-      throw new PayloadTooLargeError(`the file has ${input.data.length} bytes; the limit is ${this.config.maxUploadBytes}`);
+      throw new PayloadTooLargeError(`the file has ${input.data.length} bytes; the limit is ${this.config.maxUploadBytes} (CMIR_MAX_UPLOAD_BYTES)`, {
+        maxBytes: this.config.maxUploadBytes,
+        setting: 'CMIR_MAX_UPLOAD_BYTES',
+      });
     }
     const noDataValue = validateNoDataValue(input.noDataValue);
     const micronsPerPixel = validatePixelSize(input.micronsPerPixel);

@@ -41,7 +41,10 @@ afterAll(() => rm(home, { recursive: true, force: true }));
 
 async function cmir(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CMIR, ...args, '--home', home], { env: { ...process.env, DATABASE_URL: '' } });
+    const { stdout, stderr } = await run(process.execPath, [CMIR, ...args, '--home', home], {
+      // no shipped models to register at each start: faster
+      env: { ...process.env, DATABASE_URL: '', CMIR_MODELS_DIR: path.join(home, 'no-models') },
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -66,4 +69,11 @@ test('cmir link list: a header and one line per link; --status proposed --json: 
   expect(bad.code).not.toBe(0);
   expect(bad.stderr).toContain('BAD_USER_INPUT');
   expect(bad.stderr).toContain('PROPOSED, CONFIRMED, REJECTED');
+});
+
+test('cmir link confirm with an id that names no link: the error names that id (issue 23 item 4)', { timeout: 60_000 }, async () => {
+  const given = toGlobalId('Link', 99);
+  const res = await cmir('link', 'confirm', given);
+  expect(res.code).not.toBe(0);
+  expect(res.stderr.trim()).toBe(`error [NOT_FOUND]: Link "${given}" does not exist`);
 });

@@ -12,7 +12,7 @@ import { createApolloServer } from '../../src/server/server.ts';
 import type { Principal } from '../../src/services/auth.ts';
 import { createTestApp, TEST_BACKEND, type TestApp } from '../helpers/app.ts';
 import { principalFor } from '../helpers/auth.ts';
-import { makeImage } from '../helpers/images.ts';
+import { makeImage, makeMultiPageTiff } from '../helpers/images.ts';
 
 let app: TestApp;
 let server: ApolloServer<Context>;
@@ -24,7 +24,8 @@ const slideIds: Record<string, string> = {};
 const W = 64, H = 48;
 
 beforeAll(async () => {
-  app = await createTestApp();
+  // small limits, so that the errors that name them can be met with small files (item 4 below)
+  app = await createTestApp({ maxPixels: 5000, maxUploadBytes: 100_000 });
   server = await createApolloServer();
   principal = await principalFor(app);
   let seed = 0;
@@ -250,5 +251,32 @@ describe(`jobs(filter) on ${TEST_BACKEND}`, () => {
     const bad = await run('query { jobs(filter: { kind: "vocabulary" }) { totalCount } }');
     expect(bad.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
     expect(bad.errors![0].message).toContain('vocabulary.build, index.rebuild, slide.tile');
+  });
+});
+
+describe(`API ids and settings in errors (issue 23 item 4) on ${TEST_BACKEND}`, () => {
+  test('NOT_FOUND names the id the client gave, never the row number', async () => {
+    const given = toGlobalId('Link', 99_999);
+    const res = await run('mutation($id: ID!) { setLinkStatus(input: { id: $id, status: CONFIRMED }) { id } }', { id: given });
+    expect(res.errors?.map((e) => [e.extensions?.code, e.message, e.extensions?.id])).toEqual([['NOT_FOUND', `Link "${given}" does not exist`, given]]);
+    const image = toGlobalId('Image', 88_888);
+    const linked = await run(LINK, { s: image, t: img.b0.id });
+    expect(linked.errors?.map((e) => e.message)).toEqual([`Image "${image}" does not exist`]);
+    expect(JSON.stringify(linked.errors)).not.toContain('88888');
+  });
+
+  test('DUPLICATE_IMAGE gives the stored image\'s API id, in the message and as existingId', async () => {
+    const data = await makeImage({ seed: 4, width: W, height: H }); // n0's file (seeds 1-9 in the order of beforeAll)
+    const err = await app.services.images.ingest({ data, fileName: 'again.png', modality: 'BF' }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'DUPLICATE_IMAGE', message: `this file is already stored as image ${img.n0.id}`, details: { existingId: img.n0.id } });
+  });
+
+  test('PAYLOAD_TOO_LARGE names the setting, and for a multi-page file the page option', async () => {
+    const pixels = await app.services.images.ingest({ data: await makeMultiPageTiff(100, 100), fileName: 'big.tif', modality: 'BF' }).catch((e) => e);
+    expect(pixels.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(pixels.message).toBe('100x100 exceeds the limit of 5000 pixels (CMIR_MAX_PIXELS); the file has 2 pages: ingest a smaller one (a lower pyramid level) with the page option (ingestImage page, cmir ingest --page N)');
+    expect(pixels.details).toMatchObject({ setting: 'CMIR_MAX_PIXELS', pages: 2 });
+    const bytes = await app.services.images.ingest({ data: Buffer.alloc(100_001), fileName: 'big.png', modality: 'BF' }).catch((e) => e);
+    expect(bytes).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', message: 'the file has 100001 bytes; the limit is 100000 (CMIR_MAX_UPLOAD_BYTES)', details: { setting: 'CMIR_MAX_UPLOAD_BYTES' } });
   });
 });
