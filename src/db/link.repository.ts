@@ -70,6 +70,11 @@ export class LinkRepository {
     return this.prisma.link.count({ where: this.where(filter) });
   }
 
+  /** Whether the link `id` matches the filter. */
+  async matches(id: number, filter: LinkFilterRow): Promise<boolean> {
+    return (await this.prisma.link.count({ where: { ...this.where(filter), id } })) > 0;
+  }
+
   /** Links per status, of every link. */
   async countByStatus(): Promise<LinkCounts> {
     const rows = await this.prisma.link.groupBy({ by: ['status'], _count: { _all: true } });

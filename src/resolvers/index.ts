@@ -12,6 +12,7 @@ import { Query } from './Query.ts';
 import { scalars } from './scalars.ts';
 import { SearchResult } from './SearchResult.ts';
 import { Slide } from './Slide.ts';
+import { Subscription } from './Subscription.ts';
 import { Vocabulary } from './Vocabulary.ts';
 
 /** One file per GraphQL type (Apollo spotify-showcase layout), merged here. */
@@ -19,6 +20,7 @@ export const resolvers: Resolvers = {
   ...scalars,
   Query,
   Mutation,
+  Subscription,
   Node,
   Image,
   Slide,

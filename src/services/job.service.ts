@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { Job, JobState, Prisma as P } from '../db/generated/client.ts';
 import type { JobRepository } from '../db/job.repository.ts';
 import { invalidParameter, NotFoundError } from '../errors.ts';
 import { type Page, pageOf, validatePageArgs } from './pagination.ts';
+import { watch } from './watch.ts';
 
 /** Every kind of job, as `start` records it: vocabulary builds, reindexing, whole-slide tiling. */
 export const JOB_KINDS = ['vocabulary.build', 'index.rebuild', 'slide.tile'] as const;
@@ -37,6 +39,11 @@ export interface JobServiceOptions {
  */
 export class JobService {
   readonly owner: string;
+  /**
+   * Each job row this process writes (its start, every progress write, its end), as written: what the `jobUpdated`
+   * subscription pushes. In-process: a job another server runs on a shared Postgres is not seen here.
+   */
+  readonly changes = new EventEmitter<{ job: [Job] }>().setMaxListeners(0);
   private readonly heartbeatMs: number;
   private readonly running = new Map<number, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
@@ -87,6 +94,28 @@ export class JobService {
   }
 
   /**
+   * A job as it changes (`jobUpdated`): its row now, then each row this process writes, ending after it finishes; or,
+   * without `id`, every job this process writes, without end. An unknown id is NOT_FOUND here, before anything is sent.
+   */
+  async watch(id?: number): Promise<AsyncIterableIterator<Job>> {
+    if (id === undefined) return watch<Job>(this.changes, 'job');
+    const finished = (j: Job) => j.state === 'SUCCEEDED' || j.state === 'FAILED';
+    // listening before reading the row: a change in between comes after it, not never
+    const changes = watch<Job>(this.changes, 'job', { keep: (j) => j.id === id, last: finished });
+    try {
+      const now = await this.get(id);
+      if (finished(now)) {
+        await changes.return!();
+        return watch<Job>(this.changes, 'job', { initial: [now], last: () => true });
+      }
+      return prepend(now, changes);
+    } catch (e) {
+      await changes.return!();
+      throw e;
+    }
+  }
+
+  /**
    * The unfinished jobs (of a kind, or of every kind) that may still finish: those of stopped processes are failed
    * first, as `get` does.
    */
@@ -110,6 +139,7 @@ export class JobService {
     onProgress?: (done: number, total: number) => void,
   ): Promise<Job> {
     const job = await this.jobs.create(kind, params, 0, this.owner);
+    this.changes.emit('job', job);
     let last = 0;
     let latest = { done: 0, total: 0 };
     let pending: Promise<unknown> = Promise.resolve();
@@ -120,18 +150,18 @@ export class JobService {
         const now = Date.now();
         if (now - last < PROGRESS_INTERVAL_MS) return;
         last = now;
-        pending = pending.then(() => this.jobs.update(job.id, { done, ...(total !== undefined ? { total } : {}) }));
+        pending = pending.then(() => this.write(job.id, { done, ...(total !== undefined ? { total } : {}) }));
       },
     };
     const run = (async () => {
-      await this.jobs.update(job.id, { state: 'RUNNING', startedAt: new Date() });
+      await this.write(job.id, { state: 'RUNNING', startedAt: new Date() });
       try {
         const result = await work(progress);
         await pending;
-        await this.jobs.update(job.id, { state: 'SUCCEEDED', result, finishedAt: new Date(), ...latest });
+        await this.write(job.id, { state: 'SUCCEEDED', result, finishedAt: new Date(), ...latest });
       } catch (e) {
         await pending.catch(() => undefined);
-        await this.jobs.update(job.id, { state: 'FAILED', error: (e as Error).message, finishedAt: new Date() });
+        await this.write(job.id, { state: 'FAILED', error: (e as Error).message, finishedAt: new Date() });
       } finally {
         this.running.delete(job.id);
         if (this.running.size === 0) this.stopHeartbeat();
@@ -140,6 +170,13 @@ export class JobService {
     this.running.set(job.id, run);
     this.startHeartbeat();
     return job;
+  }
+
+  /** Writes a job's row and tells the subscribers. */
+  private async write(id: number, data: Parameters<JobRepository['update']>[1]): Promise<Job> {
+    const row = await this.jobs.update(id, data);
+    this.changes.emit('job', row);
+    return row;
   }
 
   private startHeartbeat(): void {
@@ -163,4 +200,20 @@ export class JobService {
   async drain(): Promise<void> {
     await Promise.all(this.running.values());
   }
+}
+
+/** `first`, then what `rest` yields; `return()` ends `rest` at once (see watch.ts). */
+function prepend<T>(first: T, rest: AsyncIterableIterator<T>): AsyncIterableIterator<T> {
+  let sent = false;
+  return {
+    next: () => {
+      if (sent) return rest.next();
+      sent = true;
+      return Promise.resolve({ value: first, done: false });
+    },
+    return: () => rest.return!(),
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }

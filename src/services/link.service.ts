@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { isUniqueViolation, type Prisma } from '../db/database.ts';
 import type { Link, LinkStatus } from '../db/generated/client.ts';
 import type { ImageRepository } from '../db/image.repository.ts';
@@ -9,6 +10,7 @@ import type { Region } from '../pipeline/types.ts';
 import type { AuditService } from './audit.service.ts';
 import type { Actor } from './auth.ts';
 import { type Page, pageOf, validatePageArgs } from './pagination.ts';
+import { watch } from './watch.ts';
 
 /** What the review queries filter by: modalities by name (case-insensitive), the slide by its row id. */
 export interface LinkFilter {
@@ -76,6 +78,9 @@ function linkState(link: Link) {
 
 /** Links: the users' main workflow, turning a search match into a recorded, reviewable correspondence. */
 export class LinkService {
+  /** Each link this process creates, once committed (not a link asked for again): what `linkCreated` pushes. */
+  readonly created = new EventEmitter<{ link: [Link] }>().setMaxListeners(0);
+
   constructor(
     private readonly prisma: Prisma,
     private readonly links: LinkRepository,
@@ -87,21 +92,33 @@ export class LinkService {
   /** A page of links matching every given filter, oldest first, with the number that match (the review queue). */
   async list(filter: LinkFilter, args: { first?: number | null; after?: string | null }): Promise<Page<Link>> {
     const { first, afterId } = validatePageArgs(args);
+    const where = await this.rowFilter(filter);
+    const [rows, totalCount] = await Promise.all([this.links.page(where, first + 1, afterId), this.links.count(where)]);
+    return pageOf(rows, first, totalCount, afterId !== undefined);
+  }
+
+  /** Each link created from now on that matches the filter (`linkCreated`); the filter is checked before anything is sent. */
+  async watch(filter: LinkFilter): Promise<AsyncIterableIterator<Link>> {
+    const where = await this.rowFilter(filter);
+    const any = Object.values(where).every((v) => v === undefined);
+    return watch<Link>(this.created, 'link', { keep: any ? undefined : (link) => this.links.matches(link.id, where) });
+  }
+
+  /** A filter checked and turned into the repository's terms (modalities by id). */
+  private async rowFilter(filter: LinkFilter): Promise<LinkFilterRow> {
     if (filter.status != null && !STATUSES.includes(filter.status)) throw invalidParameter('status', STATUSES.join(', '), filter.status);
     if (filter.createdAfter != null && !Number.isFinite(filter.createdAfter.getTime())) {
       throw invalidParameter('createdAfter', 'a date-time', String(filter.createdAfter));
     }
     // an unknown modality matches no link, as in images(filter: { modality })
     const modalityId = async (name: string | null | undefined) => (name ? ((await this.modalities.findByName(name))?.id ?? -1) : undefined);
-    const where: LinkFilterRow = {
+    return {
       status: filter.status ?? undefined,
       targetSlideId: filter.slideId ?? undefined,
       sourceModalityId: await modalityId(filter.sourceModality),
       targetModalityId: await modalityId(filter.targetModality),
       createdAfter: filter.createdAfter ?? undefined,
     };
-    const [rows, totalCount] = await Promise.all([this.links.page(where, first + 1, afterId), this.links.count(where)]);
-    return pageOf(rows, first, totalCount, afterId !== undefined);
   }
 
   /** How many links there are in each status, of every link. */
@@ -150,7 +167,9 @@ export class LinkService {
     const existing = await this.links.findSame(source.id, target.id, polygon);
     if (existing) return existing;
     try {
-      return await this.create(source.id, target, transform, polygon, input, actor);
+      const link = await this.create(source.id, target, transform, polygon, input, actor);
+      this.created.emit('link', link);
+      return link;
     } catch (e) {
       // another request stored the same link between our look-up and our insert: the unique index refused ours
       const winner = isUniqueViolation(e) ? await this.links.findSame(source.id, target.id, polygon) : null;

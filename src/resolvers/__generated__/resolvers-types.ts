@@ -748,6 +748,30 @@ export type SlideEdge = {
   node: Slide;
 };
 
+/** Pushed over WebSocket (graphql-ws, at /graphql); queries and mutations go over HTTP. */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * A job as it changes: now, then at each progress write (at most 4 a second) and state change, ending after it
+   * finishes. Without id: every job this server starts or runs. Jobs run by another server are not seen.
+   */
+  jobUpdated: Job;
+  /** Each new link (not one asked for again), as it is stored; with a filter, only those that match it. */
+  linkCreated: Link;
+};
+
+
+/** Pushed over WebSocket (graphql-ws, at /graphql); queries and mutations go over HTTP. */
+export type SubscriptionJobUpdatedArgs = {
+  id?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+/** Pushed over WebSocket (graphql-ws, at /graphql); queries and mutations go over HTTP. */
+export type SubscriptionLinkCreatedArgs = {
+  filter?: InputMaybe<LinkFilter>;
+};
+
 export type TilingState =
   | 'DONE'
   | 'FAILED'
@@ -930,6 +954,7 @@ export type ResolversTypes = ResolversObject<{
   SlideConnection: ResolverTypeWrapper<Omit<SlideConnection, 'edges'> & { edges: Array<ResolversTypes['SlideEdge']> }>;
   SlideEdge: ResolverTypeWrapper<Omit<SlideEdge, 'node'> & { node: ResolversTypes['Slide'] }>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   TilingState: TilingState;
   UpdateSlideMetadataInput: UpdateSlideMetadataInput;
   Upload: ResolverTypeWrapper<Scalars['Upload']['output']>;
@@ -990,6 +1015,7 @@ export type ResolversParentTypes = ResolversObject<{
   SlideConnection: Omit<SlideConnection, 'edges'> & { edges: Array<ResolversParentTypes['SlideEdge']> };
   SlideEdge: Omit<SlideEdge, 'node'> & { node: ResolversParentTypes['Slide'] };
   String: Scalars['String']['output'];
+  Subscription: Record<PropertyKey, never>;
   UpdateSlideMetadataInput: UpdateSlideMetadataInput;
   Upload: Scalars['Upload']['output'];
   Vocabulary: VocabularyInfo;
@@ -1259,6 +1285,11 @@ export type SlideEdgeResolvers<ContextType = Context, ParentType extends Resolve
   node?: Resolver<ResolversTypes['Slide'], ParentType, ContextType>;
 }>;
 
+export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
+  jobUpdated?: SubscriptionResolver<ResolversTypes['Job'], "jobUpdated", ParentType, ContextType, Partial<SubscriptionJobUpdatedArgs>>;
+  linkCreated?: SubscriptionResolver<ResolversTypes['Link'], "linkCreated", ParentType, ContextType, Partial<SubscriptionLinkCreatedArgs>>;
+}>;
+
 export interface UploadScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Upload'], any> {
   name: 'Upload';
 }
@@ -1315,6 +1346,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   Slide?: SlideResolvers<ContextType>;
   SlideConnection?: SlideConnectionResolvers<ContextType>;
   SlideEdge?: SlideEdgeResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   Upload?: GraphQLScalarType;
   Vocabulary?: VocabularyResolvers<ContextType>;
   WholeSlide?: WholeSlideResolvers<ContextType>;
