@@ -14,6 +14,7 @@ import { VectorRepository } from './db/vector.repository.ts';
 import { VocabularyRepository } from './db/vocabulary.repository.ts';
 import { AuditService } from './services/audit.service.ts';
 import { EmbeddingService } from './services/embedding.service.ts';
+import { HealthService } from './services/health.service.ts';
 import { ImageService, SHARED_SWEEP_GRACE_MS } from './services/image.service.ts';
 import { IndexCache } from './services/index-cache.ts';
 import { JobService } from './services/job.service.ts';
@@ -65,6 +66,8 @@ export interface Services {
   keys: KeyService;
   /** The append-only audit trail of changes. */
   audit: AuditService;
+  /** Readiness (/readyz): database reachable, CoMIR models loaded. */
+  health: HealthService;
 }
 
 /** One running cmir: configuration, database, file store, repositories and services. Shared by server and CLI. */
@@ -130,6 +133,7 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     tiles: new TileService(repos.images, files),
     keys: new KeyService(prisma, repos.apiKeys, audit),
     audit,
+    health: new HealthService(prisma, db.kind, representations),
   };
   // What a process killed midway left in the file store (issue 19). An in-memory database (tests) starts empty and
   // holds no lock on the home, so its store is left as it is.

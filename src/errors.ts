@@ -18,7 +18,8 @@ export type ErrorCode =
   | 'MODEL_INVALID'
   | 'MODEL_UNAVAILABLE'
   | 'UNAUTHENTICATED'
-  | 'FORBIDDEN';
+  | 'FORBIDDEN'
+  | 'PREREQUISITES_MISSING';
 
 export class AppError extends Error {
   constructor(
@@ -116,6 +117,16 @@ export class UnauthenticatedError extends AppError {
 export class ForbiddenError extends AppError {
   constructor(message: string, details: Record<string, unknown> = {}) {
     super('FORBIDDEN', message, details);
+  }
+}
+
+/**
+ * What a command needs from the machine and does not find (`cmir train`: the Python interpreter or its modules); the
+ * message names what to install.
+ */
+export class PrerequisitesMissingError extends AppError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('PREREQUISITES_MISSING', message, details);
   }
 }
 

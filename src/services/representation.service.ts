@@ -59,6 +59,24 @@ export class RepresentationService {
     return m;
   }
 
+  /**
+   * Loads the CoMIR model of every modality that has one (the same sessions searches use, so a later search does not
+   * load them again); resolves with the models' `name@version` (12 hex digits), rejects with the first failure.
+   */
+  async loadModels(): Promise<string[]> {
+    const rows = new Map<string, ComirModelRow>();
+    for (const m of (await this.modalityRows.findAll()) as ModalityWithModel[]) if (m.comirModel) rows.set(m.comirModel.dir, m.comirModel);
+    const loaded: string[] = [];
+    for (const row of rows.values()) {
+      const label = `${row.name}@${row.version.slice(0, 12)}`;
+      await this.model(row).catch((e: unknown) => {
+        throw new Error(`CoMIR model ${label} could not be loaded`, { cause: e });
+      });
+      loaded.push(label);
+    }
+    return loaded.sort();
+  }
+
   /** Releases every loaded ONNX session (shutdown); models load again on next use. */
   async close(): Promise<void> {
     const all = [...this.models.values()];
