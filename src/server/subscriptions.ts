@@ -22,6 +22,8 @@ const { getOperationAST, GraphQLError, NoSchemaIntrospectionCustomRule, parse, s
 
 export interface SubscriptionSettings {
   anonymous: AnonymousAccess;
+  /** CMIR_CORS_ORIGINS: the other origins whose pages may connect (docs/adr/0018). */
+  corsOrigins: readonly string[];
   queryLimits: QueryLimits;
   introspection: boolean;
   port: number;
@@ -32,7 +34,9 @@ export interface SubscriptionSettings {
  * server's port. Who the client is is settled once, when it connects, by the rule HTTP requests follow (docs/adr/0014):
  * the key from the connection's `connectionParams` (`authorization: "Bearer <key>"` or `x-api-key`, since browsers
  * cannot set headers on a WebSocket) or else the upgrade request's headers; a key that is invalid, or an anonymous
- * client where anonymous reads are off, is refused with close code 4403. Only subscriptions are served here, under the
+ * client where anonymous reads are off, is refused with close code 4403. So is a browser page of another origin than
+ * this server's and those in CMIR_CORS_ORIGINS: CORS does not cover WebSockets, and with anonymous reads on a loopback
+ * server any page a local browser opens could otherwise read the pushes. Only subscriptions are served here, under the
  * same query limits and introspection setting as HTTP; errors are formatted as over HTTP (format-error.ts).
  */
 export function serveSubscriptions(httpServer: http.Server, schema: GraphQLSchema, app: App, settings: SubscriptionSettings): { dispose(): Promise<void> } {
@@ -51,6 +55,9 @@ export function serveSubscriptions(httpServer: http.Server, schema: GraphQLSchem
         const params = ctx.connectionParams ?? {};
         const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
         const headers = ctx.extra.request.headers;
+        // browsers always send Origin on a WebSocket; other clients (ws, curl) need not
+        const origin = headers.origin;
+        if (origin !== undefined && origin !== `http://${headers.host}` && origin !== `https://${headers.host}` && !settings.corsOrigins.includes(origin)) return false;
         try {
           const principal = await app.services.keys.authenticate(
             keyFromHeaders(text(params.authorization) ?? headers.authorization, text(params['x-api-key']) ?? text(headers['x-api-key'])),

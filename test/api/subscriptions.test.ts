@@ -110,6 +110,24 @@ describe('subscriptions over WebSocket', () => {
     expect(app.services.links.created.listenerCount('link')).toBe(0);
   });
 
+  test('a page of another origin is refused (4403), one of this server\'s origin is served', async () => {
+    const from = (origin: string) =>
+      class extends WebSocket {
+        constructor(url: string, protocols?: string | string[]) {
+          super(url, protocols, { origin });
+        }
+      };
+    const job = await app.services.jobs.start('slide.tile', {}, async () => ({}));
+    await app.services.jobs.wait(job.id);
+    const query = { query: 'subscription($id: ID!) { jobUpdated(id: $id) { state } }', variables: { id: toGlobalId('Job', job.id) } };
+    const foreign = createClient({ url: server.url.replace(/^http/, 'ws'), webSocketImpl: from('https://evil.example'), retryAttempts: 0, lazy: true });
+    clients.push(foreign);
+    await expect(foreign.iterate(query).next()).rejects.toMatchObject({ code: 4403 });
+    const own = createClient({ url: server.url.replace(/^http/, 'ws'), webSocketImpl: from(new URL(server.url).origin), retryAttempts: 0, lazy: true });
+    clients.push(own);
+    expect((await own.iterate(query).next()).value).toEqual({ data: { jobUpdated: { state: 'SUCCEEDED' } } });
+  });
+
   test('a bad key is refused when connecting (4403); a query over WebSocket is BAD_REQUEST', async () => {
     const bad = client({ authorization: 'Bearer cmir_not-a-key' }).iterate({ query: 'subscription { jobUpdated { id } }' });
     await expect(bad.next()).rejects.toMatchObject({ code: 4403 });
