@@ -122,7 +122,7 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     slides: new SlideService(repos.slides),
     images: new ImageService(config, prisma, repos.images, repos.slides, repos.modalities, modalities, files, representations, vocabularies, cache, embeddings, wsi),
     jobs,
-    links: new LinkService(prisma, repos.links, repos.images, audit),
+    links: new LinkService(prisma, repos.links, repos.images, audit, repos.modalities),
     models,
     representations,
     vocabularies,

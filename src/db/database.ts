@@ -12,6 +12,17 @@ import { applyMigrations, type SqlRunner } from './migrate.ts';
 export type Prisma = PrismaClient;
 
 /** An open database: the Prisma client plus what is needed to close it. Embedded PGlite or a Postgres server. */
+/**
+ * Whether a Prisma error is a unique-constraint violation: the row another writer just created. P2002 for a constraint
+ * on columns; a violated expression index reaches us as the driver adapter's error with Postgres' SQLSTATE 23505
+ * (unique_violation) in its `cause`.
+ */
+export function isUniqueViolation(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null) return false;
+  const { code, cause } = e as { code?: string; cause?: { code?: string } };
+  return code === 'P2002' || code === '23505' || cause?.code === '23505';
+}
+
 export interface Database {
   readonly prisma: PrismaClient;
   readonly kind: 'pglite' | 'postgres';

@@ -5,7 +5,9 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
+import { makeExecutableSchema } from '@graphql-tools/schema';
 import express from 'express';
+import type { GraphQLSchema } from 'graphql';
 import { graphqlUploadExpress } from 'graphql-upload-minimal';
 import type { App } from '../app.ts';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../config.ts';
@@ -21,12 +23,18 @@ import { type Context, createContext } from './context.ts';
 import { formatError } from './format-error.ts';
 import { JSON_BODY_LIMIT, jsonErrorHandler, multipartErrorsAreBadRequests, sendRouteError } from './http-errors.ts';
 import { queryLimitOptions } from './limits.ts';
+import { serveSubscriptions } from './subscriptions.ts';
 
 const SCHEMA_DIR = path.join(import.meta.dirname, '..', 'schema');
 const SCHEMA_FILES = ['base', 'slide', 'modality', 'image', 'job', 'search', 'link', 'auth'];
 
 export async function loadTypeDefs(): Promise<string> {
   return (await Promise.all(SCHEMA_FILES.map((f) => readFile(path.join(SCHEMA_DIR, `${f}.graphql`), 'utf8')))).join('\n');
+}
+
+/** The executable schema: the SDL and its resolvers, shared by Apollo (HTTP) and the WebSocket server. */
+export async function createSchema(): Promise<GraphQLSchema> {
+  return makeExecutableSchema({ typeDefs: await loadTypeDefs(), resolvers: resolvers as Parameters<typeof makeExecutableSchema>[0]['resolvers'] });
 }
 
 export interface ApiSettings {
@@ -38,11 +46,11 @@ export interface ApiSettings {
 export async function createApolloServer(
   httpServer?: http.Server,
   settings: ApiSettings = { queryLimits: DEFAULT_QUERY_LIMITS, introspection: false },
+  schema?: GraphQLSchema,
 ): Promise<ApolloServer<Context>> {
   const limits = queryLimitOptions(settings.queryLimits, settings.introspection);
   return new ApolloServer<Context>({
-    typeDefs: await loadTypeDefs(),
-    resolvers,
+    schema: schema ?? (await createSchema()),
     formatError,
     includeStacktraceInErrorResponses: false,
     // Stated, not left to Apollo's default (on unless NODE_ENV=production): off unless CMIR_INTROSPECTION=1.
@@ -90,8 +98,11 @@ export async function startServer(app: App, port: number, host = app.config.host
   };
   const web = express();
   const httpServer = http.createServer(web);
-  const apollo = await createApolloServer(httpServer, app.config);
+  const schema = await createSchema();
+  const apollo = await createApolloServer(httpServer, app.config, schema);
   await apollo.start();
+  // subscriptions: the same path over WebSocket (server/subscriptions.ts)
+  const subscriptions = serveSubscriptions(httpServer, schema, app, { ...app.config, anonymous, port });
 
   // Liveness: the process answers HTTP. Readiness: the database answers and every modality's CoMIR model is loaded
   // (services/health.service.ts); 503 until then, so a load balancer sends searches elsewhere.
@@ -186,6 +197,7 @@ export async function startServer(app: App, port: number, host = app.config.host
     port: actual,
     anonymous,
     async stop() {
+      await subscriptions.dispose();
       await apollo.stop();
     },
   };
