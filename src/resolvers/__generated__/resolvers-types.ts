@@ -330,7 +330,8 @@ export type Match = {
   /** Where the query lies in the image: bounding box (NONE: the first stage's best window). */
   region?: Maybe<Region>;
   /**
-   * The ranking score, by re-ranking mode: tf-idf cosine (NONE), the best window's cosine (FAST, PAPER), the z-score of
+   * The ranking score, by re-ranking mode: the first stage's (NONE: with vectors, the mean cosine of the 8 query vectors
+   * that agree best on the image, docs/adr/0021; with words, tf-idf cosine), the best window's cosine (FAST, PAPER), the z-score of
    * the winning vote (VERIFY), the peak normalised cross-correlation in [-1, 1] (CORRELATE; with structure, the
    * weighted mean of the CoMIR's and the structure's peaks).
    */
