@@ -19,8 +19,9 @@ import { type Context, createContext } from './context.ts';
 import { formatError } from './format-error.ts';
 import { JSON_BODY_LIMIT, jsonErrorHandler, multipartErrorsAreBadRequests, sendRouteError } from './http-errors.ts';
 import { queryLimitOptions } from './limits.ts';
+import { PROJECT_ROOT } from '../paths.ts';
 
-const SCHEMA_DIR = path.join(import.meta.dirname, '..', 'schema');
+const SCHEMA_DIR = path.join(PROJECT_ROOT, 'src', 'schema');
 const SCHEMA_FILES = ['base', 'slide', 'modality', 'image', 'job', 'search', 'link', 'auth'];
 
 export async function loadTypeDefs(): Promise<string> {
