@@ -23,6 +23,15 @@ export class JobRepository {
     return this.prisma.job.update({ where: { id }, data: { ...data, heartbeatAt: new Date() } });
   }
 
+  /** Jobs in any of `states` (every state when omitted), of one kind if given, newest first, at most `limit`. */
+  findMany(filter: { states?: readonly JobState[]; kind?: string }, limit: number): Promise<Job[]> {
+    return this.prisma.job.findMany({
+      where: { ...(filter.states ? { state: { in: [...filter.states] } } : {}), ...(filter.kind !== undefined ? { kind: filter.kind } : {}) },
+      orderBy: { id: 'desc' },
+      take: limit,
+    });
+  }
+
   /** The unfinished (QUEUED or RUNNING) jobs of a kind. */
   findUnfinished(kind: string): Promise<Job[]> {
     return this.prisma.job.findMany({ where: { kind, state: { in: ['QUEUED', 'RUNNING'] } }, orderBy: { id: 'asc' } });
