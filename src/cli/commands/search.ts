@@ -59,12 +59,14 @@ export function registerSearch(program: Command): void {
           console.log(JSON.stringify({ matches, confidenceThreshold: result.confidenceThreshold, timings: result.timings }, null, 2));
           return;
         }
+        if (matches.length === 0) console.log(`no matches among the ${opts.target} images`);
+        else console.log(['rank', 'score', 'confidence', 'name', 'id', 'region'].join('\t'));
         for (const m of matches) {
           const r = m.region && { x: Math.round(m.region.x), y: Math.round(m.region.y), width: Math.round(m.region.width), height: Math.round(m.region.height) };
-          const where = r ? ` at x=${r.x} y=${r.y} ${r.width}x${r.height}` : '';
+          const where = r ? `x=${r.x} y=${r.y} ${r.width}x${r.height}` : '-';
           // a top-1 below the calibrated threshold is flagged for review
           const sure = m.confidence >= result.confidenceThreshold ? 'sure' : 'review';
-          console.log(`${m.rank}\t${m.score.toFixed(4)}\t${m.confidence.toFixed(2)} ${sure}\t${m.name}\t${m.imageId}${where}`);
+          console.log(`${m.rank}\t${m.score.toFixed(4)}\t${m.confidence.toFixed(2)} ${sure}\t${m.name}\t${m.imageId}\t${where}`);
         }
         console.log(`(${result.timings.total.toFixed(0)} ms)`);
       });

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { AppError } from '../../errors.ts';
 import { toGlobalId } from '../../ids.ts';
 import { withApp } from '../app.ts';
-import { progressBar } from '../output.ts';
+import { printList, progressBar } from '../output.ts';
 
 export function registerVocabulary(program: Command): void {
   const vocabulary = program.command('vocabulary').description('visual vocabularies (stage II)');
@@ -33,13 +33,23 @@ export function registerVocabulary(program: Command): void {
     });
   vocabulary
     .command('list')
-    .option('--modality <name>')
-    .option('--home <dir>')
-    .action(async (opts: { modality?: string; home?: string }) => {
-      await withApp(opts, async (app) => {
-        for (const v of await app.services.vocabularies.list(opts.modality)) {
-          console.log(`${v.id}\t${v.space}\t${v.size} words\t${v.state}\t${v.createdAt.toISOString()}`);
-        }
+    .description("list vocabularies: space, words, state, created")
+    .option('--modality <name>', "only this modality's")
+    .option('--json', 'print a JSON array')
+    .option('--home <dir>', 'data folder (default ./.cmir, or CMIR_HOME)')
+    .action(async (opts: { modality?: string; json?: boolean; home?: string }) => {
+      const rows = (await withApp(opts, (app) => app.services.vocabularies.list(opts.modality))).map((v) => ({
+        id: toGlobalId('Vocabulary', v.id),
+        space: v.space,
+        size: v.size,
+        state: v.state,
+        createdAt: v.createdAt.toISOString(),
+      }));
+      printList(rows, {
+        json: opts.json,
+        header: ['id', 'space', 'words', 'state', 'created'],
+        row: (v) => [v.id, v.space, v.size, v.state, v.createdAt],
+        empty: opts.modality ? `no vocabularies for ${opts.modality}` : 'no vocabularies (`cmir vocabulary build --modality NAME` builds one)',
       });
     });
 }
