@@ -26,7 +26,7 @@ let env: NodeJS.ProcessEnv;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'cmir-cli-commands-'));
   // the embedded database; the shipped models (so SHG and BF exist with their CoMIR pair)
-  env = { ...process.env, DATABASE_URL: '', CMIR_ANONYMOUS: '' };
+  env = { ...process.env, DATABASE_URL: '', CMIR_ANONYMOUS: '', CMIR_KEY: '' };
   for (const [name, seed] of [['s1', 1], ['s2', 2], ['b1', 3]] as const) await writeFile(path.join(dir, `${name}.png`), await makeImage({ seed, width: 96, height: 96 }));
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -104,6 +104,14 @@ test('modalities counts the ingested images; images prints a header and one line
     ['SHG', 's2', '96x96x1', '8-bit png'],
     ['BF', 'b1', '96x96x1', '8-bit png'],
   ]);
+  // search prints a header, then one line per match; a query file that is not there is a clear error
+  const search = (await cmir(home, 'search', path.join(dir, 's1.png'), '--modality', 'SHG', '--target', 'BF')).stdout.trim().split('\n');
+  expect(search[0]).toBe('rank\tscore\tconfidence\tname\tid\tregion');
+  expect(search[1]).toMatch(/^1\t\d\.\d{4}\t\d\.\d{2} (sure|review)\tb1\t\S+\tx=\d+ y=\d+ \d+x\d+$/);
+  expect(search.at(-1)).toMatch(/^\(\d+ ms\)$/);
+  const missing = await cmir(home, 'search', path.join(dir, 'nothing.png'), '--modality', 'SHG', '--target', 'BF');
+  expect(missing.stderr).toBe(`error [BAD_USER_INPUT]: cannot read ${path.join(dir, 'nothing.png')}: ENOENT\n`);
+
   // the same ids in both forms, and only API ids
   const ids = JSON.parse((await cmir(home, 'images', '--json')).stdout).map((i: any) => i.id);
   expect(images.slice(1).map((l) => l.split('\t')[0])).toEqual(ids);
@@ -158,9 +166,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-test('while cmir serve holds the embedded database, a command is told which server holds it and exactly what to do', { timeout: 240_000 }, async () => {
+test('while cmir serve holds the embedded database, a command is told which server holds it and what to do; with CMIR_KEY, reindex runs through it', { timeout: 300_000 }, async () => {
   const home = path.join(dir, 'locked');
+  const made = JSON.parse((await cmir(home, 'keys', 'create', '--name', 'ops', '--role', 'admin', '--json')).stdout) as { key: string };
   const port = await freePort();
+  let remoteJob = '';
   const child = spawn(process.execPath, [CMIR, 'serve', '--port', String(port), '--home', home], { env: { ...env, CMIR_MODELS_DIR: path.join(dir, 'no-models') } });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c));
@@ -178,6 +188,16 @@ test('while cmir serve holds the embedded database, a command is told which serv
     expect(refused.stderr).toContain(`\`kill ${child.pid}\``);
     expect(refused.stderr).toContain(`through the server's GraphQL API at ${url} with an API key`);
     expect(refused.stderr).toContain('DATABASE_URL');
+    expect(refused.stderr).toContain('set CMIR_KEY to an API key of it');
+    // a command that reads only is told the same (it cannot open the database either)
+    expect((await cmir(home, 'jobs')).stderr).toContain(`error [DATABASE_LOCKED]: the embedded database in ${home} is in use by \`cmir serve\` (process ${child.pid}`);
+
+    const viaServer = await run(process.execPath, [CMIR, 'reindex', '--json', '--home', home], { env: { ...env, CMIR_KEY: made.key } });
+    const job = JSON.parse(viaServer.stdout);
+    expect(job).toMatchObject({ state: 'SUCCEEDED', job: expect.stringMatching(/^[A-Za-z0-9]+$/) });
+    remoteJob = job.job;
+    const badKey = await run(process.execPath, [CMIR, 'reindex', '--home', home], { env: { ...env, CMIR_KEY: 'cmir_not-a-key' } }).catch((e: { stderr: string }) => e);
+    expect((badKey as { stderr: string }).stderr).toContain(`error [UNAUTHENTICATED]: ${url}: `);
   } finally {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
@@ -186,5 +206,6 @@ test('while cmir serve holds the embedded database, a command is told which serv
   }
   // stopped, the server's record is gone and the home opens again
   expect(existsSync(path.join(home, 'server.json'))).toBe(false);
-  expect((await cmir(home, 'jobs', '--all')).stdout).toBe('no jobs\n');
+  // the job made through the server is the home's
+  expect(JSON.parse((await cmir(home, 'jobs', '--all', '--json')).stdout).map((j: any) => [j.id, j.kind, j.state])).toEqual([[remoteJob, 'index.rebuild', 'SUCCEEDED']]);
 });
