@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { invalidParameter } from '../../errors.ts';
 import { toGlobalId } from '../../ids.ts';
+import { readUserFile } from '../../services/image.service.ts';
 import { RERANK_MODES, type RerankMode } from '../../services/search-settings.ts';
 import { withApp } from '../app.ts';
 
@@ -25,7 +25,7 @@ export function registerSearch(program: Command): void {
     .option('--home <dir>', 'data folder (default ./.cmir, or CMIR_HOME)')
     .action(async (file: string, opts: { modality: string; target: string; top: string; rerank: string; rerankTop?: string; maxRotation?: string; scaleTolerance?: string; structureWeight?: string; refine?: string; nodata?: string; micronsPerPixel?: string; json?: boolean; home?: string }) => {
       if (!(RERANK_MODES as readonly string[]).includes(opts.rerank)) throw invalidParameter('--rerank', RERANK_MODES.join(', '), opts.rerank);
-      const data = await readFile(file);
+      const data = await readUserFile(file);
       await withApp(opts, async (app) => {
         const result = await app.services.search.search({
           data,
