@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { invalidParameter } from './errors.ts';
 import type { AnonymousAccess } from './services/auth.ts';
+import { PROJECT_ROOT } from './paths.ts';
 
 /** Runtime configuration, from flags first, then environment, then defaults. Validated once, up front. */
 export interface Config {
@@ -164,7 +165,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     maxPixels: positiveInt('maxPixels', overrides.maxPixels ?? env.CMIR_MAX_PIXELS, DEFAULT_MAX_PIXELS),
     maxUploadBytes: positiveInt('maxUploadBytes', env.CMIR_MAX_UPLOAD_BYTES, DEFAULT_MAX_UPLOAD_BYTES),
     decodeSeconds: positiveInt('decodeSeconds', env.CMIR_DECODE_SECONDS, DEFAULT_DECODE_SECONDS),
-    modelsDir: path.resolve(env.CMIR_MODELS_DIR ?? path.join(import.meta.dirname, '..', 'models')),
+    modelsDir: path.resolve(env.CMIR_MODELS_DIR ?? path.join(PROJECT_ROOT, 'models')),
     ingestRoots: (env.CMIR_INGEST_ROOTS ?? '').split(':').filter(Boolean).map((p) => path.resolve(p)),
     correlationCacheBytes: positiveInt('correlationCacheMb', env.CMIR_CORRELATION_CACHE_MB, DEFAULT_CORRELATION_CACHE_MB) * 2 ** 20,
     queryLimits: {

@@ -25,3 +25,20 @@ export function progressBar(total: number, label: string, enabled: boolean): { t
     stop: () => bar.stop(),
   };
 }
+
+/**
+ * Prints a list: with `json`, one JSON array of the objects; else a header line and one tab-separated line per row, or
+ * the `empty` line when there is none (so an empty home says so instead of printing nothing).
+ */
+export function printList<T>(items: readonly T[], opts: { json?: boolean; header: readonly string[]; row: (item: T) => readonly unknown[]; empty: string }): void {
+  if (opts.json) {
+    console.log(JSON.stringify(items, null, 2));
+    return;
+  }
+  if (items.length === 0) {
+    console.log(opts.empty);
+    return;
+  }
+  console.log(opts.header.join('\t'));
+  for (const item of items) console.log(opts.row(item).map((v) => (v === null || v === undefined ? '-' : String(v))).join('\t'));
+}

@@ -32,6 +32,15 @@ export class JobRepository {
     });
   }
 
+  /** Jobs in any of `states` (every state when omitted), of one kind if given, newest first, at most `limit`. */
+  findMany(filter: { states?: readonly JobState[]; kind?: string }, limit: number): Promise<Job[]> {
+    return this.prisma.job.findMany({
+      where: { ...(filter.states ? { state: { in: [...filter.states] } } : {}), ...(filter.kind !== undefined ? { kind: filter.kind } : {}) },
+      orderBy: { id: 'desc' },
+      take: limit,
+    });
+  }
+
   count(filter: { state?: JobState; kind?: string }): Promise<number> {
     return this.prisma.job.count({ where: filter });
   }

@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { PROJECT_ROOT } from '../paths.ts';
 
 /** The folder Prisma writes migrations to; the same SQL runs on PGlite and on a Postgres server. */
-export const MIGRATIONS_DIR = path.join(import.meta.dirname, '..', '..', 'prisma', 'migrations');
+export const MIGRATIONS_DIR = path.join(PROJECT_ROOT, 'prisma', 'migrations');
 
 /** The minimal SQL surface both PGlite and a pg client offer. */
 export interface SqlRunner {

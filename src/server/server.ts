@@ -24,8 +24,9 @@ import { formatError } from './format-error.ts';
 import { JSON_BODY_LIMIT, jsonErrorHandler, multipartErrorsAreBadRequests, sendRouteError } from './http-errors.ts';
 import { queryLimitOptions } from './limits.ts';
 import { serveSubscriptions } from './subscriptions.ts';
+import { PROJECT_ROOT } from '../paths.ts';
 
-const SCHEMA_DIR = path.join(import.meta.dirname, '..', 'schema');
+const SCHEMA_DIR = path.join(PROJECT_ROOT, 'src', 'schema');
 const SCHEMA_FILES = ['base', 'slide', 'modality', 'image', 'job', 'search', 'link', 'auth'];
 
 export async function loadTypeDefs(): Promise<string> {

@@ -120,6 +120,12 @@ async function assertRegularFile(file: string, shown = file): Promise<void> {
   }
 }
 
+/** Reads a file a user named (a CLI argument): a regular file, else a BAD_USER_INPUT error that names it. */
+export async function readUserFile(file: string): Promise<Buffer> {
+  await assertRegularFile(file);
+  return readRegularFile(file);
+}
+
 /**
  * Reads a file checked by assertRegularFile. It is opened non-blocking and checked again on the open handle, so a file
  * swapped for a FIFO in between is refused too instead of blocking (O_NONBLOCK changes nothing for a regular file).

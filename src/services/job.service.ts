@@ -11,12 +11,17 @@ import { watch } from './watch.ts';
 export const JOB_KINDS = ['vocabulary.build', 'index.rebuild', 'slide.tile'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
-const JOB_STATES: readonly JobState[] = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED'];
 
 export interface JobProgress {
   /** Reports progress; writes are throttled to at most one per PROGRESS_INTERVAL_MS. */
   report(done: number, total?: number): void;
 }
+
+/** Every state a job can be in (prisma/schema.prisma, enum JobState). */
+export const JOB_STATES: readonly JobState[] = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED'];
+
+/** The most jobs one `list` returns. */
+const MAX_LIST = 1000;
 
 /** Progress rows are written at most this often (ms): enough for a progress bar, cheap for the database. */
 const PROGRESS_INTERVAL_MS = 250;
@@ -122,6 +127,20 @@ export class JobService {
   async unfinished(kind?: JobKind): Promise<Job[]> {
     const jobs = await Promise.all((await this.jobs.findUnfinished(kind)).map((j) => this.get(j.id)));
     return jobs.filter((j) => j.state === 'QUEUED' || j.state === 'RUNNING');
+  }
+
+  /**
+   * Jobs in any of `states` (every state when omitted), of one kind if given, newest first, at most `limit` (1-1000).
+   * Unfinished jobs of stopped processes are failed first, as `get` does, so a listed RUNNING job is alive.
+   */
+  async recent(filter: { states?: readonly JobState[]; kind?: string } = {}, limit = 100): Promise<Job[]> {
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST) throw invalidParameter('limit', `an integer from 1 to ${MAX_LIST}`, limit);
+    if (filter.states?.some((s) => !JOB_STATES.includes(s))) {
+      throw invalidParameter('state', JOB_STATES.join(', '), filter.states.find((s) => !JOB_STATES.includes(s)));
+    }
+    const found = await this.jobs.findMany(filter, limit);
+    const checked = await Promise.all(found.map((j) => (j.state === 'QUEUED' || j.state === 'RUNNING' ? this.get(j.id) : j)));
+    return checked.filter((j) => !filter.states || filter.states.includes(j.state));
   }
 
   private staleBefore(): Date {

@@ -56,4 +56,26 @@ describe(`jobs on ${TEST_BACKEND}`, () => {
     const jobs = new JobService(app.repos.jobs, { owner: 'server-c' });
     expect(await jobs.get(orphan.id)).toMatchObject({ state: 'FAILED', error: expect.stringMatching(/^interrupted/) });
   });
+  test('recent: by state and kind, newest first; a stopped process\'s RUNNING job is listed FAILED, a live one RUNNING with its progress', async () => {
+    const p = app.db.prisma;
+    const live = await p.job.create({ data: { kind: 'list.a', state: 'RUNNING', done: 7, total: 20, owner: 'other', heartbeatAt: new Date() } });
+    const stale = await p.job.create({ data: { kind: 'list.a', state: 'RUNNING', done: 2, total: 20, owner: 'gone', heartbeatAt: ago(10 * 60_000) } });
+    const ok = await p.job.create({ data: { kind: 'list.a', state: 'SUCCEEDED', done: 20, total: 20, owner: 'other', heartbeatAt: new Date() } });
+    await p.job.create({ data: { kind: 'list.b', state: 'FAILED', owner: 'other', heartbeatAt: new Date() } });
+    const jobs = new JobService(app.repos.jobs, { owner: 'server-c' });
+
+    const all = await jobs.recent({ kind: 'list.a' });
+    expect(all.map((j) => [j.id, j.state, j.done, j.total])).toEqual([
+      [ok.id, 'SUCCEEDED', 20, 20],
+      [stale.id, 'FAILED', 2, 20],
+      [live.id, 'RUNNING', 7, 20],
+    ]);
+    // the stale job no longer counts as running: it was failed before the state filter applied
+    expect((await jobs.recent({ kind: 'list.a', states: ['RUNNING'] })).map((j) => j.id)).toEqual([live.id]);
+    expect((await jobs.recent({ kind: 'list.a', states: ['FAILED'] })).map((j) => j.id)).toEqual([stale.id]);
+    expect((await jobs.recent({ states: ['FAILED'] }, 1000)).filter((j) => j.kind.startsWith('list.')).map((j) => j.kind)).toEqual(['list.b', 'list.a']);
+    expect(await jobs.recent({ kind: 'list.a' }, 2)).toHaveLength(2);
+    await expect(jobs.recent({}, 0)).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(jobs.recent({ states: ['DONE' as never] })).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringContaining('QUEUED, RUNNING, SUCCEEDED, FAILED') });
+  });
 });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { toGlobalId } from '../../ids.ts';
 import { withApp } from '../app.ts';
+import { printList } from '../output.ts';
 
 export function registerImages(program: Command): void {
   program
@@ -34,7 +35,11 @@ export function registerImages(program: Command): void {
           comir: comirs.get(i.id) ?? null,
         }));
       });
-      if (opts.json) console.log(JSON.stringify(rows, null, 2));
-      else for (const r of rows) console.log(`${r.id}\t${r.modality}\t${r.name}\t${r.width}x${r.height}x${r.channels}\t${r.bitDepth}-bit ${r.format}`);
+      printList(rows, {
+        json: opts.json,
+        header: ['id', 'modality', 'name', 'size', 'format'],
+        row: (r) => [r.id, r.modality, r.name, `${r.width}x${r.height}x${r.channels}`, `${r.bitDepth}-bit ${r.format}`],
+        empty: opts.modality ? `no images of modality ${opts.modality}` : 'no images yet: `cmir ingest FILES --modality NAME` stores some',
+      });
     });
 }

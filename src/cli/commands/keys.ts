@@ -60,9 +60,11 @@ export function registerKeys(program: Command): void {
     .command('revoke')
     .description('revoke a key by id or name: every later request with it is refused (UNAUTHENTICATED)')
     .argument('<key>', 'the key id (as keys list prints it) or name')
+    .option('--json', 'print the revoked key as JSON')
     .option('--home <dir>', 'data folder (default ./.cmir, or CMIR_HOME)')
-    .action(async (key: string, opts: { home?: string }) => {
+    .action(async (key: string, opts: { json?: boolean; home?: string }) => {
       const revoked = await withApp(opts, (app) => app.services.keys.revoke(keyRef(key), cliActor()));
-      console.log(`revoked key ${toGlobalId('ApiKey', revoked.id)} "${revoked.name}" at ${revoked.revokedAt!.toISOString()}`);
+      if (opts.json) console.log(JSON.stringify(keyJson(revoked), null, 2));
+      else console.log(`revoked key ${toGlobalId('ApiKey', revoked.id)} "${revoked.name}" at ${revoked.revokedAt!.toISOString()}`);
     });
 }

@@ -17,6 +17,12 @@ function linkJson(l: { id: number; sourceId: number; targetImageId: number | nul
   };
 }
 
+/** One line per link, as every other command prints (`--json` gives linkJson). */
+function printLink(l: ReturnType<typeof linkJson>, json: boolean | undefined): void {
+  if (json) console.log(JSON.stringify(l, null, 2));
+  else console.log(`${l.id}\t${l.status}\t${l.source} -> ${l.target ?? '-'}\tscore ${l.score ?? '-'}\t${l.method}`);
+}
+
 export function registerLink(program: Command): void {
   const link = program.command('link').description('link acquisitions to where they came from');
   link
@@ -60,8 +66,9 @@ export function registerLink(program: Command): void {
     .option('--region <x,y,w,h>', 'where the source lies in the target (pixels)')
     .option('--score <s>', 'match score')
     .option('--method <m>', 'how it was found', 'manual')
+    .option('--json', 'print the link as JSON')
     .option('--home <dir>')
-    .action(async (source: string, target: string, opts: { region?: string; score?: string; method: string; home?: string }) => {
+    .action(async (source: string, target: string, opts: { region?: string; score?: string; method: string; json?: boolean; home?: string }) => {
       const r = opts.region?.split(',').map(Number);
       await withApp(opts, async (app) => {
         // the command line acts as the home's operator: createdBy is cli:<os user> (docs/adr/0014)
@@ -75,17 +82,18 @@ export function registerLink(program: Command): void {
           },
           cliActor(),
         );
-        console.log(JSON.stringify(linkJson(created), null, 2));
+        printLink(linkJson(created), opts.json);
       });
     });
   for (const [name, status] of [['confirm', 'CONFIRMED'], ['reject', 'REJECTED']] as const) {
     link
       .command(name)
       .argument('<id>', 'link id')
+      .option('--json', 'print the link as JSON')
       .option('--home <dir>')
-      .action(async (id: string, opts: { home?: string }) => {
+      .action(async (id: string, opts: { json?: boolean; home?: string }) => {
         await withApp(opts, async (app) => {
-          console.log(JSON.stringify(linkJson(await app.services.links.setStatus(fromGlobalId('Link', id), status, cliActor())), null, 2));
+          printLink(linkJson(await app.services.links.setStatus(fromGlobalId('Link', id), status, cliActor())), opts.json);
         });
       });
   }

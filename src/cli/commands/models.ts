@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { invalidParameter } from '../../errors.ts';
 import { withApp } from '../app.ts';
+import { printList } from '../output.ts';
 
 /** Parses repeated `--map shg=SHG` options. */
 function collect(value: string, previous: Record<string, string>): Record<string, string> {
@@ -25,10 +26,16 @@ export function registerModels(program: Command): void {
     });
   models
     .command('list')
-    .option('--home <dir>')
-    .action(async (opts: { home?: string }) => {
-      await withApp(opts, async (app) => {
-        for (const m of await app.services.models.list()) console.log(`${m.name}@${m.version.slice(0, 12)}\t${m.dir}`);
+    .description('list registered model pairs: name, version, folder')
+    .option('--json', 'print a JSON array')
+    .option('--home <dir>', 'data folder (default ./.cmir, or CMIR_HOME)')
+    .action(async (opts: { json?: boolean; home?: string }) => {
+      const rows = (await withApp(opts, (app) => app.services.models.list())).map((m) => ({ name: m.name, version: m.version, dir: m.dir, createdAt: m.createdAt.toISOString() }));
+      printList(rows, {
+        json: opts.json,
+        header: ['name', 'version', 'folder'],
+        row: (m) => [m.name, m.version.slice(0, 12), m.dir],
+        empty: 'no model pairs registered (`cmir models add DIR` registers one)',
       });
     });
 }

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { invalidParameter } from '../../errors.ts';
 import { toGlobalId } from '../../ids.ts';
+import { readUserFile } from '../../services/image.service.ts';
 import { RERANK_MODES, type RerankMode } from '../../services/search-settings.ts';
 import { withApp } from '../app.ts';
 
@@ -25,7 +25,7 @@ export function registerSearch(program: Command): void {
     .option('--home <dir>', 'data folder (default ./.cmir, or CMIR_HOME)')
     .action(async (file: string, opts: { modality: string; target: string; top: string; rerank: string; rerankTop?: string; maxRotation?: string; scaleTolerance?: string; structureWeight?: string; refine?: string; nodata?: string; micronsPerPixel?: string; json?: boolean; home?: string }) => {
       if (!(RERANK_MODES as readonly string[]).includes(opts.rerank)) throw invalidParameter('--rerank', RERANK_MODES.join(', '), opts.rerank);
-      const data = await readFile(file);
+      const data = await readUserFile(file);
       await withApp(opts, async (app) => {
         const result = await app.services.search.search({
           data,
@@ -59,12 +59,14 @@ export function registerSearch(program: Command): void {
           console.log(JSON.stringify({ matches, confidenceThreshold: result.confidenceThreshold, timings: result.timings }, null, 2));
           return;
         }
+        if (matches.length === 0) console.log(`no matches among the ${opts.target} images`);
+        else console.log(['rank', 'score', 'confidence', 'name', 'id', 'region'].join('\t'));
         for (const m of matches) {
           const r = m.region && { x: Math.round(m.region.x), y: Math.round(m.region.y), width: Math.round(m.region.width), height: Math.round(m.region.height) };
-          const where = r ? ` at x=${r.x} y=${r.y} ${r.width}x${r.height}` : '';
+          const where = r ? `x=${r.x} y=${r.y} ${r.width}x${r.height}` : '-';
           // a top-1 below the calibrated threshold is flagged for review
           const sure = m.confidence >= result.confidenceThreshold ? 'sure' : 'review';
-          console.log(`${m.rank}\t${m.score.toFixed(4)}\t${m.confidence.toFixed(2)} ${sure}\t${m.name}\t${m.imageId}${where}`);
+          console.log(`${m.rank}\t${m.score.toFixed(4)}\t${m.confidence.toFixed(2)} ${sure}\t${m.name}\t${m.imageId}\t${where}`);
         }
         console.log(`(${result.timings.total.toFixed(0)} ms)`);
       });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { createApp } from '../../app.ts';
 import { loadConfig } from '../../config.ts';
+import { recordServer } from '../../db/lock.ts';
 import { startServer } from '../../server/server.ts';
 import { cliActor } from '../../services/auth.ts';
 
@@ -23,17 +24,26 @@ export function registerServe(program: Command): void {
         );
       }
       const server = await startServer(app, config.port, config.host);
+      // the embedded database is this process's alone: other commands on the home are told where it serves
+      const unrecord = app.db.kind === 'pglite' ? await recordServer(config.home, server.url) : async () => {};
       const where = app.db.kind === 'pglite' ? `embedded database in ${config.home}` : 'Postgres at DATABASE_URL';
-      console.log(`cmir serving ${server.url} (${where}); anonymous requests: ${server.anonymous === 'read' ? 'queries only' : 'refused'} (CMIR_ANONYMOUS)`);
-      // whole-slide images whose tiling a stopped process left unfinished go on from their last stored tile
-      const resumed = await app.services.wsi.resumePending();
-      if (resumed.length > 0) console.log(`resumed the tiling of ${resumed.length} whole-slide image(s)`);
+      // Stopping removes the record and the lock: handled from here on, before anything else is awaited. `on`, not
+      // `once`: another SIGTERM listener in this process (a library's) re-raises the signal when it sees no other
+      // listener, which killed the process before `stop` had finished (seen: server.json and cmir.lock left behind).
+      let stopping = false;
       const stop = async () => {
+        if (stopping) return;
+        stopping = true;
+        await unrecord();
         await server.stop();
         await app.close();
         process.exit(0);
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      console.log(`cmir serving ${server.url} (${where}); anonymous requests: ${server.anonymous === 'read' ? 'queries only' : 'refused'} (CMIR_ANONYMOUS)`);
+      // whole-slide images whose tiling a stopped process left unfinished go on from their last stored tile
+      const resumed = await app.services.wsi.resumePending();
+      if (resumed.length > 0) console.log(`resumed the tiling of ${resumed.length} whole-slide image(s)`);
     });
 }

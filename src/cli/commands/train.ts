@@ -9,18 +9,17 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { invalidParameter, optionalInRange, PrerequisitesMissingError } from '../../errors.ts';
 import { loadComirModel } from '../../pipeline/comir/comir.ts';
 import { decodeImage } from '../../pipeline/decode/decode.ts';
 import { MAX_REFINE, POSE_BOUNDS } from '../../pipeline/rerank/correlate.ts';
 import { DEFAULT_PYTHON, describeMissing, requireTrainingPython, TRAINING_MODULES, trainingPython } from '../training-python.ts';
+import { PROJECT_ROOT } from '../../paths.ts';
 
 export { DEFAULT_PYTHON };
 export const TRAIN_PAIRS = ['shg-bf', 'vis-nir'] as const;
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 export interface TrainOptions {
   pair: string;
@@ -59,7 +58,7 @@ export type TrainDevice = (typeof TRAIN_DEVICES)[number];
 
 /** The argv of the trainer for the given options (exported for tests). */
 export function trainArgs(o: TrainOptions): string[] {
-  const args = [path.join(REPO_ROOT, 'training', 'train_comir.py'), '--pair', o.pair];
+  const args = [path.join(PROJECT_ROOT, 'training', 'train_comir.py'), '--pair', o.pair];
   if (o.data) args.push('--data', o.data);
   if (o.steps !== undefined) args.push('--steps', String(o.steps));
   if (o.out) args.push('--out', o.out);
@@ -153,7 +152,7 @@ export async function writeTrainingComirs(modelDir: string, data: string, out: s
  */
 export async function runTrainDescriptor(o: TrainOptions, log: (line: string) => void = console.log): Promise<number> {
   const model = modelOut(o);
-  const args = [path.join(REPO_ROOT, 'training', 'train_window_descriptor.py'), '--model', model];
+  const args = [path.join(PROJECT_ROOT, 'training', 'train_window_descriptor.py'), '--model', model];
   if (o.descriptorSteps !== undefined) args.push('--steps', String(o.descriptorSteps));
   if (o.threads !== undefined) args.push('--threads', String(o.threads));
   if (o.smoke) return runPython(o, [...args, '--smoke']);

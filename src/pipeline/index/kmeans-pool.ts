@@ -4,14 +4,14 @@
  * results with worker threads through SharedArrayBuffers, wakes them with Atomics.notify, takes chunks itself too, and
  * blocks in Atomics.wait until they are done. Results are identical for any number of threads (kmeans-assign.ts).
  *
- * Workers run src/pipeline/kmeans-assign-worker.ts (TypeScript, started through ts-worker.ts). If a worker cannot start
+ * Workers run kmeans-assign-worker.ts (started through ts-worker.ts, from the sources or dist/). If a worker cannot start
  * or fails, training continues on the main thread alone.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { KdTree } from './kdtree.ts';
 import { ASSIGN_CHUNK, type AssignShared, CTRL, runChunks } from './kmeans-assign.ts';
-import { tsWorkerScript } from '../ts-worker.ts';
+import { workerScript } from '../ts-worker.ts';
 
 /** Longest wait for workers to start (tsx compiles the worker's modules: ~0.35 s measured here; generous for CI). */
 const START_TIMEOUT_MS = 60_000;
@@ -21,9 +21,9 @@ export function defaultThreads(): number {
   return Math.max(1, Math.min(8, availableParallelism()));
 }
 
-function workerScript(): string {
+function assignWorkerScript(): string {
   // a worker that cannot load reports itself failed (and ready) instead of leaving the main thread waiting
-  return tsWorkerScript(new URL('./kmeans-assign-worker.ts', import.meta.url), `const ctrl = new Int32Array(workerData.ctrl);
+  return workerScript('pipeline/index/kmeans-assign-worker', `const ctrl = new Int32Array(workerData.ctrl);
   Atomics.store(ctrl, ${CTRL.failed}, 1); Atomics.add(ctrl, ${CTRL.ready}, 1); Atomics.notify(ctrl, ${CTRL.ready});`);
 }
 
@@ -73,7 +73,7 @@ export class AssignPool {
       centroids: this.centroids.buffer as SharedArrayBuffer, assign: this.assign.buffer as SharedArrayBuffer,
       dist: this.dist.buffer as SharedArrayBuffer, chunkSse: this.chunkSse.buffer as SharedArrayBuffer,
     };
-    const script = workerScript();
+    const script = assignWorkerScript();
     try {
       for (let w = 0; w < nWorkers; w++) {
         const worker = new Worker(script, { eval: true, workerData });

@@ -6,7 +6,7 @@
  * seed, same centroids.
  */
 import { Worker } from 'node:worker_threads';
-import { tsWorkerScript } from '../ts-worker.ts';
+import { workerScript } from '../ts-worker.ts';
 import type { TrainingReport, TrainVocabularyOptions, Vocabulary } from './vocabulary.ts';
 
 export interface OffThreadOptions extends TrainVocabularyOptions {
@@ -48,7 +48,7 @@ export function trainVocabularyOffThread(
       settled = true;
       f();
     };
-    const worker = new Worker(tsWorkerScript(new URL('./vocabulary-thread-worker.ts', import.meta.url)), {
+    const worker = new Worker(workerScript('pipeline/index/vocabulary-thread-worker'), {
       eval: true,
       workerData: request,
       transferList,

@@ -5,7 +5,7 @@
  * cached) and hands them out, and `threads` workers correlate them. Results are those of correlateJoint, in the
  * order candidates were added, whatever thread computed them.
  *
- * Workers run correlate-worker.ts (TypeScript, started through ts-worker.ts). With one thread, or if a worker cannot
+ * Workers run correlate-worker.ts (started through ts-worker.ts, from the sources or dist/). With one thread, or if a worker cannot
  * start or fails, the candidates it held are correlated on the main thread instead.
  */
 import { Worker } from 'node:worker_threads';
@@ -20,7 +20,7 @@ import {
   type WeightedQuery,
 } from './correlate.ts';
 import { defaultThreads } from '../index/kmeans-pool.ts';
-import { tsWorkerScript } from '../ts-worker.ts';
+import { workerScript } from '../ts-worker.ts';
 
 /** Main thread -> worker. */
 export type CorrelateRequest =
@@ -86,7 +86,7 @@ export class CorrelationPool {
   private start(): PoolWorker[] {
     if (this.workers) return this.workers.filter((w) => w.alive);
     this.workers = [];
-    const script = tsWorkerScript(new URL('./correlate-worker.ts', import.meta.url));
+    const script = workerScript('pipeline/rerank/correlate-worker');
     for (let t = 0; t < this.threads; t++) {
       let w: PoolWorker;
       try {
