@@ -1,13 +1,14 @@
 /**
  * Event-loop delay during an ingest and a search (issue 19 item 4: "never block the event loop with heavy work").
  *
- *   npm run bench:event-loop -- [--images 8] [--queries 4] [--out event-loop]
+ *   npm run bench:event-loop -- [--images 8] [--queries 4] [--label run] [--postgres URL] [--out event-loop]
  *
  * Ingests `--images` vis-nir NIR photographs (../shared/data/vis-nir or CMIR_DATA_DIR; the shipped vis-nir model) and
  * searches `--queries` RGB photographs against them through the services, in this process, while
  * perf_hooks.monitorEventLoopDelay samples how late the event loop runs (resolution 1 ms). Each phase (ingest, search)
  * has its own histogram: p50 / p99 / max of the delay, and the longest stalls seen by a 1 ms timer.
- * Writes bench/results/<out>.json and .md; with --label, the figures go under that label in the files, beside others.
+ * The database is an in-memory PGlite, or with --postgres a new database on that Postgres server (dropped after).
+ * Writes bench/results/<out>.json and .md; each run's figures go under its --label, beside the runs already there.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
+import { freshServerDatabase } from '../test/helpers/app.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,6 +27,7 @@ const IMAGES = Number(arg('images', '8'));
 const QUERIES = Number(arg('queries', '4'));
 const OUT = arg('out', 'event-loop');
 const LABEL = arg('label', 'run');
+const POSTGRES = arg('postgres', '');
 const DATA = path.join(process.env.CMIR_DATA_DIR ?? path.join(import.meta.dirname, '..', '..', 'shared', 'data'), 'vis-nir');
 if (!existsSync(path.join(DATA, 'pairs.csv'))) throw new Error(`no vis-nir data at ${DATA} (set CMIR_DATA_DIR)`);
 
@@ -73,7 +76,8 @@ async function measure<T>(run: () => Promise<T>) {
 }
 
 const home = await mkdtemp(path.join(os.tmpdir(), 'cmir-event-loop-'));
-const app = await createApp(loadConfig({ home }, { ...process.env, DATABASE_URL: '' }), { memory: true });
+const server = POSTGRES ? await freshServerDatabase(POSTGRES) : null;
+const app = await createApp(loadConfig({ home }, { ...process.env, DATABASE_URL: server?.url ?? '' }), { memory: true });
 try {
   // warm-up (model sessions, worker threads, JIT): one image ingested and searched, not measured
   await app.services.images.ingest({ data: await readFile(pairs[IMAGES]!.nir), fileName: 'warm.jpg', modality: 'NIR', noDataValue: 0 });
@@ -93,6 +97,7 @@ try {
   });
   const result = {
     label: LABEL,
+    database: server ? 'postgres' : 'pglite',
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, loadAverage: os.loadavg().map(r1), node: process.version },
     images: IMAGES,
@@ -110,7 +115,7 @@ try {
   await writeFile(jsonFile, `${JSON.stringify(all, null, 2)}\n`);
   const row = (label: string, phase: 'ingest' | 'search', r: typeof result) => {
     const f = r[phase];
-    return `| ${label} | ${phase} | ${phase === 'ingest' ? r.images : r.queries} | ${f.seconds} | ${f.p50} | ${f.p99} | ${f.max} | ${f.stallsOver20ms} | ${f.stalledSeconds} | ${r.machine.loadAverage[0]} |`;
+    return `| ${label} | ${r.database ?? 'pglite'} | ${phase} | ${phase === 'ingest' ? r.images : r.queries} | ${f.seconds} | ${f.p50} | ${f.p99} | ${f.max} | ${f.stallsOver20ms} | ${f.stalledSeconds} | ${r.machine.loadAverage[0]} |`;
   };
   const md = [
     `# Event-loop delay during an ingest and a search (issue 19 item 4)`,
@@ -119,13 +124,14 @@ try {
     'shipped vis-nir model, then RGB queries searched against them (default search), through the services in one process;',
     'perf_hooks.monitorEventLoopDelay (1 ms resolution) per phase. A stall is a gap of more than 20 ms between ticks of a 1 ms timer.',
     '',
-    '| run | phase | items | seconds | delay p50 ms | p99 ms | max ms | stalls > 20 ms | stalled s | load avg |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| run | database | phase | items | seconds | delay p50 ms | p99 ms | max ms | stalls > 20 ms | stalled s | load avg |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...Object.entries(all).flatMap(([label, r]) => [row(label, 'ingest', r), row(label, 'search', r)]),
     '',
   ].join('\n');
   await writeFile(path.resolve(dir, `${OUT}.md`), md);
 } finally {
   await app.close();
+  await server?.drop();
   await rm(home, { recursive: true, force: true });
 }
