@@ -104,7 +104,7 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
   await jobs.recover(db.kind === 'pglite');
   const cache = new IndexCache(repos.vectors);
   // CoMIR, window vectors and no-data masks run on worker threads (started at first use), off the event loop (docs/adr/0020)
-  const threads = new PipelineThreads();
+  const threads = new PipelineThreads(config.pipelineThreads);
   const representations = new RepresentationService(config, prisma, files, threads);
   const models = new ModelService(prisma);
   // The shipped models (models/*) are registered on first start, so SHG and BF meet in CoMIR space out of the box.

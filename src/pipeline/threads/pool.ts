@@ -22,7 +22,10 @@ export class PipelineThreads {
   /** How many tasks ran on each thread (by threadId; the calling thread's is node:worker_threads `threadId`). */
   readonly ranOn = new Map<number, number>();
 
-  /** @param threads worker threads (default: one per core, at most 8); 0 = the calling thread only */
+  /**
+   * @param threads worker threads (default: one per core, at most 8; the server passes CMIR_PIPELINE_THREADS, default 1,
+   *   src/config.ts); 0 = the calling thread only
+   */
   constructor(readonly threads = defaultThreads()) {}
 
   /** The CoMIR of pixels of `modality` by the model in `dir` (ComirModel.representation). */
