@@ -8,7 +8,8 @@
  * perf_hooks.monitorEventLoopDelay samples how late the event loop runs (resolution 1 ms). Each phase (ingest, search)
  * has its own histogram: p50 / p99 / max of the delay, and the longest stalls seen by a 1 ms timer.
  * The database is an in-memory PGlite, or with --postgres a new database on that Postgres server (dropped after).
- * Writes bench/results/<out>.json and .md; each run's figures go under its --label, beside the runs already there.
+ * Writes bench/results/<out>.json and .md; each run's figures go under its --label, beside the runs already there
+ * (--render only rewrites the .md from the .json).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -75,6 +76,49 @@ async function measure<T>(run: () => Promise<T>) {
   };
 }
 
+type Figures = Awaited<ReturnType<typeof measure>>['figures'];
+interface Run {
+  database?: string;
+  images: number;
+  queries: number;
+  machine: { loadAverage: number[] };
+  ingest: Figures;
+  search: Figures;
+  top1: string[];
+}
+
+function markdown(all: Record<string, Run>): string {
+  const row = (label: string, phase: 'ingest' | 'search', r: Run) => {
+    const f = r[phase];
+    const share = Math.round((100 * f.stalledSeconds) / f.seconds);
+    return `| ${label} | ${r.database ?? 'pglite'} | ${phase} | ${phase === 'ingest' ? r.images : r.queries} | ${f.seconds} | ${f.p99} | ${f.max} | ${f.stallsOver20ms} | ${f.stalledSeconds} (${share} %) | ${f.longestStalls.map(Math.round).join(', ')} | ${r.machine.loadAverage[0]} |`;
+  };
+  return [
+    `# Event-loop delay during an ingest and a search (issue 19 item 4)`,
+    '',
+    '`npm run bench:event-loop -- --images N --queries M --label L [--postgres URL]`: vis-nir NIR photographs (1024 x 680 JPEG)',
+    'ingested with the shipped vis-nir model, then RGB queries searched against them (default search), through the services',
+    'in one process; perf_hooks.monitorEventLoopDelay (1 ms resolution) per phase. A stall is a gap of more than 20 ms between',
+    'ticks of a 1 ms timer; "stalled" sums them (the share of the phase the event loop could not answer). The histogram has a',
+    'sample per tick, so its p99 is mostly of idle ticks: the stalls and the max say more. On a machine with more runnable',
+    'threads than cores a stall also counts time the main thread waited for a core. Analysis: docs/adr/0020.',
+    '',
+    '| run | database | phase | items | seconds | delay p99 ms | max ms | stalls > 20 ms | stalled s | longest stalls ms | load avg |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|',
+    ...Object.entries(all).flatMap(([label, r]) => [row(label, 'ingest', r), row(label, 'search', r)]),
+    '',
+    `Top-1 answers per run (query -> image id): ${Object.entries(all).map(([label, r]) => `${label}: ${r.top1.join(' ')}`).join('; ')}.`,
+    '',
+  ].join('\n');
+}
+
+if (process.argv.includes('--render')) {
+  // only rewrites <out>.md from <out>.json
+  const dir = path.join(import.meta.dirname, 'results');
+  await writeFile(path.resolve(dir, `${OUT}.md`), markdown(JSON.parse(await readFile(path.resolve(dir, `${OUT}.json`), 'utf8'))));
+  process.exit(0);
+}
+
 const home = await mkdtemp(path.join(os.tmpdir(), 'cmir-event-loop-'));
 const server = POSTGRES ? await freshServerDatabase(POSTGRES) : null;
 const app = await createApp(loadConfig({ home }, { ...process.env, DATABASE_URL: server?.url ?? '' }), { memory: true });
@@ -110,26 +154,10 @@ try {
   const dir = path.join(import.meta.dirname, 'results');
   await mkdir(dir, { recursive: true });
   const jsonFile = path.resolve(dir, `${OUT}.json`);
-  const all: Record<string, typeof result> = existsSync(jsonFile) ? JSON.parse(await readFile(jsonFile, 'utf8')) : {};
+  const all: Record<string, Run> = existsSync(jsonFile) ? JSON.parse(await readFile(jsonFile, 'utf8')) : {};
   all[LABEL] = result;
   await writeFile(jsonFile, `${JSON.stringify(all, null, 2)}\n`);
-  const row = (label: string, phase: 'ingest' | 'search', r: typeof result) => {
-    const f = r[phase];
-    return `| ${label} | ${r.database ?? 'pglite'} | ${phase} | ${phase === 'ingest' ? r.images : r.queries} | ${f.seconds} | ${f.p50} | ${f.p99} | ${f.max} | ${f.stallsOver20ms} | ${f.stalledSeconds} | ${r.machine.loadAverage[0]} |`;
-  };
-  const md = [
-    `# Event-loop delay during an ingest and a search (issue 19 item 4)`,
-    '',
-    '`npm run bench:event-loop -- --images N --queries M --label L`: vis-nir NIR photographs (1024 x 680 JPEG) ingested with the',
-    'shipped vis-nir model, then RGB queries searched against them (default search), through the services in one process;',
-    'perf_hooks.monitorEventLoopDelay (1 ms resolution) per phase. A stall is a gap of more than 20 ms between ticks of a 1 ms timer.',
-    '',
-    '| run | database | phase | items | seconds | delay p50 ms | p99 ms | max ms | stalls > 20 ms | stalled s | load avg |',
-    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...Object.entries(all).flatMap(([label, r]) => [row(label, 'ingest', r), row(label, 'search', r)]),
-    '',
-  ].join('\n');
-  await writeFile(path.resolve(dir, `${OUT}.md`), md);
+  await writeFile(path.resolve(dir, `${OUT}.md`), markdown(all));
 } finally {
   await app.close();
   await server?.drop();
