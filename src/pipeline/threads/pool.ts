@@ -79,7 +79,7 @@ export class PipelineThreads {
       filename: new URL('./worker-entry.mjs', import.meta.url).href,
       minThreads: 0,
       maxThreads: this.threads,
-      // workers stay while requests come (each start loads tsx and the models again: ~0.5 s measured here)
+      // workers stay while requests come (each start compiles the worker's modules with tsx and loads the models again)
       idleTimeout: 60_000,
     });
     return this.pool;
