@@ -20,6 +20,7 @@ const config: CodegenConfig = {
           Job: '../../db/generated/client.ts#Job as JobRow',
           Link: '../../db/generated/client.ts#Link as LinkRow',
           LinkEvent: '../../db/generated/client.ts#AuditEvent as AuditEventRow',
+          LinkCounts: '../../db/link.repository.ts#LinkCounts as LinkCountsRow',
           ApiKey: '../../db/generated/client.ts#ApiKey as ApiKeyRow',
           CreateApiKeyPayload: '../../services/key.service.ts#CreatedKey',
           ComirModel: '../../db/generated/client.ts#ComirModel as ComirModelRow',

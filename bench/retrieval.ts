@@ -3,6 +3,9 @@
  *
  *   npm run bench:retrieval -- --dataset shg-bf|vis-nir|mri-ct [--quick] [--oriented] [--size N]
  *       [--configs raw,comir,...] [--directions BF->SHG,...] [--limit N] [--paper-limit N] [--seed N]
+ *       [--distractors N] [--out DIR]
+ *
+ * --distractors N (shg-bf): N distractors beside each repository's 31 images (969: issue 17's N = 1,000).
  *
  * Writes bench/results/<dataset>.json and .md (<dataset>-quick.* with --quick). Data: CMIR_DATA_DIR or --data
  * (default ../shared/data). See bench/lib/retrieval-harness.ts for the protocol and the JSON shape.
@@ -37,6 +40,7 @@ const { values: args } = parseArgs({
     'crops-per-core': { type: 'string' },
     'paper-limit': { type: 'string' },
     seed: { type: 'string', default: '7' },
+    distractors: { type: 'string' },
     data: { type: 'string', default: DEFAULT_DATA_DIR },
     out: { type: 'string', default: path.join(import.meta.dirname, 'results') },
   },
@@ -64,6 +68,7 @@ const options: BenchmarkOptions = {
   ...(args.limit ? { queryLimit: num(args.limit) } : {}),
   ...(args['crops-per-core'] ? { cropsPerCore: num(args['crops-per-core']) } : {}),
   ...(args['paper-limit'] ? { paperLimit: num(args['paper-limit']) } : {}),
+  ...(args.distractors ? { distractors: num(args.distractors) } : {}),
   log: (m) => console.error(m),
 };
 const result = await runBenchmark(options);

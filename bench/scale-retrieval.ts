@@ -6,6 +6,13 @@
  *
  *   npm run bench:scale-retrieval -- [--n 160,1000] [--queries 24] [--rerank none,default,k30] [--kinds whole,crop]
  *     [--descriptor learned|box] [--out scale-retrieval] [--home bench/.cache/scale-retrieval]
+ *     [--distractors full|cached] [--database postgresql://...]
+ *
+ * --distractors cached: a distractor's CoMIR is the same crop and rotation of its source image's CoMIR (computed once
+ * per source and cached in bench/.cache/comirs/vis-nir-rgb), instead of the network run on the cropped pixels; the
+ * rest (decode, windows, vectors, rows, files) is the product's `images.ingest`. That makes 10,000 images fit a session
+ * (the network is ~80 % of an ingestion). One repository then grows through the sizes given (the same distractors,
+ * seeded, as --distractors full draws), and is measured at each. --database: a Postgres database instead of PGlite.
  *
  * --descriptor box: the shipped models without their learned window descriptor (a copy of models/ whose manifests lack
  * `window_descriptor`), so the hand-made box vector describes the windows (docs/adr/0015).
@@ -17,10 +24,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createApp } from '../src/app.ts';
+import { DuplicateImageError } from '../src/errors.ts';
 import { loadConfig } from '../src/config.ts';
 import { decodeImage } from '../src/pipeline/decode/decode.ts';
 import { rigidAbout } from '../src/pipeline/rerank/geometry.ts';
-import type { PlanarImage } from '../src/pipeline/types.ts';
+import type { GreyImage, PlanarImage } from '../src/pipeline/types.ts';
 import { markNoData } from '../src/pipeline/decode/nodata.ts';
 import { atThreshold } from '../src/pipeline/rerank/confidence.ts';
 import { dataMask } from '../src/services/no-data.ts';
@@ -47,6 +55,8 @@ const OUT = arg('out', 'scale-retrieval');
  * (0.3-0.5 images/s) dominates a run's time. Unset: a temporary in-memory repository per N.
  */
 const KEEP = arg('home', '');
+const DISTRACTORS = arg('distractors', 'full');
+const DATABASE = arg('database', '');
 
 interface Pair { id: string; rgb: string; nir: string; split: string }
 const rows = (await readFile(path.join(DATA, 'vis-nir', 'pairs.csv'), 'utf8')).trim().split(/\r?\n/);
@@ -57,13 +67,27 @@ const spread = <T>(l: T[], n: number) => Array.from({ length: Math.min(n, l.leng
 const queryPairs = spread(test, NQ);
 const decode = async (f: string) => (await decodeImage(await readFile(path.join(DATA, 'vis-nir', f)), { maxPixels: 1e9 })).image;
 
-/** A distractor: a random crop of 25-100 % of the side, rotated within +-30 degrees, of an image not queried. */
-function distractor(src: PlanarImage, random: () => number): PlanarImage {
+/** A distractor's pose: a random crop of 25-100 % of the side, rotated within +-30 degrees. */
+function distractorPose(width: number, height: number, random: () => number) {
   const f = 0.25 + 0.75 * random();
-  const w = Math.max(64, Math.round(src.width * f)), h = Math.max(64, Math.round(src.height * f));
-  const x = Math.floor(random() * (src.width - w + 1)), y = Math.floor(random() * (src.height - h + 1));
-  const part = crop(src, { x, y, width: w, height: h });
-  return warpAffine(part, rigidAbout((random() * 2 - 1) * 30, (w - 1) / 2, (h - 1) / 2, 0, 0));
+  const w = Math.max(64, Math.round(width * f)), h = Math.max(64, Math.round(height * f));
+  const x = Math.floor(random() * (width - w + 1)), y = Math.floor(random() * (height - h + 1));
+  return { box: { x, y, width: w, height: h }, warp: rigidAbout((random() * 2 - 1) * 30, (w - 1) / 2, (h - 1) / 2, 0, 0) };
+}
+type Pose = ReturnType<typeof distractorPose>;
+const posed = (src: PlanarImage, pose: Pose) => warpAffine(crop(src, pose.box), pose.warp);
+
+/**
+ * A distractor's CoMIR cut from its source's (--distractors cached): the same crop and rotation, the corners the
+ * rotation leaves empty filled with the CoMIR of black (what the network gives the black corners of the posed pixels),
+ * rounded to 16 bits like a stored CoMIR (ComirModel.representation).
+ */
+function posedComir(comir: GreyImage, pose: Pose, black: number): GreyImage {
+  const inside = { width: comir.width, height: comir.height, channels: 1, data: new Float32Array(comir.data.length).fill(1) };
+  const c = posed({ ...comir, channels: 1 }, pose), m = posed(inside, pose);
+  const data = new Float32Array(c.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = Math.round(Math.min(1, Math.max(0, c.data[i] + black * (1 - m.data[i]))) * 65535) / 65535;
+  return { width: c.width, height: c.height, data };
 }
 
 const pct = (v: number[], p: number) => { const s = [...v].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : 0; };
@@ -88,11 +112,40 @@ async function save() {
   await writeFile(path.join(dir, `${OUT}.md`), md.join('\n'));
 }
 
+/**
+ * The CoMIR of each distractor source, computed once by the product's model and cached as raw float32 (with the CoMIR
+ * of a black square's centre, what posed corners get) in bench/.cache/comirs/vis-nir-rgb.
+ */
+async function cachedComirs(app: Awaited<ReturnType<typeof createApp>>, rgb: NonNullable<Awaited<ReturnType<typeof app.services.representations.modalityByName>>>) {
+  const dir = path.join(import.meta.dirname, '.cache', 'comirs', 'vis-nir-rgb');
+  await mkdir(dir, { recursive: true });
+  const blackSquare = { width: 64, height: 64, channels: 3, data: new Float32Array(64 * 64 * 3) };
+  const blackComir = await app.services.representations.compute(rgb, blackSquare);
+  const black = blackComir.data[32 * 64 + 32];
+  const memo = new Map<string, GreyImage>();
+  return async (file: string, src: PlanarImage) => {
+    let comir = memo.get(file);
+    if (!comir) {
+      const f = path.join(dir, `${path.basename(file)}.${src.width}x${src.height}.f32`);
+      const raw = await readFile(f).catch(() => null);
+      if (raw) comir = { width: src.width, height: src.height, data: new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4) };
+      else {
+        comir = await app.services.representations.compute(rgb, src);
+        await writeFile(f, Buffer.from(comir.data.buffer, comir.data.byteOffset, comir.data.byteLength));
+      }
+      memo.set(file, comir);
+    }
+    return { comir, black };
+  };
+}
+
+const GROW = DISTRACTORS === 'cached';
 for (const n of SIZES) {
-  const home = KEEP ? path.resolve(KEEP, `n${n}-${DESCRIPTOR}`) : await mkdtemp(path.join(os.tmpdir(), 'cmir-scale-'));
+  // --distractors cached: one repository grows through the sizes; full: one repository per size
+  const home = KEEP ? path.resolve(KEEP, GROW ? `cached-${DESCRIPTOR}` : `n${n}-${DESCRIPTOR}`) : await mkdtemp(path.join(os.tmpdir(), 'cmir-scale-'));
   await mkdir(home, { recursive: true });
   const kept = KEEP ? path.join(home, 'ingested.json') : null;
-  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: '' };
+  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: DATABASE };
   if (DESCRIPTOR === 'box') {
     // the shipped models less their learned window descriptor
     const models = path.join(home, 'models');
@@ -105,25 +158,72 @@ for (const n of SIZES) {
     }
     env.CMIR_MODELS_DIR = models;
   }
-  const app = await createApp(loadConfig({ home }, env), { memory: !KEEP });
+  const app = await createApp(loadConfig({ home }, env), { memory: !KEEP && !DATABASE });
   try {
-    const t0 = performance.now();
     const idOf = new Map<string, number>();
-    const reused = kept ? ((await readFile(kept, 'utf8').then(JSON.parse).catch(() => null)) as { ids: [string, number][]; ingest: Record<string, unknown> } | null) : null;
-    if (reused) {
-      for (const [k, v] of reused.ids) idOf.set(k, v);
-      out.ingest.push({ ...reused.ingest, reused: true });
+    type Kept = { ids: [string, number][]; count?: number; ingest: Record<string, unknown> };
+    const reused = kept ? ((await readFile(kept, 'utf8').then(JSON.parse).catch(() => null)) as Kept | null) : null;
+    for (const [k, v] of reused?.ids ?? []) idOf.set(k, v);
+    const have = reused ? (reused.count ?? n) : 0;
+    if (have >= n) {
+      out.ingest.push({ ...reused!.ingest, n, reused: true });
     } else {
-      for (const p of test.slice(0, n)) idOf.set(p.id, (await app.services.images.ingest({ data: await readFile(path.join(DATA, 'vis-nir', p.rgb)), fileName: p.id, modality: 'RGB' })).id);
+      const t0 = performance.now();
+      if (have === 0) {
+        for (const p of test.slice(0, n)) {
+          const data = await readFile(path.join(DATA, 'vis-nir', p.rgb));
+          const id = await app.services.images.ingest({ data, fileName: p.id, modality: 'RGB' }).then((i) => i.id, (e) => {
+            if (e instanceof DuplicateImageError) return e.existingId;
+            throw e;
+          });
+          idOf.set(p.id, id);
+        }
+      }
       const random = mulberry32(17);
       const others = pairs.filter((p) => !queryPairs.includes(p));
-      for (let k = test.length; k < n; k++) {
-        const src = await decode(others[Math.floor(random() * others.length)].rgb);
-        await app.services.images.ingest({ data: await encodePng16(distractor(src, random)), fileName: `d${k}`, modality: 'RGB' });
+      const sourceComir = GROW ? await cachedComirs(app, (await app.services.representations.modalityByName('RGB'))!) : null;
+      const realCompute = app.services.representations.compute.bind(app.services.representations);
+      let nextComir: GreyImage | null = null;
+      if (GROW) {
+        // the ingestion below takes the posed CoMIR instead of running the network on the posed pixels
+        app.services.representations.compute = async (modality, pixels) => {
+          const c = nextComir;
+          nextComir = null;
+          return c ?? realCompute(modality, pixels);
+        };
       }
+      const dims = new Map<string, { width: number; height: number }>();
+      for (let k = test.length; k < n; k++) {
+        const source = others[Math.floor(random() * others.length)];
+        if (k < have) {
+          // already in the kept repository: replay the seeded draws only
+          const d = dims.get(source.rgb) ?? (await decode(source.rgb));
+          dims.set(source.rgb, { width: d.width, height: d.height });
+          distractorPose(d.width, d.height, random);
+          continue;
+        }
+        const src = await decode(source.rgb);
+        dims.set(source.rgb, { width: src.width, height: src.height });
+        const pose = distractorPose(src.width, src.height, random);
+        if (sourceComir) {
+          const { comir, black } = await sourceComir(source.rgb, src);
+          nextComir = posedComir(comir, pose, black);
+        }
+        try {
+          await app.services.images.ingest({ data: await encodePng16(posed(src, pose)), fileName: `d${k}`, modality: 'RGB' });
+        } catch (e) {
+          // stored before the last checkpoint was written (a run stopped between the two)
+          if (!(e instanceof DuplicateImageError)) throw e;
+        }
+        if (GROW && kept && (k + 1) % 250 === 0) {
+          await writeFile(kept, JSON.stringify({ ids: [...idOf], count: k + 1, ingest: { n: k + 1, partial: true } }));
+          console.error(`ingested ${k + 1} of ${n} (${r1((k + 1 - have) / ((performance.now() - t0) / 1000))} images/s)`);
+        }
+      }
+      app.services.representations.compute = realCompute;
       const ingestSeconds = (performance.now() - t0) / 1000;
-      out.ingest.push({ n, imagesPerSecond: r1(n / ingestSeconds), peakRssMb: Math.round(process.memoryUsage().rss / 2 ** 20) });
-      if (kept) await writeFile(kept, JSON.stringify({ ids: [...idOf], ingest: out.ingest.at(-1) }));
+      out.ingest.push({ n, from: have, distractors: DISTRACTORS, imagesPerSecond: r1((n - have) / ingestSeconds), peakRssMb: Math.round(process.memoryUsage().rss / 2 ** 20) });
+      if (kept) await writeFile(kept, JSON.stringify({ ids: [...idOf], count: n, ingest: out.ingest.at(-1) }));
     }
     for (const RERANK of RERANKS) for (const kind of KINDS) {
       const ranks: number[] = [];

@@ -14,6 +14,7 @@ import { VectorRepository } from './db/vector.repository.ts';
 import { VocabularyRepository } from './db/vocabulary.repository.ts';
 import { AuditService } from './services/audit.service.ts';
 import { EmbeddingService } from './services/embedding.service.ts';
+import { HealthService } from './services/health.service.ts';
 import { ImageService, SHARED_SWEEP_GRACE_MS } from './services/image.service.ts';
 import { IndexCache } from './services/index-cache.ts';
 import { JobService } from './services/job.service.ts';
@@ -66,6 +67,8 @@ export interface Services {
   keys: KeyService;
   /** The append-only audit trail of changes. */
   audit: AuditService;
+  /** Readiness (/readyz): database reachable, CoMIR models loaded. */
+  health: HealthService;
 }
 
 /** One running cmir: configuration, database, file store, repositories and services. Shared by server and CLI. */
@@ -122,7 +125,7 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     slides: new SlideService(repos.slides),
     images: new ImageService(config, prisma, repos.images, repos.slides, repos.modalities, modalities, files, representations, vocabularies, cache, embeddings, wsi),
     jobs,
-    links: new LinkService(prisma, repos.links, repos.images, audit),
+    links: new LinkService(prisma, repos.links, repos.images, audit, repos.modalities),
     models,
     representations,
     vocabularies,
@@ -133,6 +136,7 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     tiles: new TileService(repos.images, files),
     keys: new KeyService(prisma, repos.apiKeys, audit),
     audit,
+    health: new HealthService(prisma, db.kind, representations),
   };
   // What a process killed midway left in the file store (issue 19). An in-memory database (tests) starts empty and
   // holds no lock on the home, so its store is left as it is.

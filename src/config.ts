@@ -40,6 +40,11 @@ export interface Config {
   readonly queryLimits: QueryLimits;
   /** Whether GraphQL introspection (`__schema`, `__type`) is answered (CMIR_INTROSPECTION=1); off by default. */
   readonly introspection: boolean;
+  /**
+   * Browser origins (`scheme://host[:port]`) whose pages may call the API (CMIR_CORS_ORIGINS, comma-separated; default
+   * none): CORS answers for them on /graphql and /thumbnails (src/server/browser.ts, docs/adr/0018).
+   */
+  readonly corsOrigins: readonly string[];
 }
 
 export interface QueryLimits {
@@ -118,6 +123,30 @@ function flag(name: string, value: string | undefined): boolean {
   throw invalidParameter(name, '1/true or 0/false', value);
 }
 
+/**
+ * CMIR_CORS_ORIGINS: each entry an origin as browsers send it in `Origin` (RFC 6454: scheme, host, port; no path, no
+ * trailing slash), so that it compares equal. `*` is refused: with anonymous reads on a loopback server, any web page
+ * could then read the database through a visitor's browser (the cross-site request Apollo's CSRF prevention blocks).
+ */
+export function parseCorsOrigins(value: string | undefined): string[] {
+  const out: string[] = [];
+  for (const raw of (value ?? '').split(',')) {
+    const entry = raw.trim();
+    if (!entry) continue;
+    let origin: string | undefined;
+    try {
+      origin = new URL(entry).origin;
+    } catch {
+      origin = undefined;
+    }
+    if (origin === undefined || origin === 'null' || origin !== entry) {
+      throw invalidParameter('CMIR_CORS_ORIGINS', 'comma-separated origins such as https://lab.example.org:8080 (scheme://host[:port], no path)', entry);
+    }
+    out.push(origin);
+  }
+  return out;
+}
+
 function positiveInt(name: string, value: unknown, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   const n = typeof value === 'number' ? value : Number(value);
@@ -156,5 +185,6 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       directives: positiveInt('CMIR_MAX_QUERY_DIRECTIVES', env.CMIR_MAX_QUERY_DIRECTIVES, DEFAULT_QUERY_LIMITS.directives),
     },
     introspection: flag('CMIR_INTROSPECTION', env.CMIR_INTROSPECTION),
+    corsOrigins: parseCorsOrigins(env.CMIR_CORS_ORIGINS),
   };
 }

@@ -3,6 +3,8 @@
  * `extensions.code` and the CLI prints; anything else is masked as INTERNAL_SERVER_ERROR (src/server/format-error.ts).
  * Plain classes, no Apollo import, so services and the pure pipeline can throw them.
  */
+import { isNodeType, toGlobalId } from './ids.ts';
+
 export type ErrorCode =
   | 'BAD_REQUEST'
   | 'BAD_USER_INPUT'
@@ -16,7 +18,8 @@ export type ErrorCode =
   | 'MODEL_INVALID'
   | 'MODEL_UNAVAILABLE'
   | 'UNAUTHENTICATED'
-  | 'FORBIDDEN';
+  | 'FORBIDDEN'
+  | 'PREREQUISITES_MISSING';
 
 export class AppError extends Error {
   constructor(
@@ -73,8 +76,12 @@ export class BadRequestError extends AppError {
 }
 
 export class NotFoundError extends AppError {
+  /**
+   * `id` as the client named it: a row id (a number) of a type with global ids is shown as its API id (src/ids.ts),
+   * never as the number (issue 23 item 4); a string (a name, an id from a URL) is shown as it was given.
+   */
   constructor(kind: string, id: string | number) {
-    const shown = echo(String(id));
+    const shown = echo(typeof id === 'number' && isNodeType(kind) ? toGlobalId(kind, id) : String(id));
     super('NOT_FOUND', `${kind} ${JSON.stringify(shown)} does not exist`, { kind, id: shown });
   }
 }
@@ -91,9 +98,11 @@ export class PayloadTooLargeError extends AppError {
   }
 }
 
+/** `existingId` is the stored image's row id; the message and `extensions.existingId` give its API id. */
 export class DuplicateImageError extends AppError {
   constructor(readonly existingId: number, sha256: string) {
-    super('DUPLICATE_IMAGE', `this file is already stored as image ${existingId}`, { existingId, sha256 });
+    const id = toGlobalId('Image', existingId);
+    super('DUPLICATE_IMAGE', `this file is already stored as image ${id}`, { existingId: id, sha256 });
   }
 }
 
@@ -108,6 +117,16 @@ export class UnauthenticatedError extends AppError {
 export class ForbiddenError extends AppError {
   constructor(message: string, details: Record<string, unknown> = {}) {
     super('FORBIDDEN', message, details);
+  }
+}
+
+/**
+ * What a command needs from the machine and does not find (`cmir train`: the Python interpreter or its modules); the
+ * message names what to install.
+ */
+export class PrerequisitesMissingError extends AppError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('PREREQUISITES_MISSING', message, details);
   }
 }
 

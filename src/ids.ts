@@ -4,6 +4,10 @@ import { BadUserInputError } from './errors.ts';
 export type NodeType = 'Image' | 'Slide' | 'Modality' | 'Job' | 'Link' | 'Vocabulary' | 'ApiKey';
 const NODE_TYPES: readonly NodeType[] = ['Image', 'Slide', 'Modality', 'Job', 'Link', 'Vocabulary', 'ApiKey'];
 
+export function isNodeType(name: string): name is NodeType {
+  return (NODE_TYPES as readonly string[]).includes(name);
+}
+
 /** Relay global id: base64url of "Type:123". Opaque to clients, stable, and carries its type. */
 export function toGlobalId(type: NodeType, id: number): string {
   return Buffer.from(`${type}:${id}`).toString('base64url');

@@ -108,6 +108,12 @@ export interface BenchmarkOptions {
   /** Also run oriented-SURF vocabularies (comir+oriented, comir+fast30+oriented). */
   oriented?: boolean;
   seed?: number;
+  /**
+   * shg-bf: this many distractors in each repository beside its 31 images (issue 17's "N = 1,000": 969): random crops of
+   * 25-100 % of the side, rotated within +-30 degrees, drawn in equal thirds from the training cores' images of the
+   * repository's modality, the vis-nir RGB images and the mri-ct slices (as grey); never from a queried (test) core.
+   */
+  distractors?: number;
   log?: (message: string) => void;
 }
 
@@ -262,6 +268,16 @@ function modalityName(dataset: Dataset, key: string, space: 'model' | 'raw', pai
     return `${key}_${set.split('-')[0]}SET`;
   }
   return space === 'raw' ? `${key}_RAW` : key;
+}
+
+/** Distractor sources for an shg-bf repository of `key` (options.distractors): three families of files. */
+async function distractorSources(dataDir: string, key: string): Promise<string[][]> {
+  const at = (set: string) => async (col: string, keep: (r: Record<string, string>) => boolean = () => true) =>
+    parseCsv(await readFile(path.join(dataDir, set, 'pairs.csv'), 'utf8')).filter(keep).map((r) => path.join(dataDir, set, r[col]));
+  const cores = await at('shg-bf')(key === 'SHG' ? 'shg' : 'bf', (r) => r.split !== 'test');
+  const visnir = await at('vis-nir')('rgb');
+  const mrict = [...(await at('mri-ct')('mri')), ...(await at('mri-ct')('other'))];
+  return [cores, visnir, mrict];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -532,8 +548,29 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
           owner.set(imageId, [...(owner.get(imageId) ?? []), { id: pair.id, group: pair.group }]);
         }
       }
+      const distracting = options.distractors ?? 0;
+      if (distracting > 0) {
+        if (dataset !== 'shg-bf') throw new Error('--distractors is implemented for shg-bf');
+        for (const to of new Set(directions.map((d) => d.to))) {
+          const sources = await distractorSources(dataDir, to);
+          const random = mulberry32(seed + 1000);
+          for (let k = 0; k < distracting; k++) {
+            const family = sources[Math.floor(random() * sources.length)];
+            const file = family[Math.floor(random() * family.length)];
+            const img = toGrey(await decodeFile(file));
+            const f = 0.25 + 0.75 * random();
+            const w = Math.max(64, Math.round(img.width * f)), h = Math.max(64, Math.round(img.height * f));
+            const x = Math.floor(random() * (img.width - w + 1)), y = Math.floor(random() * (img.height - h + 1));
+            const part = crop({ ...img, channels: 1 }, { x, y, width: w, height: h });
+            const posed = warpAffine(part, rigidAbout((random() * 2 - 1) * 30, (w - 1) / 2, (h - 1) / 2, 0, 0));
+            await app.services.images.ingest({ data: await encodePng16(posed), fileName: `distractor-${k}`, modality: modalityName(dataset, to, space), name: `distractor-${to}-${k}` })
+              .catch((e) => { if (!(e instanceof DuplicateImageError)) throw e; });
+            if ((k + 1) % 100 === 0) log(`  ${space}: ${k + 1} of ${distracting} distractors in ${to} (${((performance.now() - t) / 1000).toFixed(0)} s)`);
+          }
+        }
+      }
       seconds.ingest += (performance.now() - t) / 1000;
-      log(`  ${space}: ingested ${owner.size} images (${((performance.now() - t) / 1000).toFixed(0)} s)`);
+      log(`  ${space}: ingested ${owner.size} images and ${distracting} distractors per repository (${((performance.now() - t) / 1000).toFixed(0)} s)`);
 
       for (const oriented of [false, true]) {
         const group = spaceConfigs.filter((c) => c.oriented === oriented);
@@ -626,6 +663,7 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
     `Vocabulary: ${vocabularySize} words per repository modality, upright dense SURF unless the config says oriented, seed 1.`,
     `Queries: seeded rigid transform per pair (seed ${seed}; rotation +-${PROTOCOL.maxDegrees} deg, shift +-${PROTOCOL.maxShift * 100} % of the side), crops ${PROTOCOL.cropFraction * 100} % of the side.`,
   ];
+  if (options.distractors) notes.push(`Each repository also holds ${options.distractors} distractors (repository size ${31 + options.distractors}): random 25-100 % crops, rotated within +-30 degrees, in equal thirds from the shg-bf training cores of the repository's modality, the vis-nir RGB images and the mri-ct slices, as grey (seed ${seed + 1000}); never from a queried core.`);
   if (dataset === 'shg-bf') {
     const per = Object.values(querySets.values().next().value?.cropsPerPair ?? {});
     notes.push(

@@ -12,6 +12,17 @@ import { applyMigrations, type SqlRunner } from './migrate.ts';
 export type Prisma = PrismaClient;
 
 /** An open database: the Prisma client plus what is needed to close it. Embedded PGlite or a Postgres server. */
+/**
+ * Whether a Prisma error is a unique-constraint violation: the row another writer just created. P2002 for a constraint
+ * on columns; a violated expression index reaches us as the driver adapter's error with Postgres' SQLSTATE 23505
+ * (unique_violation) in its `cause`.
+ */
+export function isUniqueViolation(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null) return false;
+  const { code, cause } = e as { code?: string; cause?: { code?: string } };
+  return code === 'P2002' || code === '23505' || cause?.code === '23505';
+}
+
 export interface Database {
   readonly prisma: PrismaClient;
   readonly kind: 'pglite' | 'postgres';
@@ -70,9 +81,13 @@ async function openPGlite(dataDir: string): Promise<Database> {
  * How long an interactive transaction may wait to start (Prisma's default is 2 s). Measured: on 2 loaded cores
  * (.ci/run, 2026-12-03) an ingestion's transaction failed to start within 2 s while another request's large decode held
  * the event loop (the float conversion, pipeline/decode/decode.ts, runs on the main thread), so the image was refused
- * although nothing was wrong with it. 15 s covers that; the transaction's own time limit stays Prisma's 5 s.
+ * although nothing was wrong with it. 15 s covers that.
+ * How long it may run (Prisma's default is 5 s): measured, an ingestion's transaction (its row and 300-600 first-stage
+ * vectors into the HNSW index) took 5.3 s on 2 cores at load average 9 (bench:scale-retrieval on Postgres, 2026-12-03)
+ * and the image was refused. The work inside is bounded by the image's windows (EMBEDDING_PARAMS.maxWindows); 60 s
+ * leaves it room under load while a transaction that is really stuck still ends.
  */
-const TRANSACTION_OPTIONS = { maxWait: 15_000 } as const;
+const TRANSACTION_OPTIONS = { maxWait: 15_000, timeout: 60_000 } as const;
 
 async function openPostgres(url: string): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: 8 });

@@ -23,8 +23,21 @@ export class JobRepository {
     return this.prisma.job.update({ where: { id }, data: { ...data, heartbeatAt: new Date() } });
   }
 
-  /** The unfinished (QUEUED or RUNNING) jobs of a kind. */
-  findUnfinished(kind: string): Promise<Job[]> {
+  /** Keyset page by ascending id: `limit` rows after `afterId`. */
+  page(filter: { state?: JobState; kind?: string }, limit: number, afterId?: number): Promise<Job[]> {
+    return this.prisma.job.findMany({
+      where: { ...filter, ...(afterId !== undefined ? { id: { gt: afterId } } : {}) },
+      orderBy: { id: 'asc' },
+      take: limit,
+    });
+  }
+
+  count(filter: { state?: JobState; kind?: string }): Promise<number> {
+    return this.prisma.job.count({ where: filter });
+  }
+
+  /** The unfinished (QUEUED or RUNNING) jobs of a kind, or of every kind. */
+  findUnfinished(kind?: string): Promise<Job[]> {
     return this.prisma.job.findMany({ where: { kind, state: { in: ['QUEUED', 'RUNNING'] } }, orderBy: { id: 'asc' } });
   }
 

@@ -148,12 +148,12 @@ export class VectorRepository {
       // sequential scan instead: 22 s against 0.44 s for 224 query vectors (128,000 and 30,000 rows, PGlite; ADR 0011).
       await tx.$executeRawUnsafe(`SET LOCAL enable_seqscan = off`);
       // the query vectors are cast once (a cast inside the ORDER BY would parse them again for every row)
-      return tx.$queryRaw<{ imageId: number; x: number; y: number; side: number; sim: number }[]>`
+      return tx.$queryRaw<{ imageId: number; x: number; y: number; side: number; sim: number; ord: number }[]>`
         WITH q AS MATERIALIZED (
-          SELECT v::vector(64) AS v, lo, hi
+          SELECT v::vector(64) AS v, lo, hi, ord::int AS ord
           FROM unnest(${vectors.map(toVector)}::text[], ${vectors.map((_, i) => sides?.[i]?.min ?? null)}::float8[],
-                      ${vectors.map((_, i) => sides?.[i]?.max ?? null)}::float8[]) AS t(v, lo, hi))
-        SELECT e."imageId", e.x, e.y, e.side, e.sim
+                      ${vectors.map((_, i) => sides?.[i]?.max ?? null)}::float8[]) WITH ORDINALITY AS t(v, lo, hi, ord))
+        SELECT e."imageId", e.x, e.y, e.side, e.sim, q.ord
         FROM q CROSS JOIN LATERAL (
           SELECT "imageId", x, y, side, (1 - (vec <=> q.v))::float8 AS sim FROM "Embedding"
           WHERE "modalityId" = ${modalityId} AND space = ${space}
@@ -161,7 +161,7 @@ export class VectorRepository {
           ORDER BY vec <=> q.v LIMIT ${k}
         ) e`;
     });
-    return rows.map((r) => ({ entryId: r.imageId, similarity: r.sim, window: { x: r.x, y: r.y, width: r.side, height: r.side } }));
+    return rows.map((r) => ({ entryId: r.imageId, similarity: r.sim, window: { x: r.x, y: r.y, width: r.side, height: r.side }, query: r.ord - 1 }));
   }
 
   /**

@@ -40,6 +40,19 @@ export const Query: QueryResolvers = {
     ),
   image: (_, { id }, { loaders }) => loaders.image.load(fromGlobalId('Image', id)),
   job: (_, { id }, { services }) => orNull(services.jobs.get(fromGlobalId('Job', id))),
+  jobs: (_, { first, after, filter }, { services }) => services.jobs.list({ state: filter?.state, kind: filter?.kind }, { first, after }),
+  links: (_, { first, after, filter }, { services }) =>
+    services.links.list(
+      {
+        status: filter?.status,
+        slideId: filter?.slide ? fromGlobalId('Slide', filter.slide) : undefined,
+        sourceModality: filter?.sourceModality,
+        targetModality: filter?.targetModality,
+        createdAfter: filter?.createdAfter != null ? new Date(filter.createdAfter) : undefined,
+      },
+      { first, after },
+    ),
+  linkCounts: (_, __, { services }) => services.links.counts(),
   vocabularies: (_, { modality }, { services }) => services.vocabularies.list(modality ?? undefined),
   // the one query above reader (docs/adr/0014): every other query needs only what the operation check allows
   apiKeys: (_, __, { services, principal }) => {

@@ -1,6 +1,11 @@
 import type { FileUpload } from 'graphql-upload-minimal';
 import { BadRequestError, PayloadTooLargeError } from '../errors.ts';
 
+/** An upload over the server's limit, naming the setting that raises it. */
+function tooLarge(limit: number): PayloadTooLargeError {
+  return new PayloadTooLargeError(`the upload exceeds the limit of ${limit} bytes (CMIR_MAX_UPLOAD_BYTES)`, { maxBytes: limit, setting: 'CMIR_MAX_UPLOAD_BYTES' });
+}
+
 /**
  * An error of the multipart body as a typed one: 413s are PAYLOAD_TOO_LARGE (naming `limit`, the server's, when the
  * file was over it: busboy's own message names the byte it stops at, one more), anything else BAD_REQUEST (HTTP 400).
@@ -8,7 +13,7 @@ import { BadRequestError, PayloadTooLargeError } from '../errors.ts';
 function uploadFailure(e: unknown, limit?: number): Error {
   if (e instanceof PayloadTooLargeError || e instanceof BadRequestError) return e;
   if ((e as { status?: number } | null)?.status === 413) {
-    return new PayloadTooLargeError(limit === undefined ? (e as Error).message : `the upload exceeds the limit of ${limit} bytes`);
+    return limit === undefined ? new PayloadTooLargeError((e as Error).message) : tooLarge(limit);
   }
   return new BadRequestError(`the upload could not be read: ${(e as Error | null)?.message ?? String(e)}`);
 }
@@ -24,12 +29,12 @@ export async function readUpload(upload: FileUpload, limit: number): Promise<Buf
     const stream = upload.createReadStream();
     for await (const chunk of stream) {
       size += (chunk as Buffer).length;
-      if (size > limit) throw new PayloadTooLargeError(`the upload exceeds the limit of ${limit} bytes`);
+      if (size > limit) throw tooLarge(limit);
       chunks.push(chunk as Buffer);
     }
     // busboy stops a file at the server's maxFileSize and ends the stream without an error, marking it truncated: an
     // upload over the limit would otherwise be read as a shorter file and ingested (issue 19, hostile.test.ts)
-    if ((stream as { truncated?: boolean }).truncated) throw new PayloadTooLargeError(`the upload exceeds the limit of ${limit} bytes`);
+    if ((stream as { truncated?: boolean }).truncated) throw tooLarge(limit);
   } catch (e) {
     throw uploadFailure(e, limit);
   }

@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import type { App, Services } from '../app.ts';
 import type { AuditEvent, Image, Link, Modality, Slide } from '../db/generated/client.ts';
 import type { Principal } from '../services/auth.ts';
+import type { LinkCounts } from '../db/link.repository.ts';
 import type { VocabularyInfo } from '../db/vocabulary.repository.ts';
 
 /** Per-request loaders: batch the N+1 reads of a result list into one query each (Apollo's advice: new per request). */
@@ -18,6 +19,8 @@ export interface Loaders {
   imageLinks: DataLoader<number, Link[]>;
   /** Links onto a slide, newest first. */
   slideLinks: DataLoader<number, Link[]>;
+  /** Links per status onto a slide. */
+  slideLinkCounts: DataLoader<number, LinkCounts>;
   /** Audit events of a link, oldest first. */
   linkHistory: DataLoader<number, AuditEvent[]>;
 }
@@ -74,6 +77,10 @@ export function createContext(app: App, baseUrl: string, principal: Principal): 
       slideLinks: new DataLoader(async (ids) => {
         const links = await repos.links.forSlides(ids);
         return ids.map((id) => links.filter((l) => l.targetSlideId === id));
+      }),
+      slideLinkCounts: new DataLoader(async (ids) => {
+        const counts = await app.services.links.countsForSlides(ids);
+        return ids.map((id) => counts.get(id)!);
       }),
       linkHistory: new DataLoader(async (ids) => {
         const events = await repos.audit.forTargets('Link', ids);

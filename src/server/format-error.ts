@@ -1,7 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 import { isAppError } from '../errors.ts';
-import { QUERY_TOO_COMPLEX, QueryLimitError, TOKEN_LIMIT_MESSAGE } from './limits.ts';
+import { limitMessage, QUERY_LIMIT_SETTINGS, QUERY_TOO_COMPLEX, QueryLimitError, TOKEN_LIMIT_MESSAGE } from './limits.ts';
 
 /**
  * Maps typed application errors to `extensions.code` (+ details) and masks everything else: an internal error's
@@ -18,12 +18,12 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   const inner = (original as { originalError?: unknown } | null)?.originalError;
   const limitError = original instanceof QueryLimitError ? original : inner;
   if (limitError instanceof QueryLimitError) {
-    return { message: limitError.message, locations: formatted.locations, extensions: { code: QUERY_TOO_COMPLEX, limit: limitError.limit, max: limitError.max } };
+    return { message: limitError.message, locations: formatted.locations, extensions: { code: QUERY_TOO_COMPLEX, limit: limitError.limit, max: limitError.max, setting: QUERY_LIMIT_SETTINGS[limitError.limit] } };
   }
   const tokens = formatted.extensions?.code === 'GRAPHQL_PARSE_FAILED' ? TOKEN_LIMIT_MESSAGE.exec(formatted.message) : null;
   if (tokens) {
     const max = Number(tokens[1]);
-    return { message: `Token limit of ${max} exceeded.`, extensions: { code: QUERY_TOO_COMPLEX, limit: 'tokens', max } };
+    return { message: limitMessage(`Token limit of ${max} exceeded.`, 'tokens'), extensions: { code: QUERY_TOO_COMPLEX, limit: 'tokens', max, setting: QUERY_LIMIT_SETTINGS.tokens } };
   }
   if (formatted.extensions?.validationErrorCode === 'INTROSPECTION_DISABLED') {
     return {

@@ -8,6 +8,20 @@ export const QUERY_TOO_COMPLEX = 'QUERY_TOO_COMPLEX';
 
 export type QueryLimitName = 'depth' | 'aliases' | 'cost' | 'tokens' | 'directives';
 
+/** The setting behind each limit (src/config.ts), which the error names so that the operator knows what to raise. */
+export const QUERY_LIMIT_SETTINGS: Record<QueryLimitName, string> = {
+  depth: 'CMIR_MAX_QUERY_DEPTH',
+  aliases: 'CMIR_MAX_QUERY_ALIASES',
+  cost: 'CMIR_MAX_QUERY_COST',
+  tokens: 'CMIR_MAX_QUERY_TOKENS',
+  directives: 'CMIR_MAX_QUERY_DIRECTIVES',
+};
+
+/** A limit's message with the setting that sets it: "Aliases limit of 15 exceeded, found 16; CMIR_MAX_QUERY_ALIASES sets the limit." */
+export function limitMessage(message: string, limit: QueryLimitName): string {
+  return `${message.replace(/\.$/, '')}; ${QUERY_LIMIT_SETTINGS[limit]} sets the limit.`;
+}
+
 /** A query refused by one of the limits (reported during validation; src/server/format-error.ts gives it its code). */
 export class QueryLimitError extends GraphQLError {
   constructor(
@@ -15,14 +29,14 @@ export class QueryLimitError extends GraphQLError {
     readonly limit: QueryLimitName,
     readonly max: number,
   ) {
-    super(message, { extensions: { code: QUERY_TOO_COMPLEX, limit, max } });
+    super(message, { extensions: { code: QUERY_TOO_COMPLEX, limit, max, setting: QUERY_LIMIT_SETTINGS[limit] } });
   }
 }
 
 /** graphql-armor writes "Syntax Error: Query depth limit of 10 exceeded, found 404."; it is not a syntax error. */
 function reporter(limit: QueryLimitName, max: number) {
   return (ctx: ValidationContext | null, error: GraphQLError) => {
-    ctx?.reportError(new QueryLimitError(error.message.replace(/^Syntax Error: /, ''), limit, max));
+    ctx?.reportError(new QueryLimitError(limitMessage(error.message.replace(/^Syntax Error: /, ''), limit), limit, max));
   };
 }
 

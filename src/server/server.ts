@@ -2,9 +2,12 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
+import { makeExecutableSchema } from '@graphql-tools/schema';
 import express from 'express';
+import type { GraphQLSchema } from 'graphql';
 import { graphqlUploadExpress } from 'graphql-upload-minimal';
 import type { App } from '../app.ts';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../config.ts';
@@ -15,16 +18,23 @@ import { resolvers } from '../resolvers/index.ts';
 import { type AnonymousAccess, authorize, isLoopback, keyFromHeaders, type Principal } from '../services/auth.ts';
 import { IIIF_CONTEXT, TILE_CACHE_CONTROL } from '../services/tile.service.ts';
 import { authPlugin } from './auth-plugin.ts';
+import { corsFor, sandboxRouter, wantsHtml } from './browser.ts';
 import { type Context, createContext } from './context.ts';
 import { formatError } from './format-error.ts';
 import { JSON_BODY_LIMIT, jsonErrorHandler, multipartErrorsAreBadRequests, sendRouteError } from './http-errors.ts';
 import { queryLimitOptions } from './limits.ts';
+import { serveSubscriptions } from './subscriptions.ts';
 
 const SCHEMA_DIR = path.join(import.meta.dirname, '..', 'schema');
 const SCHEMA_FILES = ['base', 'slide', 'modality', 'image', 'job', 'search', 'link', 'auth'];
 
 export async function loadTypeDefs(): Promise<string> {
   return (await Promise.all(SCHEMA_FILES.map((f) => readFile(path.join(SCHEMA_DIR, `${f}.graphql`), 'utf8')))).join('\n');
+}
+
+/** The executable schema: the SDL and its resolvers, shared by Apollo (HTTP) and the WebSocket server. */
+export async function createSchema(): Promise<GraphQLSchema> {
+  return makeExecutableSchema({ typeDefs: await loadTypeDefs(), resolvers: resolvers as Parameters<typeof makeExecutableSchema>[0]['resolvers'] });
 }
 
 export interface ApiSettings {
@@ -36,11 +46,11 @@ export interface ApiSettings {
 export async function createApolloServer(
   httpServer?: http.Server,
   settings: ApiSettings = { queryLimits: DEFAULT_QUERY_LIMITS, introspection: false },
+  schema?: GraphQLSchema,
 ): Promise<ApolloServer<Context>> {
   const limits = queryLimitOptions(settings.queryLimits, settings.introspection);
   return new ApolloServer<Context>({
-    typeDefs: await loadTypeDefs(),
-    resolvers,
+    schema: schema ?? (await createSchema()),
     formatError,
     includeStacktraceInErrorResponses: false,
     // Stated, not left to Apollo's default (on unless NODE_ENV=production): off unless CMIR_INTROSPECTION=1.
@@ -53,7 +63,8 @@ export async function createApolloServer(
     parseOptions: limits.parseOptions,
     allowBatchedHttpRequests: limits.allowBatchedHttpRequests,
     hideSchemaDetailsFromClientErrors: limits.hideSchemaDetailsFromClientErrors,
-    plugins: httpServer ? [authPlugin, ApolloServerPluginDrainHttpServer({ httpServer })] : [authPlugin],
+    // Apollo's landing page loads its sandbox from a CDN; the server serves its own GraphiQL at /graphiql/ instead.
+    plugins: httpServer ? [authPlugin, ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled()] : [authPlugin],
   });
 }
 
@@ -66,9 +77,10 @@ export interface RunningServer {
 }
 
 /**
- * Serves GraphQL at /graphql (with multipart uploads), thumbnails at /thumbnails/<image id>.png?size=N and deep-zoom
- * tiles at /iiif/3/<database id>/... (IIIF Image API 3.0 level 1). Every route asks who the request is (docs/adr/0014):
- * thumbnails and tiles are reads, as queries are.
+ * Serves GraphQL at /graphql (with multipart uploads), thumbnails at /thumbnails/<image id>.png?size=N, deep-zoom
+ * tiles at /iiif/3/<database id>/... (IIIF Image API 3.0 level 1), the GraphiQL sandbox at /graphiql/ (also where a
+ * browser opening /graphql or / is sent) and the probes /healthz and /readyz. Every route asks who the request is
+ * (docs/adr/0014): thumbnails, tiles and the sandbox's schema are reads, as queries are; the probes need no key.
  */
 export async function startServer(app: App, port: number, host = app.config.host): Promise<RunningServer> {
   // A loopback-only server is reachable from this machine alone: anonymous reads by default there, nothing elsewhere.
@@ -86,11 +98,32 @@ export async function startServer(app: App, port: number, host = app.config.host
   };
   const web = express();
   const httpServer = http.createServer(web);
-  const apollo = await createApolloServer(httpServer, app.config);
+  const schema = await createSchema();
+  const apollo = await createApolloServer(httpServer, app.config, schema);
   await apollo.start();
+  // subscriptions: the same path over WebSocket (server/subscriptions.ts)
+  const subscriptions = serveSubscriptions(httpServer, schema, app, { ...app.config, anonymous, port });
 
+  // Liveness: the process answers HTTP. Readiness: the database answers and every modality's CoMIR model is loaded
+  // (services/health.service.ts); 503 until then, so a load balancer sends searches elsewhere.
   web.get('/healthz', (_req, res) => {
     res.json({ ok: true, database: app.db.kind });
+  });
+  web.get('/readyz', async (_req, res) => {
+    try {
+      const r = await app.services.health.readiness();
+      res.status(r.ready ? 200 : 503).set('Cache-Control', 'no-store').json(r);
+    } catch (e) {
+      sendRouteError(res, e, 'readiness');
+    }
+  });
+  // Browsers: CORS for the configured origins (CMIR_CORS_ORIGINS) and the local GraphiQL sandbox (docs/adr/0018).
+  const browserCors = corsFor(app.config.corsOrigins);
+  web.use(['/graphql', '/thumbnails'], browserCors);
+  web.use('/graphiql', sandboxRouter(await loadTypeDefs(), mayRead));
+  web.get(['/', '/graphql'], (req, res, next) => {
+    if (wantsHtml(req)) res.redirect(302, 'graphiql/'); // relative: also right behind a proxy that mounts the server under a path
+    else next();
   });
   web.use('/thumbnails', mayRead);
   web.get('/thumbnails/:file', async (req, res) => {
@@ -164,6 +197,7 @@ export async function startServer(app: App, port: number, host = app.config.host
     port: actual,
     anonymous,
     async stop() {
+      await subscriptions.dispose();
       await apollo.stop();
     },
   };

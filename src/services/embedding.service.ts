@@ -89,8 +89,8 @@ export class EmbeddingService {
   }
 
   /**
-   * The first stage: the images of `target` ranked by their best window against the query's vectors (its
-   * representation, rotated within +-maxRotation), each with that window.
+   * The first stage: the images of `target` ranked by the agreement on them of the query's vectors (its representation,
+   * rotated within +-maxRotation; rankImages, docs/adr/0021), each with its best window.
    */
   async rank(query: GreyImage, target: ModalityWithModel, maxRotation: number): Promise<ImageHit<number>[]> {
     const qv = await this.threads.queryVectors(query, maxRotation, EmbeddingService.describer(target));

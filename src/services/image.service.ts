@@ -5,7 +5,7 @@ import path from 'node:path';
 import { LRUCache } from 'lru-cache';
 import pLimit from 'p-limit';
 import type { Config } from '../config.ts';
-import type { Prisma } from '../db/database.ts';
+import { isUniqueViolation, type Prisma } from '../db/database.ts';
 import type { FileStore } from '../db/file-store.ts';
 import { sha256Hex } from '../db/file-store.ts';
 import type { Image } from '../db/generated/client.ts';
@@ -80,10 +80,6 @@ export function validateIngestNames(input: { modality: string; slide?: string | 
   const name = (input.name ?? path.parse(input.file).name).trim();
   if (name === '' || name.length > 200 || containsNul(name)) throw invalidParameter('name', 'a non-empty name of at most 200 characters, without U+0000 (NUL)', name);
   return { modality, slide, page, name };
-}
-
-function isUniqueViolation(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && (e as { code?: string }).code === 'P2002';
 }
 
 /**
@@ -190,7 +186,10 @@ export class ImageService {
   private plan(input: IngestInput): IngestPlan {
     const { modality, slide, page, name } = validateIngestNames({ ...input, file: input.fileName });
     if (input.data.length > this.config.maxUploadBytes) {
-      throw new PayloadTooLargeError(`the file has ${input.data.length} bytes; the limit is ${this.config.maxUploadBytes}`);
+      throw new PayloadTooLargeError(`the file has ${input.data.length} bytes; the limit is ${this.config.maxUploadBytes} (CMIR_MAX_UPLOAD_BYTES)`, {
+        maxBytes: this.config.maxUploadBytes,
+        setting: 'CMIR_MAX_UPLOAD_BYTES',
+      });
     }
     const noDataValue = validateNoDataValue(input.noDataValue);
     const micronsPerPixel = validatePixelSize(input.micronsPerPixel);

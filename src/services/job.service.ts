@@ -1,8 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
-import type { Job, Prisma as P } from '../db/generated/client.ts';
+import type { Job, JobState, Prisma as P } from '../db/generated/client.ts';
 import type { JobRepository } from '../db/job.repository.ts';
-import { NotFoundError } from '../errors.ts';
+import { invalidParameter, NotFoundError } from '../errors.ts';
+import { type Page, pageOf, validatePageArgs } from './pagination.ts';
+import { watch } from './watch.ts';
+
+/** Every kind of job, as `start` records it: vocabulary builds, reindexing, whole-slide tiling. */
+export const JOB_KINDS = ['vocabulary.build', 'index.rebuild', 'slide.tile'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+
+const JOB_STATES: readonly JobState[] = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED'];
 
 export interface JobProgress {
   /** Reports progress; writes are throttled to at most one per PROGRESS_INTERVAL_MS. */
@@ -30,6 +39,11 @@ export interface JobServiceOptions {
  */
 export class JobService {
   readonly owner: string;
+  /**
+   * Each job row this process writes (its start, every progress write, its end), as written: what the `jobUpdated`
+   * subscription pushes. In-process: a job another server runs on a shared Postgres is not seen here.
+   */
+  readonly changes = new EventEmitter<{ job: [Job] }>().setMaxListeners(0);
   private readonly heartbeatMs: number;
   private readonly running = new Map<number, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
@@ -63,8 +77,49 @@ export class JobService {
     return job;
   }
 
-  /** The unfinished jobs of a kind that may still finish: those of stopped processes are failed first, as `get` does. */
-  async unfinished(kind: string): Promise<Job[]> {
+  /**
+   * A page of jobs, oldest first, of a state and a kind when given, with the number that match. Unfinished jobs of
+   * stopped processes are failed first, as `get` does, so that a RUNNING job listed is one that may still finish.
+   */
+  async list(filter: { state?: JobState | null; kind?: string | null }, args: { first?: number | null; after?: string | null }): Promise<Page<Job>> {
+    const { first, afterId } = validatePageArgs(args);
+    if (filter.state != null && !JOB_STATES.includes(filter.state)) throw invalidParameter('state', JOB_STATES.join(', '), filter.state);
+    if (filter.kind != null && !(JOB_KINDS as readonly string[]).includes(filter.kind)) {
+      throw invalidParameter('kind', `one of ${JOB_KINDS.join(', ')}`, filter.kind);
+    }
+    await this.unfinished();
+    const where = { state: filter.state ?? undefined, kind: filter.kind ?? undefined };
+    const [rows, totalCount] = await Promise.all([this.jobs.page(where, first + 1, afterId), this.jobs.count(where)]);
+    return pageOf(rows, first, totalCount, afterId !== undefined);
+  }
+
+  /**
+   * A job as it changes (`jobUpdated`): its row now, then each row this process writes, ending after it finishes; or,
+   * without `id`, every job this process writes, without end. An unknown id is NOT_FOUND here, before anything is sent.
+   */
+  async watch(id?: number): Promise<AsyncIterableIterator<Job>> {
+    if (id === undefined) return watch<Job>(this.changes, 'job');
+    const finished = (j: Job) => j.state === 'SUCCEEDED' || j.state === 'FAILED';
+    // listening before reading the row: a change in between comes after it, not never
+    const changes = watch<Job>(this.changes, 'job', { keep: (j) => j.id === id, last: finished });
+    try {
+      const now = await this.get(id);
+      if (finished(now)) {
+        await changes.return!();
+        return watch<Job>(this.changes, 'job', { initial: [now], last: () => true });
+      }
+      return prepend(now, changes);
+    } catch (e) {
+      await changes.return!();
+      throw e;
+    }
+  }
+
+  /**
+   * The unfinished jobs (of a kind, or of every kind) that may still finish: those of stopped processes are failed
+   * first, as `get` does.
+   */
+  async unfinished(kind?: JobKind): Promise<Job[]> {
     const jobs = await Promise.all((await this.jobs.findUnfinished(kind)).map((j) => this.get(j.id)));
     return jobs.filter((j) => j.state === 'QUEUED' || j.state === 'RUNNING');
   }
@@ -78,12 +133,13 @@ export class JobService {
   }
 
   async start(
-    kind: string,
+    kind: JobKind,
     params: P.InputJsonObject,
     work: (progress: JobProgress) => Promise<P.InputJsonValue>,
     onProgress?: (done: number, total: number) => void,
   ): Promise<Job> {
     const job = await this.jobs.create(kind, params, 0, this.owner);
+    this.changes.emit('job', job);
     let last = 0;
     let latest = { done: 0, total: 0 };
     let pending: Promise<unknown> = Promise.resolve();
@@ -94,18 +150,18 @@ export class JobService {
         const now = Date.now();
         if (now - last < PROGRESS_INTERVAL_MS) return;
         last = now;
-        pending = pending.then(() => this.jobs.update(job.id, { done, ...(total !== undefined ? { total } : {}) }));
+        pending = pending.then(() => this.write(job.id, { done, ...(total !== undefined ? { total } : {}) }));
       },
     };
     const run = (async () => {
-      await this.jobs.update(job.id, { state: 'RUNNING', startedAt: new Date() });
+      await this.write(job.id, { state: 'RUNNING', startedAt: new Date() });
       try {
         const result = await work(progress);
         await pending;
-        await this.jobs.update(job.id, { state: 'SUCCEEDED', result, finishedAt: new Date(), ...latest });
+        await this.write(job.id, { state: 'SUCCEEDED', result, finishedAt: new Date(), ...latest });
       } catch (e) {
         await pending.catch(() => undefined);
-        await this.jobs.update(job.id, { state: 'FAILED', error: (e as Error).message, finishedAt: new Date() });
+        await this.write(job.id, { state: 'FAILED', error: (e as Error).message, finishedAt: new Date() });
       } finally {
         this.running.delete(job.id);
         if (this.running.size === 0) this.stopHeartbeat();
@@ -114,6 +170,13 @@ export class JobService {
     this.running.set(job.id, run);
     this.startHeartbeat();
     return job;
+  }
+
+  /** Writes a job's row and tells the subscribers. */
+  private async write(id: number, data: Parameters<JobRepository['update']>[1]): Promise<Job> {
+    const row = await this.jobs.update(id, data);
+    this.changes.emit('job', row);
+    return row;
   }
 
   private startHeartbeat(): void {
@@ -137,4 +200,20 @@ export class JobService {
   async drain(): Promise<void> {
     await Promise.all(this.running.values());
   }
+}
+
+/** `first`, then what `rest` yields; `return()` ends `rest` at once (see watch.ts). */
+function prepend<T>(first: T, rest: AsyncIterableIterator<T>): AsyncIterableIterator<T> {
+  let sent = false;
+  return {
+    next: () => {
+      if (sent) return rest.next();
+      sent = true;
+      return Promise.resolve({ value: first, done: false });
+    },
+    return: () => rest.return!(),
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }

@@ -50,6 +50,25 @@ export class RepresentationService {
     return this.modalityRows.findByName(name);
   }
 
+  /**
+   * Loads the CoMIR model of every modality that has one on the pipeline's worker thread (where searches run it, so a
+   * later search does not load it again); resolves with the models' `name@version` (12 hex digits), rejects with the
+   * first failure.
+   */
+  async loadModels(): Promise<string[]> {
+    const rows = new Map<string, ComirModelRow>();
+    for (const m of (await this.modalityRows.findAll()) as ModalityWithModel[]) if (m.comirModel) rows.set(m.comirModel.dir, m.comirModel);
+    const loaded: string[] = [];
+    for (const row of rows.values()) {
+      const label = `${row.name}@${row.version.slice(0, 12)}`;
+      await this.threads.loadModel(row.dir).catch((e: unknown) => {
+        throw new Error(`CoMIR model ${label} could not be loaded`, { cause: e });
+      });
+      loaded.push(label);
+    }
+    return loaded.sort();
+  }
+
   /** The grey image retrieval works on, from decoded pixels of this modality (a CoMIR: on a worker thread). */
   async compute(modality: ModalityWithModel, pixels: PlanarImage): Promise<GreyImage> {
     if (modality.comirModel && modality.comirNetwork) return this.threads.representation(modality.comirModel.dir, modality.comirNetwork, pixels);

@@ -187,7 +187,7 @@ function scaledSize(img: { width: number; height: number }, s: number, maxPixels
   const width = Math.max(1, Math.round(img.width * s)), height = Math.max(1, Math.round(img.height * s));
   if (width * height < 16 * 16) throw new BadUserInputError(`at its pixel size the query is ${width}x${height} working pixels: too small to search`);
   if (width * height > maxPixels) {
-    throw new PayloadTooLargeError(`at its pixel size the query is ${width}x${height} working pixels, over the limit of ${maxPixels}`, { width, height, maxPixels });
+    throw new PayloadTooLargeError(`at its pixel size the query is ${width}x${height} working pixels, over the limit of ${maxPixels} (CMIR_MAX_PIXELS); check the query's micronsPerPixel`, { width, height, maxPixels, setting: 'CMIR_MAX_PIXELS' });
   }
   return [width, height];
 }

@@ -164,7 +164,8 @@ export class TileService {
   private async row(id: number | string): Promise<Image> {
     const n = typeof id === 'number' ? id : /^[1-9][0-9]{0,9}$/.test(id) ? Number(id) : NaN;
     const image = Number.isSafeInteger(n) && n > 0 && n <= 2 ** 31 - 1 ? await this.images.findById(n) : null;
-    if (!image) throw new NotFoundError('Image', id);
+    // the id as the URL gave it (IIIF URLs name images by row id, docs/adr/0013)
+    if (!image) throw new NotFoundError('Image', String(id));
     return image;
   }
 

@@ -118,7 +118,7 @@ export class WholeSlideService {
     const declared = validatePixelSize(input.micronsPerPixel);
     const pyramid = info ?? (await readPyramid(input.file, page));
     if (pyramid.width * pyramid.height > MAX_SLIDE_PIXELS) {
-      throw new PayloadTooLargeError(`${pyramid.width}x${pyramid.height} exceeds the limit of ${MAX_SLIDE_PIXELS} pixels for a whole-slide image`, {
+      throw new PayloadTooLargeError(`${pyramid.width}x${pyramid.height} exceeds the limit of ${MAX_SLIDE_PIXELS} pixels for a whole-slide image (a fixed limit against corrupt headers, no setting)`, {
         width: pyramid.width,
         height: pyramid.height,
         maxPixels: MAX_SLIDE_PIXELS,

@@ -244,7 +244,8 @@ describe('audit trail', () => {
     const alice = await createKey(app, 'curator', 'alice');
     const bob = await createKey(app, 'curator', 'bob');
     const carol = await createKey(app, 'admin', 'carol');
-    const created = await post('mutation($s: ID!, $t: ID!) { linkAcquisition(input: { source: $s, target: $t, method: "manual" }) { id createdBy } }', { s: source, t: target }, bearer(alice));
+    // a region of its own: linking is idempotent (docs/adr/0017), and other tests here link this pair without one
+    const created = await post('mutation($s: ID!, $t: ID!) { linkAcquisition(input: { source: $s, target: $t, method: "manual", region: { x: 1, y: 2, width: 3, height: 4 } }) { id createdBy } }', { s: source, t: target }, bearer(alice));
     expect(created.data.linkAcquisition.createdBy).toBe('alice');
     const id = created.data.linkAcquisition.id;
     const decide = (status: string, key: string) => post(`mutation($id: ID!) { setLinkStatus(input: { id: $id, status: ${status} }) { status decidedBy } }`, { id }, bearer(key));

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { toGlobalId } from '../../src/ids.ts';
 
 const run = promisify(execFile);
 const CMIR = path.join(import.meta.dirname, '..', '..', 'bin', 'cmir.js');
@@ -98,19 +99,19 @@ test('the first start of a home without keys prints an admin key once; it works;
   expect(second).not.toMatch(/no API keys/);
 
   const listed = JSON.parse((await cmir(home, 'keys', 'list', '--json')).stdout);
-  expect(listed).toEqual([expect.objectContaining({ id: 1, name: 'admin', role: 'admin', prefix: key.slice(0, 12), revoked: null })]);
+  expect(listed).toEqual([expect.objectContaining({ id: toGlobalId('ApiKey', 1), name: 'admin', role: 'admin', prefix: key.slice(0, 12), revoked: null })]);
   expect(listed[0].lastUsed).not.toBeNull();
 });
 
-test('cmir keys create prints the key once; list never shows secrets; revoke by name or id', { timeout: 180_000 }, async () => {
+test('cmir keys create prints the key once; list never shows secrets; revoke by name or API id', { timeout: 180_000 }, async () => {
   const home = path.join(dir, 'cli');
   const made = await cmir(home, 'keys', 'create', '--name', 'scanner', '--role', 'curator');
   expect(made.code).toBe(0);
   const key = made.stdout.trim();
   expect(key).toMatch(new RegExp(`^${KEY.source}$`));
-  expect(made.stderr).toMatch(/created key 1 "scanner" \(curator\); it is shown this once/);
+  expect(made.stderr).toContain(`created key ${toGlobalId('ApiKey', 1)} "scanner" (curator); it is shown this once`);
   const other = JSON.parse((await cmir(home, 'keys', 'create', '--name', 'viewer', '--role', 'reader', '--json')).stdout);
-  expect(other).toMatchObject({ id: 2, name: 'viewer', role: 'reader', key: expect.stringMatching(KEY) });
+  expect(other).toMatchObject({ id: toGlobalId('ApiKey', 2), name: 'viewer', role: 'reader', key: expect.stringMatching(KEY) });
 
   const bad = await cmir(home, 'keys', 'create', '--name', 'x', '--role', 'owner');
   expect(bad.code).not.toBe(0);
@@ -130,10 +131,12 @@ test('cmir keys create prints the key once; list never shows secrets; revoke by 
   expect(JSON.parse(json.stdout).map((k: any) => Object.keys(k).sort())).toEqual([0, 1].map(() => ['created', 'id', 'lastUsed', 'name', 'prefix', 'revoked', 'role']));
 
   const byName = await cmir(home, 'keys', 'revoke', 'scanner');
-  expect(byName.stdout).toMatch(/^revoked key 1 "scanner" at \d{4}-/);
-  const byId = await cmir(home, 'keys', 'revoke', '2');
-  expect(byId.stdout).toMatch(/^revoked key 2 "viewer"/);
-  expect((await cmir(home, 'keys', 'revoke', 'nobody')).stderr).toContain('NOT_FOUND');
+  expect(byName.stdout).toMatch(new RegExp(`^revoked key ${toGlobalId('ApiKey', 1)} "scanner" at \\d{4}-`));
+  const byId = await cmir(home, 'keys', 'revoke', other.id);
+  expect(byId.stdout).toMatch(new RegExp(`^revoked key ${other.id} "viewer"`));
+  expect((await cmir(home, 'keys', 'revoke', 'nobody')).stderr).toContain('[NOT_FOUND]: ApiKey "nobody" does not exist');
+  // an API id that names no key is shown as given (issue 23 item 4: never the row number)
+  expect((await cmir(home, 'keys', 'revoke', toGlobalId('ApiKey', 99))).stderr).toContain(`[NOT_FOUND]: ApiKey "${toGlobalId('ApiKey', 99)}" does not exist`);
   const after = JSON.parse((await cmir(home, 'keys', 'list', '--json')).stdout);
   expect(after.map((k: any) => [k.name, typeof k.revoked])).toEqual([['scanner', 'string'], ['viewer', 'string']]);
 

@@ -83,16 +83,16 @@ describe('query limits (HTTP, default configuration)', () => {
   test('each limit refuses on its own, and says which', async () => {
     const tooDeep = await post(`query($id: ID!) { image(id: $id) { ${linkChain(6)} } }`, { id: ids.bf2 });
     expectRefused(tooDeep, 'depth');
-    expect(tooDeep.body.errors![0]).toMatchObject({ message: 'Query depth limit of 12 exceeded, found 14.', extensions: { max: 12 } });
+    expect(tooDeep.body.errors![0]).toMatchObject({ message: 'Query depth limit of 12 exceeded, found 14; CMIR_MAX_QUERY_DEPTH sets the limit.', extensions: { max: 12, setting: 'CMIR_MAX_QUERY_DEPTH' } });
 
     const aliases = await post(`{ ${Array.from({ length: 16 }, (_, i) => `m${i}: modalities { name }`).join(' ')} }`);
     expectRefused(aliases, 'aliases');
-    expect(aliases.body.errors![0].message).toBe('Aliases limit of 15 exceeded, found 16.');
+    expect(aliases.body.errors![0].message).toBe('Aliases limit of 15 exceeded, found 16; CMIR_MAX_QUERY_ALIASES sets the limit.');
 
     // 100 slides x their first 100 images: 10,000 rows. Cost is weighted by `first`.
     const costly = await post(`{ slides(first: 100) { edges { node { images(first: 100) { edges { node { id name thumbnailUrl } } } } } } }`);
     expectRefused(costly, 'cost');
-    expect(costly.body.errors![0].message).toMatch(/^Query Cost limit of 200000 exceeded, found \d+/);
+    expect(costly.body.errors![0].message).toMatch(/^Query Cost limit of 200000 exceeded, found [\d.]+; CMIR_MAX_QUERY_COST sets the limit\.$/);
     // The same shape with small pages passes: the cost follows `first`, not the shape.
     const cheap = await post(`{ slides(first: 5) { edges { node { images(first: 5) { edges { node { id name thumbnailUrl } } } } } } }`);
     expect(cheap.body.errors).toBeUndefined();
@@ -103,7 +103,7 @@ describe('query limits (HTTP, default configuration)', () => {
 
     const tokens = await post(`{ ${'__typename '.repeat(1001)}}`);
     expectRefused(tokens, 'tokens');
-    expect(tokens.body.errors![0]).toEqual({ message: 'Token limit of 1000 exceeded.', extensions: { code: 'QUERY_TOO_COMPLEX', limit: 'tokens', max: 1000 } });
+    expect(tokens.body.errors![0]).toEqual({ message: 'Token limit of 1000 exceeded; CMIR_MAX_QUERY_TOKENS sets the limit.', extensions: { code: 'QUERY_TOO_COMPLEX', limit: 'tokens', max: 1000, setting: 'CMIR_MAX_QUERY_TOKENS' } });
   });
 
   test("the project's own queries pass: README listing at the largest page, README search, links 5 hops deep", async () => {
@@ -158,10 +158,10 @@ describe('limits are armor validation rules, not only the token count', () => {
     const deepResult = await run(DEEP_200);
     expect(deepResult.data).toBeUndefined();
     expect(deepResult.http).toBe(400);
-    expect(deepResult.errors!.map((e) => e.extensions)).toContainEqual({ code: 'QUERY_TOO_COMPLEX', limit: 'depth', max: 12 });
+    expect(deepResult.errors!.map((e) => e.extensions)).toContainEqual({ code: 'QUERY_TOO_COMPLEX', limit: 'depth', max: 12, setting: 'CMIR_MAX_QUERY_DEPTH' });
     expect(deepResult.errors!.every((e) => e.extensions?.code === 'QUERY_TOO_COMPLEX')).toBe(true);
     const aliasResult = await run(ALIASES_1000);
-    expect(aliasResult.errors!.map((e) => e.extensions)).toContainEqual({ code: 'QUERY_TOO_COMPLEX', limit: 'aliases', max: 15 });
+    expect(aliasResult.errors!.map((e) => e.extensions)).toContainEqual({ code: 'QUERY_TOO_COMPLEX', limit: 'aliases', max: 15, setting: 'CMIR_MAX_QUERY_ALIASES' });
     expect(aliasResult.data).toBeUndefined();
     expect(performance.now() - t0).toBeLessThan(2000);
   });

@@ -19,7 +19,7 @@ describe(`jobs on ${TEST_BACKEND}`, () => {
     const jobs = new JobService(app.repos.jobs, { owner: 'server-a', heartbeatMs: 40 });
     let finish!: () => void;
     const gate = new Promise<void>((r) => (finish = r));
-    const job = await jobs.start('test.wait', {}, async () => {
+    const job = await jobs.start('index.rebuild', {}, async () => {
       await gate;
       return {};
     });

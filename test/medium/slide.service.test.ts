@@ -21,14 +21,14 @@ describe(`SlideService and JobService on ${TEST_BACKEND}`, () => {
 
   test('a job reports progress and ends SUCCEEDED with its result; a throwing job ends FAILED', async () => {
     const seen: number[] = [];
-    const job = await app.services.jobs.start('test', { n: 3 }, async (progress) => {
+    const job = await app.services.jobs.start('index.rebuild', { n: 3 }, async (progress) => {
       for (let i = 1; i <= 3; i++) progress.report(i, 3);
       return { ok: true };
     }, (done) => seen.push(done));
     const done = await app.services.jobs.wait(job.id);
     expect(done).toMatchObject({ state: 'SUCCEEDED', done: 3, total: 3, result: { ok: true } });
     expect(seen).toEqual([1, 2, 3]);
-    const bad = await app.services.jobs.start('test', {}, async () => {
+    const bad = await app.services.jobs.start('index.rebuild', {}, async () => {
       throw new Error('boom');
     });
     expect(await app.services.jobs.wait(bad.id)).toMatchObject({ state: 'FAILED', error: 'boom' });

@@ -1,27 +1,29 @@
 /**
  * The Python trainer end to end, through the CLI command's runner (src/cli/commands/train.ts): a few steps on tiny
  * generated pairs, ONNX export and manifest, then the exported networks through src/pipeline/comir/comir.ts.
- * Skipped (with a message) only when /usr/bin/python3 has no torch; CI installs python3-torch (.ci/run).
+ * Skipped, with the reason and the Debian packages to install, when the interpreter (CMIR_PYTHON, else /usr/bin/python3)
+ * lacks any training module (src/cli/training-python.ts); CI installs them (.ci/run).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PYTHON, runTrain, runTrainDescriptor } from '../../src/cli/commands/train.ts';
+import { runTrain, runTrainDescriptor } from '../../src/cli/commands/train.ts';
+import { checkTrainingPython, describeMissing, trainingPython } from '../../src/cli/training-python.ts';
 import { windowVectors } from '../../src/pipeline/index/embedding.ts';
 import { LearnedDescriber } from '../../src/pipeline/index/window-descriptor.ts';
 import { ComirModel, loadComirModel, type ComirManifest } from '../../src/pipeline/comir/comir.ts';
 import { texturedImage } from '../helpers/synthetic-images.ts';
 
-const python = process.env.CMIR_PYTHON ?? DEFAULT_PYTHON;
-const hasTorch = existsSync(python) && spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-if (!hasTorch) console.warn(`[training-smoke] SKIPPED: ${python} cannot import torch (apt-get install python3-torch python3-numpy python3-pil python3-tifffile)`);
+const python = trainingPython();
+const missing = describeMissing(checkTrainingPython(python));
+if (missing) console.warn(`[training-smoke] SKIPPED: ${missing}`);
 
-describe.skipIf(!hasTorch)('CoMIR training smoke test (Python)', () => {
+// the reason is in the suite's name too, so the test report says why it was skipped
+describe.skipIf(missing !== undefined)(`CoMIR training smoke test (Python)${missing ? ` [skipped: ${missing}]` : ''}`, () => {
   let out = '';
   afterAll(async () => {
     if (out) await rm(path.dirname(out), { recursive: true, force: true });

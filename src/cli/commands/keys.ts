@@ -1,13 +1,23 @@
 import type { Command } from 'commander';
 import type { ApiKey } from '../../db/generated/client.ts';
+import { fromGlobalId, toGlobalId } from '../../ids.ts';
 import { cliActor, ROLES } from '../../services/auth.ts';
 import { publicKey } from '../../services/key.service.ts';
 import { withApp } from '../app.ts';
 
-/** A key as `keys list` shows it: never the secret (the table does not hold it) nor its hash. */
+/** A key named on the command line: its API id (as `keys list` prints it), else its name. */
+function keyRef(arg: string): number | string {
+  try {
+    return fromGlobalId('ApiKey', arg);
+  } catch {
+    return arg;
+  }
+}
+
+/** A key as `keys list` shows it: never the secret (the table does not hold it) nor its hash; its API id. */
 function keyJson(k: ApiKey) {
   const { id, name, role, prefix, createdAt, lastUsedAt, revokedAt } = publicKey(k);
-  return { id, name, role, prefix, created: createdAt.toISOString(), lastUsed: lastUsedAt?.toISOString() ?? null, revoked: revokedAt?.toISOString() ?? null };
+  return { id: toGlobalId('ApiKey', id), name, role, prefix, created: createdAt.toISOString(), lastUsed: lastUsedAt?.toISOString() ?? null, revoked: revokedAt?.toISOString() ?? null };
 }
 
 /**
@@ -29,7 +39,7 @@ export function registerKeys(program: Command): void {
         console.log(JSON.stringify({ key: created.secret, ...keyJson(created.key) }, null, 2));
       } else {
         console.log(created.secret);
-        console.error(`created key ${created.key.id} "${created.key.name}" (${created.key.role}); it is shown this once: store it now`);
+        console.error(`created key ${toGlobalId('ApiKey', created.key.id)} "${created.key.name}" (${created.key.role}); it is shown this once: store it now`);
       }
     });
   keys
@@ -49,10 +59,10 @@ export function registerKeys(program: Command): void {
   keys
     .command('revoke')
     .description('revoke a key by id or name: every later request with it is refused (UNAUTHENTICATED)')
-    .argument('<key>', 'the key id or name')
+    .argument('<key>', 'the key id (as keys list prints it) or name')
     .option('--home <dir>', 'data folder (default ./.cmir, or CMIR_HOME)')
     .action(async (key: string, opts: { home?: string }) => {
-      const revoked = await withApp(opts, (app) => app.services.keys.revoke(key, cliActor()));
-      console.log(`revoked key ${revoked.id} "${revoked.name}" at ${revoked.revokedAt!.toISOString()}`);
+      const revoked = await withApp(opts, (app) => app.services.keys.revoke(keyRef(key), cliActor()));
+      console.log(`revoked key ${toGlobalId('ApiKey', revoked.id)} "${revoked.name}" at ${revoked.revokedAt!.toISOString()}`);
     });
 }

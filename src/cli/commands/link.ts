@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { LinkStatus } from '../../db/generated/client.ts';
 import { fromGlobalId, toGlobalId } from '../../ids.ts';
 import { cliActor } from '../../services/auth.ts';
 import { withApp } from '../app.ts';
@@ -18,6 +19,39 @@ function linkJson(l: { id: number; sourceId: number; targetImageId: number | nul
 
 export function registerLink(program: Command): void {
   const link = program.command('link').description('link acquisitions to where they came from');
+  link
+    .command('list')
+    .description('list links, oldest first (the review queue: --status PROPOSED)')
+    .option('--status <status>', 'only links in this status: PROPOSED, CONFIRMED or REJECTED')
+    .option('--json', 'print a JSON array')
+    .option('--home <dir>', 'data folder (default ./.cmir, or CMIR_HOME)')
+    .action(async (opts: { status?: string; json?: boolean; home?: string }) => {
+      const rows = await withApp(opts, async (app) => {
+        const out = [];
+        for (let after: string | null = null; ; ) {
+          const page = await app.services.links.list({ status: opts.status?.toUpperCase() as LinkStatus | undefined }, { first: 500, after });
+          out.push(...page.edges.map((e) => e.node));
+          if (!page.pageInfo.hasNextPage) break;
+          after = page.pageInfo.endCursor;
+        }
+        const names = new Map((await app.services.images.getMany([...new Set(out.flatMap((l) => [l.sourceId, l.targetImageId ?? l.sourceId]))])).map((i) => [i.id, i.name]));
+        return out.map((l) => ({
+          ...linkJson(l),
+          sourceName: names.get(l.sourceId) ?? null,
+          targetName: l.targetImageId === null ? null : (names.get(l.targetImageId) ?? null),
+          createdBy: l.createdBy,
+          createdAt: l.createdAt.toISOString(),
+        }));
+      });
+      if (opts.json) console.log(JSON.stringify(rows, null, 2));
+      else if (rows.length === 0) console.log(opts.status ? `no ${opts.status.toUpperCase()} links` : 'no links');
+      else {
+        console.log(['id', 'status', 'source', 'target', 'score', 'created'].join('\t'));
+        for (const r of rows) {
+          console.log([r.id, r.status, `${r.source} (${r.sourceName})`, `${r.target} (${r.targetName})`, r.score ?? '-', r.createdAt].join('\t'));
+        }
+      }
+    });
   link
     .command('add')
     .description('propose a link from a source image to a target image')

@@ -11,13 +11,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { invalidParameter, optionalInRange } from '../../errors.ts';
+import { invalidParameter, optionalInRange, PrerequisitesMissingError } from '../../errors.ts';
 import { loadComirModel } from '../../pipeline/comir/comir.ts';
 import { decodeImage } from '../../pipeline/decode/decode.ts';
 import { MAX_REFINE, POSE_BOUNDS } from '../../pipeline/rerank/correlate.ts';
+import { DEFAULT_PYTHON, describeMissing, requireTrainingPython, TRAINING_MODULES, trainingPython } from '../training-python.ts';
 
-/** Debian's interpreter: the pyenv python3 first on PATH has no torch (../shared/guide/stack.md). */
-export const DEFAULT_PYTHON = '/usr/bin/python3';
+export { DEFAULT_PYTHON };
 export const TRAIN_PAIRS = ['shg-bf', 'vis-nir'] as const;
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -78,8 +78,10 @@ export function trainArgs(o: TrainOptions): string[] {
 
 /** Runs a Python script with inherited stdio; resolves with its exit code (a signal gives 1). */
 function runPython(o: Pick<TrainOptions, 'python'>, args: string[]): Promise<number> {
-  const python = o.python ?? process.env.CMIR_PYTHON ?? DEFAULT_PYTHON;
-  if (!existsSync(python)) return Promise.reject(new Error(`python interpreter ${python} not found (apt-get install python3-torch)`));
+  const python = trainingPython(o.python);
+  if (!existsSync(python)) {
+    return Promise.reject(new PrerequisitesMissingError(describeMissing({ python, missing: [...TRAINING_MODULES], failure: 'not found' })!, { python }));
+  }
   return new Promise((resolve, reject) => {
     const child = spawn(python, args, { stdio: 'inherit', env: { ...process.env, PYTHONUNBUFFERED: '1' } });
     child.on('error', reject);
@@ -210,7 +212,7 @@ export function registerTrain(program: Command): void {
     .option('--no-window-descriptor', "skip the first stage's window descriptor (docs/adr/0015)")
     .option('--descriptor-only', 'train only the window descriptor of the model already in --out (default models/<pair>)')
     .option('--descriptor-steps <n>', 'window descriptor training steps (default 3000; --smoke 20)', parsePositiveInt('--descriptor-steps'))
-    .option('--python <path>', `Python interpreter with torch (default $CMIR_PYTHON or ${DEFAULT_PYTHON})`)
+    .option('--python <path>', `Python interpreter with ${TRAINING_MODULES.map((m) => m.module).join(', ')} (default $CMIR_PYTHON or ${DEFAULT_PYTHON}); checked before training starts`)
     .option('--smoke', 'a few steps on tiny generated pairs (no data needed)')
     .action(async (opts: TrainOptions) => {
       const preset = (TRAIN_PAIRS as readonly string[]).includes(opts.pair);
@@ -221,6 +223,8 @@ export function registerTrain(program: Command): void {
       if (!/^[A-Za-z0-9._-]+$/.test(opts.pair)) throw invalidParameter('--pair', 'a name of letters, digits, . _ -', opts.pair);
       if (!opts.smoke && !opts.data) throw invalidParameter('--data', 'a data folder (or --smoke)', opts.data);
       if (opts.descriptorOnly && opts.windowDescriptor === false) throw invalidParameter('--descriptor-only', 'not with --no-window-descriptor', true);
+      // Python and its modules before anything starts, naming the packages to install (PREREQUISITES_MISSING)
+      requireTrainingPython(trainingPython(opts.python));
       if (!opts.descriptorOnly) {
         const code = await runTrain(opts);
         if (code !== 0) {

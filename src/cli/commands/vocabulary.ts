@@ -38,7 +38,7 @@ export function registerVocabulary(program: Command): void {
     .action(async (opts: { modality?: string; home?: string }) => {
       await withApp(opts, async (app) => {
         for (const v of await app.services.vocabularies.list(opts.modality)) {
-          console.log(`${v.id}\t${v.space}\t${v.size} words\t${v.state}\t${v.createdAt.toISOString()}`);
+          console.log(`${toGlobalId('Vocabulary', v.id)}\t${v.space}\t${v.size} words\t${v.state}\t${v.createdAt.toISOString()}`);
         }
       });
     });

@@ -70,10 +70,14 @@ export async function probeImage(data: Buffer, opts: DecodeOptions): Promise<Ima
   const height = meta.height ?? 0;
   if (width <= 0 || height <= 0) throw new UnsupportedImageError('the image has no pixels');
   if (width * height > opts.maxPixels) {
-    throw new PayloadTooLargeError(`${width}x${height} exceeds the limit of ${opts.maxPixels} pixels`, {
+    // the message names the setting that raises the limit and, for a multi-page file (a pyramid), the smaller pages
+    const smaller = pages > 1 ? `; the file has ${pages} pages: ingest a smaller one (a lower pyramid level) with the page option (ingestImage page, cmir ingest --page N)` : '';
+    throw new PayloadTooLargeError(`${width}x${height} exceeds the limit of ${opts.maxPixels} pixels (CMIR_MAX_PIXELS)${smaller}`, {
       width,
       height,
       maxPixels: opts.maxPixels,
+      setting: 'CMIR_MAX_PIXELS',
+      ...(pages > 1 ? { pages } : {}),
     });
   }
   const colour = (meta.channels ?? 1) - (meta.hasAlpha ? 1 : 0);
@@ -115,10 +119,11 @@ export async function decodeImage(data: Buffer, opts: DecodeOptions): Promise<{ 
   } catch (e) {
     // sharp's words when libvips is stopped by `timeout`: "timeout: N% complete"
     if (opts.timeoutSeconds && e instanceof Error && /^timeout: \d+% complete/.test(e.message)) {
-      throw new PayloadTooLargeError(`decoding ${info.width}x${info.height} px took longer than ${opts.timeoutSeconds} s (${e.message.split('\n')[0]})`, {
+      throw new PayloadTooLargeError(`decoding ${info.width}x${info.height} px took longer than ${opts.timeoutSeconds} s (${e.message.split('\n')[0]}); CMIR_DECODE_SECONDS sets the limit`, {
         width: info.width,
         height: info.height,
         decodeSeconds: opts.timeoutSeconds,
+        setting: 'CMIR_DECODE_SECONDS',
       });
     }
     throw decodeFailure(e);

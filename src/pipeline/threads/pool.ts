@@ -28,6 +28,11 @@ export class PipelineThreads {
    */
   constructor(readonly threads = defaultThreads()) {}
 
+  /** Loads the CoMIR model in `dir` (manifest and sha256 checked, comir.ts loadComirModel) on a worker thread. */
+  async loadModel(dir: string): Promise<void> {
+    await this.run({ kind: 'loadModel', dir });
+  }
+
   /** The CoMIR of pixels of `modality` by the model in `dir` (ComirModel.representation). */
   representation(dir: string, modality: string, pixels: PlanarImage): Promise<GreyImage> {
     return this.run({ kind: 'representation', dir, modality, pixels }) as Promise<TaskResults['representation']>;

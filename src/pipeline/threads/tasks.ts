@@ -9,6 +9,7 @@
  * - `windowVectors` / `queryVectors`: the first stage's window samples and their descriptor (embedding.ts, and the
  *   learned descriptor's onnxruntime run, window-descriptor.ts).
  * - `noDataMask`: the no-data mask of decoded pixels (decode/nodata.ts, an opening over every pixel).
+ * - `loadModel`: loads (and checks) a CoMIR model in the worker ahead of its first use (the server's /readyz).
  *
  * Pure like the rest of src/pipeline: models are read from their folders, nothing else. Models and describers are
  * loaded once per thread and kept.
@@ -25,12 +26,14 @@ import type { GreyImage, PlanarImage } from '../types.ts';
 export type DescriberSpec = { dir: string; spec: WindowDescriptorManifest } | null;
 
 export type Task =
+  | { kind: 'loadModel'; dir: string }
   | { kind: 'representation'; dir: string; modality: string; pixels: PlanarImage }
   | { kind: 'windowVectors'; image: GreyImage; describer: DescriberSpec }
   | { kind: 'queryVectors'; image: GreyImage; maxRotation: number; describer: DescriberSpec }
   | { kind: 'noDataMask'; pixels: PlanarImage; value: number; bitDepth: number };
 
 export interface TaskResults {
+  loadModel: null;
   representation: GreyImage;
   windowVectors: WindowVector[];
   queryVectors: QueryVector[];
@@ -71,6 +74,9 @@ export function describerOf(d: DescriberSpec): Promise<WindowDescriber> {
 /** Runs one task on the calling thread. */
 export async function runTask(task: Task): Promise<TaskResults[Task['kind']]> {
   switch (task.kind) {
+    case 'loadModel':
+      await model(task.dir);
+      return null;
     case 'representation':
       return (await model(task.dir)).representation(task.modality, task.pixels);
     case 'windowVectors':

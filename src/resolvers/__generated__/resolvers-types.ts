@@ -1,5 +1,6 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { Image as ImageRow, Slide as SlideRow, Modality as ModalityRow, Job as JobRow, Link as LinkRow, AuditEvent as AuditEventRow, ApiKey as ApiKeyRow, ComirModel as ComirModelRow } from '../../db/generated/client.ts';
+import type { LinkCounts as LinkCountsRow } from '../../db/link.repository.ts';
 import type { CreatedKey } from '../../services/key.service.ts';
 import type { VocabularyInfo } from '../../db/vocabulary.repository.ts';
 import type { SearchMatch, SearchResult as SearchResultData } from '../../services/search.service.ts';
@@ -191,6 +192,25 @@ export type Job = Node & {
   total: Scalars['Int']['output'];
 };
 
+export type JobConnection = {
+  __typename?: 'JobConnection';
+  edges: Array<JobEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type JobEdge = {
+  __typename?: 'JobEdge';
+  cursor: Scalars['String']['output'];
+  node: Job;
+};
+
+export type JobFilter = {
+  /** vocabulary.build, index.rebuild or slide.tile. */
+  kind?: InputMaybe<Scalars['String']['input']>;
+  state?: InputMaybe<JobState>;
+};
+
 export type JobState =
   | 'FAILED'
   | 'QUEUED'
@@ -210,7 +230,7 @@ export type Link = Node & {
   history: Array<LinkEvent>;
   id: Scalars['ID']['output'];
   method: Scalars['String']['output'];
-  /** The source's footprint in target pixels, as a polygon [[x, y], ...]. */
+  /** The source's footprint in target pixels, as a polygon [[x, y], ...], clipped to the target image. */
   region?: Maybe<Scalars['JSON']['output']>;
   score?: Maybe<Scalars['Float']['output']>;
   source: Image;
@@ -221,16 +241,42 @@ export type Link = Node & {
   transform: Array<Scalars['Float']['output']>;
 };
 
+/**
+ * Linking is idempotent per (source, target, region): when that link exists it is returned as it is, whatever its
+ * status, and nothing new is stored (docs/adr/0017).
+ */
 export type LinkAcquisitionInput = {
   /** How the link was found, e.g. "search:fast" or "manual". */
   method?: InputMaybe<Scalars['String']['input']>;
-  /** Where the source lies in the target (e.g. a match's region). */
+  /** Where the source lies in the target (e.g. a match's region); the stored region is clipped to the target image. */
   region?: InputMaybe<RegionInput>;
   score?: InputMaybe<Scalars['Float']['input']>;
   source: Scalars['ID']['input'];
   target: Scalars['ID']['input'];
   /** 2x3 affine source -> target; derived from the region when absent. */
   transform?: InputMaybe<Array<Scalars['Float']['input']>>;
+};
+
+export type LinkConnection = {
+  __typename?: 'LinkConnection';
+  edges: Array<LinkEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+/** How many links are in each status. */
+export type LinkCounts = {
+  __typename?: 'LinkCounts';
+  confirmed: Scalars['Int']['output'];
+  proposed: Scalars['Int']['output'];
+  rejected: Scalars['Int']['output'];
+  total: Scalars['Int']['output'];
+};
+
+export type LinkEdge = {
+  __typename?: 'LinkEdge';
+  cursor: Scalars['String']['output'];
+  node: Link;
 };
 
 /** One change of a link, as the append-only audit trail recorded it (docs/adr/0014). */
@@ -244,6 +290,19 @@ export type LinkEvent = {
   /** The status before the change; null for the creation. */
   fromStatus?: Maybe<LinkStatus>;
   toStatus: LinkStatus;
+};
+
+/** Every filter given must hold (AND); none: every link. */
+export type LinkFilter = {
+  /** Links created after this instant. */
+  createdAfter?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Links whose target lies on this slide. */
+  slide?: InputMaybe<Scalars['ID']['input']>;
+  /** The source image's modality (case-insensitive); an unknown name matches no link. */
+  sourceModality?: InputMaybe<Scalars['String']['input']>;
+  status?: InputMaybe<LinkStatus>;
+  /** The target image's modality (case-insensitive); an unknown name matches no link. */
+  targetModality?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type LinkStatus =
@@ -271,7 +330,8 @@ export type Match = {
   /** Where the query lies in the image: bounding box (NONE: the first stage's best window). */
   region?: Maybe<Region>;
   /**
-   * The ranking score, by re-ranking mode: tf-idf cosine (NONE), the best window's cosine (FAST, PAPER), the z-score of
+   * The ranking score, by re-ranking mode: the first stage's (NONE: with vectors, the mean cosine of the 8 query vectors
+   * that agree best on the image, docs/adr/0021; with words, tf-idf cosine), the best window's cosine (FAST, PAPER), the z-score of
    * the winning vote (VERIFY), the peak normalised cross-correlation in [-1, 1] (CORRELATE; with structure, the
    * weighted mean of the CoMIR's and the structure's peaks).
    */
@@ -422,6 +482,12 @@ export type Query = {
   image?: Maybe<Image>;
   images: ImageConnection;
   job?: Maybe<Job>;
+  /** Jobs matching the filter, oldest first. A job whose process stopped is FAILED here, as in `job(id)`. */
+  jobs: JobConnection;
+  /** How many links there are in each status (per slide: `Slide.linkCounts`). */
+  linkCounts: LinkCounts;
+  /** Links matching the filter, oldest first: e.g. the review queue, `links(filter: { status: PROPOSED })`. */
+  links: LinkConnection;
   modalities: Array<Modality>;
   models: Array<ComirModel>;
   /** Fetches any object by its global id. */
@@ -448,6 +514,20 @@ export type QueryImagesArgs = {
 
 export type QueryJobArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryJobsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<JobFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryLinksArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<LinkFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -640,6 +720,8 @@ export type Slide = Node & {
   createdAt: Scalars['DateTime']['output'];
   id: Scalars['ID']['output'];
   images: ImageConnection;
+  /** How many links onto this slide are in each status. */
+  linkCounts: LinkCounts;
   /** Links whose target lies on this slide, newest first. */
   links: Array<Link>;
   metadata: Scalars['JSON']['output'];
@@ -665,6 +747,30 @@ export type SlideEdge = {
   __typename?: 'SlideEdge';
   cursor: Scalars['String']['output'];
   node: Slide;
+};
+
+/** Pushed over WebSocket (graphql-ws, at /graphql); queries and mutations go over HTTP. */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * A job as it changes: now, then at each progress write (at most 4 a second) and state change, ending after it
+   * finishes. Without id: every job this server starts or runs. Jobs run by another server are not seen.
+   */
+  jobUpdated: Job;
+  /** Each new link (not one asked for again), as it is stored; with a filter, only those that match it. */
+  linkCreated: Link;
+};
+
+
+/** Pushed over WebSocket (graphql-ws, at /graphql); queries and mutations go over HTTP. */
+export type SubscriptionJobUpdatedArgs = {
+  id?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+/** Pushed over WebSocket (graphql-ws, at /graphql); queries and mutations go over HTTP. */
+export type SubscriptionLinkCreatedArgs = {
+  filter?: InputMaybe<LinkFilter>;
 };
 
 export type TilingState =
@@ -813,10 +919,17 @@ export type ResolversTypes = ResolversObject<{
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   Job: ResolverTypeWrapper<JobRow>;
+  JobConnection: ResolverTypeWrapper<Omit<JobConnection, 'edges'> & { edges: Array<ResolversTypes['JobEdge']> }>;
+  JobEdge: ResolverTypeWrapper<Omit<JobEdge, 'node'> & { node: ResolversTypes['Job'] }>;
+  JobFilter: JobFilter;
   JobState: JobState;
   Link: ResolverTypeWrapper<LinkRow>;
   LinkAcquisitionInput: LinkAcquisitionInput;
+  LinkConnection: ResolverTypeWrapper<Omit<LinkConnection, 'edges'> & { edges: Array<ResolversTypes['LinkEdge']> }>;
+  LinkCounts: ResolverTypeWrapper<LinkCountsRow>;
+  LinkEdge: ResolverTypeWrapper<Omit<LinkEdge, 'node'> & { node: ResolversTypes['Link'] }>;
   LinkEvent: ResolverTypeWrapper<AuditEventRow>;
+  LinkFilter: LinkFilter;
   LinkStatus: LinkStatus;
   Match: ResolverTypeWrapper<SearchMatch>;
   Modality: ResolverTypeWrapper<ModalityRow>;
@@ -842,6 +955,7 @@ export type ResolversTypes = ResolversObject<{
   SlideConnection: ResolverTypeWrapper<Omit<SlideConnection, 'edges'> & { edges: Array<ResolversTypes['SlideEdge']> }>;
   SlideEdge: ResolverTypeWrapper<Omit<SlideEdge, 'node'> & { node: ResolversTypes['Slide'] }>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   TilingState: TilingState;
   UpdateSlideMetadataInput: UpdateSlideMetadataInput;
   Upload: ResolverTypeWrapper<Scalars['Upload']['output']>;
@@ -871,9 +985,16 @@ export type ResolversParentTypes = ResolversObject<{
   Int: Scalars['Int']['output'];
   JSON: Scalars['JSON']['output'];
   Job: JobRow;
+  JobConnection: Omit<JobConnection, 'edges'> & { edges: Array<ResolversParentTypes['JobEdge']> };
+  JobEdge: Omit<JobEdge, 'node'> & { node: ResolversParentTypes['Job'] };
+  JobFilter: JobFilter;
   Link: LinkRow;
   LinkAcquisitionInput: LinkAcquisitionInput;
+  LinkConnection: Omit<LinkConnection, 'edges'> & { edges: Array<ResolversParentTypes['LinkEdge']> };
+  LinkCounts: LinkCountsRow;
+  LinkEdge: Omit<LinkEdge, 'node'> & { node: ResolversParentTypes['Link'] };
   LinkEvent: AuditEventRow;
+  LinkFilter: LinkFilter;
   Match: SearchMatch;
   Modality: ModalityRow;
   Mutation: Record<PropertyKey, never>;
@@ -895,6 +1016,7 @@ export type ResolversParentTypes = ResolversObject<{
   SlideConnection: Omit<SlideConnection, 'edges'> & { edges: Array<ResolversParentTypes['SlideEdge']> };
   SlideEdge: Omit<SlideEdge, 'node'> & { node: ResolversParentTypes['Slide'] };
   String: Scalars['String']['output'];
+  Subscription: Record<PropertyKey, never>;
   UpdateSlideMetadataInput: UpdateSlideMetadataInput;
   Upload: Scalars['Upload']['output'];
   Vocabulary: VocabularyInfo;
@@ -985,6 +1107,17 @@ export type JobResolvers<ContextType = Context, ParentType extends ResolversPare
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 }>;
 
+export type JobConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['JobConnection'] = ResolversParentTypes['JobConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['JobEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type JobEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['JobEdge'] = ResolversParentTypes['JobEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Job'], ParentType, ContextType>;
+}>;
+
 export type LinkResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Link'] = ResolversParentTypes['Link']> = ResolversObject<{
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   createdBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1001,6 +1134,24 @@ export type LinkResolvers<ContextType = Context, ParentType extends ResolversPar
   targetSlide?: Resolver<Maybe<ResolversTypes['Slide']>, ParentType, ContextType>;
   transform?: Resolver<Array<ResolversTypes['Float']>, ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+}>;
+
+export type LinkConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['LinkConnection'] = ResolversParentTypes['LinkConnection']> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['LinkEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type LinkCountsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['LinkCounts'] = ResolversParentTypes['LinkCounts']> = ResolversObject<{
+  confirmed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  proposed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rejected?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  total?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type LinkEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['LinkEdge'] = ResolversParentTypes['LinkEdge']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Link'], ParentType, ContextType>;
 }>;
 
 export type LinkEventResolvers<ContextType = Context, ParentType extends ResolversParentTypes['LinkEvent'] = ResolversParentTypes['LinkEvent']> = ResolversObject<{
@@ -1076,6 +1227,9 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   image?: Resolver<Maybe<ResolversTypes['Image']>, ParentType, ContextType, RequireFields<QueryImageArgs, 'id'>>;
   images?: Resolver<ResolversTypes['ImageConnection'], ParentType, ContextType, RequireFields<QueryImagesArgs, 'first'>>;
   job?: Resolver<Maybe<ResolversTypes['Job']>, ParentType, ContextType, RequireFields<QueryJobArgs, 'id'>>;
+  jobs?: Resolver<ResolversTypes['JobConnection'], ParentType, ContextType, RequireFields<QueryJobsArgs, 'first'>>;
+  linkCounts?: Resolver<ResolversTypes['LinkCounts'], ParentType, ContextType>;
+  links?: Resolver<ResolversTypes['LinkConnection'], ParentType, ContextType, RequireFields<QueryLinksArgs, 'first'>>;
   modalities?: Resolver<Array<ResolversTypes['Modality']>, ParentType, ContextType>;
   models?: Resolver<Array<ResolversTypes['ComirModel']>, ParentType, ContextType>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
@@ -1114,6 +1268,7 @@ export type SlideResolvers<ContextType = Context, ParentType extends ResolversPa
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   images?: Resolver<ResolversTypes['ImageConnection'], ParentType, ContextType, RequireFields<SlideImagesArgs, 'first'>>;
+  linkCounts?: Resolver<ResolversTypes['LinkCounts'], ParentType, ContextType>;
   links?: Resolver<Array<ResolversTypes['Link']>, ParentType, ContextType>;
   metadata?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1129,6 +1284,11 @@ export type SlideConnectionResolvers<ContextType = Context, ParentType extends R
 export type SlideEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SlideEdge'] = ResolversParentTypes['SlideEdge']> = ResolversObject<{
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Slide'], ParentType, ContextType>;
+}>;
+
+export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
+  jobUpdated?: SubscriptionResolver<ResolversTypes['Job'], "jobUpdated", ParentType, ContextType, Partial<SubscriptionJobUpdatedArgs>>;
+  linkCreated?: SubscriptionResolver<ResolversTypes['Link'], "linkCreated", ParentType, ContextType, Partial<SubscriptionLinkCreatedArgs>>;
 }>;
 
 export interface UploadScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Upload'], any> {
@@ -1166,7 +1326,12 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   ImageEdge?: ImageEdgeResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   Job?: JobResolvers<ContextType>;
+  JobConnection?: JobConnectionResolvers<ContextType>;
+  JobEdge?: JobEdgeResolvers<ContextType>;
   Link?: LinkResolvers<ContextType>;
+  LinkConnection?: LinkConnectionResolvers<ContextType>;
+  LinkCounts?: LinkCountsResolvers<ContextType>;
+  LinkEdge?: LinkEdgeResolvers<ContextType>;
   LinkEvent?: LinkEventResolvers<ContextType>;
   Match?: MatchResolvers<ContextType>;
   Modality?: ModalityResolvers<ContextType>;
@@ -1182,6 +1347,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   Slide?: SlideResolvers<ContextType>;
   SlideConnection?: SlideConnectionResolvers<ContextType>;
   SlideEdge?: SlideEdgeResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   Upload?: GraphQLScalarType;
   Vocabulary?: VocabularyResolvers<ContextType>;
   WholeSlide?: WholeSlideResolvers<ContextType>;

@@ -1,0 +1,78 @@
+/**
+ * How the first stage scores an image from its window hits (issue 17, pipeline/index/embedding.ts rankImages): the best
+ * window alone (agreement 1) against the mean of the image's best similarity for each of its m best-agreeing query
+ * vectors, on a kept scale-retrieval repository (bench:scale-retrieval --home). Every query's hits are fetched once
+ * (pgvector, k windows per query vector, as the product does) and scored every way.
+ *
+ *   npm run bench:first-stage-agreement -- --home bench/.cache/scale-retrieval/n1000-learned [--database URL]
+ *     [--queries 24] [--agreement 1,5,8,12] [--kinds crop,whole] [--out first-stage-agreement]
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { decodeImage } from '../src/pipeline/decode/decode.ts';
+import { markNoData } from '../src/pipeline/decode/nodata.ts';
+import { queryVectors, rankImages } from '../src/pipeline/index/embedding.ts';
+import { crop } from '../src/pipeline/rerank/warp.ts';
+import { EmbeddingService, FIRST_STAGE_WINDOWS } from '../src/services/embedding.service.ts';
+import { dataMask } from '../src/services/no-data.ts';
+import { encodePng16, PROTOCOL } from './lib/queries.ts';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const DATA = process.env.CMIR_DATA_DIR ?? path.join(import.meta.dirname, '..', '..', 'shared', 'data');
+const home = path.resolve(arg('home', ''));
+const NQ = Number(arg('queries', '24'));
+const AGREEMENTS = arg('agreement', '1,5,8,12').split(',').map(Number);
+const KINDS = arg('kinds', 'crop,whole').split(',');
+const OUT = arg('out', 'first-stage-agreement');
+const app = await createApp(loadConfig({ home }, { ...process.env, DATABASE_URL: arg('database', '') }), {});
+const kept = JSON.parse(await readFile(path.join(home, 'ingested.json'), 'utf8')) as { ids: [string, number][] };
+const idOf = new Map(kept.ids);
+const rows = (await readFile(path.join(DATA, 'vis-nir', 'pairs.csv'), 'utf8')).trim().split(/\r?\n/);
+const cols = rows[0].split(',');
+const pairs = rows.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v])) as Record<string, string>);
+const test = pairs.filter((p) => p.split === 'test');
+const queries = Array.from({ length: Math.min(NQ, test.length) }, (_, i) => test[Math.floor((i * test.length) / Math.min(NQ, test.length))]);
+const nir = (await app.services.representations.modalityByName('NIR'))!, rgb = (await app.services.representations.modalityByName('RGB'))!;
+const describer = await app.services.embeddings.describer(rgb);
+const space = EmbeddingService.space(rgb);
+const images = await app.services.embeddings.indexed(rgb);
+const result: { n: number; queries: number; k: number; rows: Record<string, unknown>[]; created: string } = { n: images, queries: queries.length, k: FIRST_STAGE_WINDOWS, rows: [], created: new Date().toISOString() };
+for (const kind of KINDS) {
+  const ranks = new Map<number, number[]>(AGREEMENTS.map((m) => [m, []]));
+  for (const p of queries) {
+    const data = await readFile(path.join(DATA, 'vis-nir', p.nir));
+    let img = (await decodeImage(data, { maxPixels: 1e9 })).image, valid: Uint8Array | null = null;
+    if (kind === 'crop') {
+      const cw = Math.round(img.width * PROTOCOL.cropFraction), ch = Math.round(img.height * PROTOCOL.cropFraction);
+      // as bench:scale-retrieval sends it: a 16-bit PNG of the centre crop
+      img = (await decodeImage(await encodePng16(crop(img, { x: Math.floor((img.width - cw) / 2), y: Math.floor((img.height - ch) / 2), width: cw, height: ch })), { maxPixels: 1e9 })).image;
+    } else valid = dataMask(img, 0, 8, 'query');
+    const comir = await app.services.representations.compute(nir, img);
+    const qv = await queryVectors(valid ? markNoData(comir, valid) : comir, 30, describer);
+    const hits = await app.repos.vectors.nearestWindows(rgb.id, space, qv.map((q) => q.vector), FIRST_STAGE_WINDOWS);
+    for (const m of AGREEMENTS) {
+      const r = rankImages(hits, 1, m).findIndex((h) => h.entryId === idOf.get(p.id));
+      ranks.get(m)!.push(r < 0 ? Infinity : r + 1);
+    }
+  }
+  for (const m of AGREEMENTS) {
+    const v = ranks.get(m)!;
+    const at = (k: number) => Math.round((1000 * v.filter((r) => r <= k).length) / v.length) / 10;
+    result.rows.push({ kind, agreement: m, acc1: at(1), recall: { 10: at(10), 30: at(30), 100: at(100) }, ranks: v.map((r) => (Number.isFinite(r) ? r : null)) });
+  }
+  console.log(JSON.stringify(result.rows.filter((r) => r.kind === kind).map((r) => ({ ...r, ranks: undefined }))));
+}
+await app.close();
+const dir = path.join(import.meta.dirname, 'results');
+await writeFile(path.join(dir, `${OUT}.json`), JSON.stringify(result, null, 2) + '\n');
+await writeFile(path.join(dir, `${OUT}.md`), [
+  '# First-stage scoring: best window vs agreement of the query\'s vectors (`npm run bench:first-stage-agreement`)', '',
+  `Created ${result.created}. vis-nir NIR->RGB, ${result.queries} queries per kind, ${result.n} images in the repository, ${result.k} windows per query vector (pgvector HNSW). Agreement m: an image scores the mean of its best similarity for each of its m best query vectors (1 = its best window).`, '',
+  '| query | agreement | Acc@1 | recall@10 | recall@30 | recall@100 |', '|---|---|---|---|---|---|',
+  ...result.rows.map((r: any) => `| ${r.kind} | ${r.agreement} | ${r.acc1} | ${r.recall[10]} | ${r.recall[30]} | ${r.recall[100]} |`), '',
+].join('\n'));

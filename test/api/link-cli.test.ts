@@ -1,0 +1,79 @@
+/**
+ * `cmir link list [--status S] [--json]` (issue 23 item 1) over a home whose links the test made, and the API ids the
+ * link commands print, also in their errors (item 4).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { createApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { toGlobalId } from '../../src/ids.ts';
+import { cliActor } from '../../src/services/auth.ts';
+import { makeImage } from '../helpers/images.ts';
+
+const run = promisify(execFile);
+const CMIR = path.join(import.meta.dirname, '..', '..', 'bin', 'cmir.js');
+let home: string;
+/** The links made, as [id, source name, target name, status]. */
+const made: [string, string, string, string][] = [];
+
+beforeAll(async () => {
+  home = await mkdtemp(path.join(os.tmpdir(), 'cmir-link-cli-'));
+  // modalities without a CoMIR model: ingestion stays fast
+  const app = await createApp({ ...loadConfig({ home }, {}), databaseUrl: undefined, modelsDir: path.join(home, 'no-models') });
+  try {
+    const ingest = async (name: string, modality: string, seed: number) =>
+      app.services.images.ingest({ data: await makeImage({ seed }), fileName: `${name}.png`, modality });
+    const [s1, s2, t] = [await ingest('src-1', 'XA', 1), await ingest('src-2', 'XA', 2), await ingest('tgt', 'XB', 3)];
+    for (const [source, region, status] of [[s1, null, 'PROPOSED'], [s2, { x: 1, y: 1, width: 9, height: 9 }, 'CONFIRMED'], [s2, null, 'PROPOSED']] as const) {
+      let link = await app.services.links.link({ sourceId: source.id, targetId: t.id, region }, cliActor());
+      if (status !== 'PROPOSED') link = await app.services.links.setStatus(link.id, status, cliActor());
+      made.push([toGlobalId('Link', link.id), source.name, t.name, link.status]);
+    }
+  } finally {
+    await app.close();
+  }
+}, 120_000);
+afterAll(() => rm(home, { recursive: true, force: true }));
+
+async function cmir(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CMIR, ...args, '--home', home], {
+      // no shipped models to register at each start: faster
+      env: { ...process.env, DATABASE_URL: '', CMIR_MODELS_DIR: path.join(home, 'no-models') },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+test('cmir link list: a header and one line per link; --status proposed --json: the PROPOSED ones with names', { timeout: 120_000 }, async () => {
+  const all = await cmir('link', 'list');
+  expect(all.code).toBe(0);
+  const lines = all.stdout.trim().split('\n');
+  expect(lines[0].split('\t')).toEqual(['id', 'status', 'source', 'target', 'score', 'created']);
+  expect(lines.slice(1).map((l) => l.split('\t')[0] + ' ' + l.split('\t')[1])).toEqual(made.map(([id, , , status]) => `${id} ${status}`));
+  expect(lines[1]).toContain('(src-1)');
+
+  const proposed = await cmir('link', 'list', '--status', 'proposed', '--json');
+  expect(proposed.code).toBe(0);
+  const rows = JSON.parse(proposed.stdout) as { id: string; status: string; sourceName: string; targetName: string }[];
+  expect(rows.map((r) => [r.id, r.sourceName, r.targetName, r.status])).toEqual(made.filter((m) => m[3] === 'PROPOSED'));
+
+  const bad = await cmir('link', 'list', '--status', 'maybe');
+  expect(bad.code).not.toBe(0);
+  expect(bad.stderr).toContain('BAD_USER_INPUT');
+  expect(bad.stderr).toContain('PROPOSED, CONFIRMED, REJECTED');
+});
+
+test('cmir link confirm with an id that names no link: the error names that id (issue 23 item 4)', { timeout: 60_000 }, async () => {
+  const given = toGlobalId('Link', 99);
+  const res = await cmir('link', 'confirm', given);
+  expect(res.code).not.toBe(0);
+  expect(res.stderr.trim()).toBe(`error [NOT_FOUND]: Link "${given}" does not exist`);
+});
