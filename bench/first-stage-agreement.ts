@@ -16,6 +16,7 @@ import { markNoData } from '../src/pipeline/decode/nodata.ts';
 import { queryVectors, rankImages } from '../src/pipeline/index/embedding.ts';
 import { crop } from '../src/pipeline/rerank/warp.ts';
 import { EmbeddingService, FIRST_STAGE_WINDOWS } from '../src/services/embedding.service.ts';
+import { describerOf } from '../src/pipeline/threads/tasks.ts';
 import { dataMask } from '../src/services/no-data.ts';
 import { encodePng16, PROTOCOL } from './lib/queries.ts';
 
@@ -38,7 +39,7 @@ const pairs = rows.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i
 const test = pairs.filter((p) => p.split === 'test');
 const queries = Array.from({ length: Math.min(NQ, test.length) }, (_, i) => test[Math.floor((i * test.length) / Math.min(NQ, test.length))]);
 const nir = (await app.services.representations.modalityByName('NIR'))!, rgb = (await app.services.representations.modalityByName('RGB'))!;
-const describer = await app.services.embeddings.describer(rgb);
+const describer = await describerOf(EmbeddingService.describer(rgb)); // on this thread: the bench calls queryVectors itself
 const space = EmbeddingService.space(rgb);
 const images = await app.services.embeddings.indexed(rgb);
 const result: { n: number; queries: number; k: number; rows: Record<string, unknown>[]; created: string } = { n: images, queries: queries.length, k: FIRST_STAGE_WINDOWS, rows: [], created: new Date().toISOString() };

@@ -16,6 +16,7 @@ import { decodeImage } from '../src/pipeline/decode/decode.ts';
 import { markNoData } from '../src/pipeline/decode/nodata.ts';
 import { queryVectors } from '../src/pipeline/index/embedding.ts';
 import { EmbeddingService, FIRST_STAGE_WINDOWS } from '../src/services/embedding.service.ts';
+import { describerOf } from '../src/pipeline/threads/tasks.ts';
 import { dataMask } from '../src/services/no-data.ts';
 
 const arg = (name: string, fallback: string) => {
@@ -29,7 +30,7 @@ const NQ = Number(arg('queries', '12')), PARTS = arg('parts', '1,2,4').split(','
 const rows = (await readFile(path.join(DATA, 'vis-nir', 'pairs.csv'), 'utf8')).trim().split(/\r?\n/).slice(1).map((l) => l.split(','));
 const nirFiles = rows.filter((r) => r[2] === 'test').map((r) => r[4]);
 const nir = (await app.services.representations.modalityByName('NIR'))!, rgb = (await app.services.representations.modalityByName('RGB'))!;
-const describer = await app.services.embeddings.describer(rgb);
+const describer = await describerOf(EmbeddingService.describer(rgb)); // on this thread: the bench calls queryVectors itself
 const space = EmbeddingService.space(rgb);
 const sets: Float32Array[][] = [];
 for (let i = 0; i < NQ; i++) {

@@ -11,7 +11,7 @@ const root = path.join(import.meta.dirname, '..');
 const dist = path.join(root, 'dist');
 
 /** Modules started as worker threads (src/pipeline/ts-worker.ts: workerScript(entry) runs dist/<entry>.js). */
-export const WORKER_ENTRIES = ['pipeline/rerank/correlate-worker', 'pipeline/index/vocabulary-thread-worker', 'pipeline/index/kmeans-assign-worker'];
+export const WORKER_ENTRIES = ['pipeline/rerank/correlate-worker', 'pipeline/index/vocabulary-thread-worker', 'pipeline/index/kmeans-assign-worker', 'pipeline/threads/worker'];
 
 const started = performance.now();
 rmSync(dist, { recursive: true, force: true });

@@ -26,6 +26,7 @@ import { RepresentationService } from './services/representation.service.ts';
 import { RerankService } from './services/rerank.service.ts';
 import { SearchService } from './services/search.service.ts';
 import { CorrelationPool } from './pipeline/rerank/correlate-pool.ts';
+import { PipelineThreads } from './pipeline/threads/pool.ts';
 import { SlideService } from './services/slide.service.ts';
 import { TileService } from './services/tile.service.ts';
 import { VocabularyService } from './services/vocabulary.service.ts';
@@ -105,7 +106,9 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
   const jobs = new JobService(repos.jobs);
   await jobs.recover(db.kind === 'pglite');
   const cache = new IndexCache(repos.vectors);
-  const representations = new RepresentationService(config, prisma, files);
+  // CoMIR, window vectors and no-data masks run on worker threads (started at first use), off the event loop (docs/adr/0020)
+  const threads = new PipelineThreads(config.pipelineThreads);
+  const representations = new RepresentationService(config, prisma, files, threads);
   const models = new ModelService(prisma);
   // The shipped models (models/*) are registered on first start, so SHG and BF meet in CoMIR space out of the box.
   await models.registerAll(config.modelsDir);
@@ -114,7 +117,7 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
   const vocabularies = new VocabularyService(prisma, repos.vocabularies, repos.vectors, representations, modalities, jobs, cache);
   // versions whose build a stopped process left unfinished are failed (jobs.recover failed their jobs above)
   await vocabularies.recover();
-  const embeddings = new EmbeddingService(prisma, repos.vectors, representations, modalities, jobs);
+  const embeddings = new EmbeddingService(prisma, repos.vectors, representations, modalities, jobs, threads);
   const wsi = new WholeSlideService(config, prisma, repos.images, repos.slides, repos.tiles, repos.vectors, modalities, representations, files, jobs, embeddings);
   const reranker = new RerankService(repos.images, repos.vectors, representations, correlation, wsi);
   const services: Services = {
@@ -145,8 +148,7 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     services,
     async close() {
       await jobs.drain();
-      await representations.close();
-      await embeddings.close();
+      await threads.close();
       await correlation.close();
       await db.close();
     },

@@ -32,6 +32,8 @@ export interface Config {
   readonly ingestRoots: readonly string[];
   /** Bytes of downsampled representations kept in memory for dense correlation (CMIR_CORRELATION_CACHE_MB). */
   readonly correlationCacheBytes: number;
+  /** Worker threads of CoMIR, window vectors and no-data masks (CMIR_PIPELINE_THREADS; pipeline/threads, docs/adr/0020). */
+  readonly pipelineThreads: number;
   /**
    * GraphQL query limits (src/server/limits.ts, @escape.tech/graphql-armor): a query over any of them is refused
    * before it runs, with `extensions.code` QUERY_TOO_COMPLEX. Defaults and their reasons: DEFAULT_QUERY_LIMITS.
@@ -101,6 +103,13 @@ export const DEFAULT_DECODE_SECONDS = 60;
  */
 export const DEFAULT_CORRELATION_CACHE_MB = 256;
 
+/**
+ * 1: a 1024 x 680 RGB CoMIR takes ~850 MB of onnxruntime working memory per thread that runs one (process RSS 118 MB,
+ * then ~1,000 MB with one thread, ~1,930 MB with two; docs/adr/0020), and before worker threads CoMIRs ran one at a
+ * time too. A machine with cores and memory to spare can run more (CMIR_PIPELINE_THREADS).
+ */
+export const DEFAULT_PIPELINE_THREADS = 1;
+
 export interface ConfigOverrides {
   home?: string;
   databaseUrl?: string;
@@ -168,6 +177,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     modelsDir: path.resolve(env.CMIR_MODELS_DIR ?? path.join(PROJECT_ROOT, 'models')),
     ingestRoots: (env.CMIR_INGEST_ROOTS ?? '').split(':').filter(Boolean).map((p) => path.resolve(p)),
     correlationCacheBytes: positiveInt('correlationCacheMb', env.CMIR_CORRELATION_CACHE_MB, DEFAULT_CORRELATION_CACHE_MB) * 2 ** 20,
+    pipelineThreads: positiveInt('pipelineThreads', env.CMIR_PIPELINE_THREADS, DEFAULT_PIPELINE_THREADS),
     queryLimits: {
       depth: positiveInt('CMIR_MAX_QUERY_DEPTH', env.CMIR_MAX_QUERY_DEPTH, DEFAULT_QUERY_LIMITS.depth),
       aliases: positiveInt('CMIR_MAX_QUERY_ALIASES', env.CMIR_MAX_QUERY_ALIASES, DEFAULT_QUERY_LIMITS.aliases),

@@ -17,6 +17,14 @@ import { PROJECT_ROOT } from '../paths.ts';
 const COMPILED = import.meta.url.endsWith('.js');
 
 /**
+ * The compiled module of a worker entry (dist/<entry>.js) when cmir runs compiled, else null (then the caller starts
+ * the entry from its sources). For pools that take a module file rather than a script (piscina: pipeline/threads).
+ */
+export function compiledWorker(entry: string): string | null {
+  return COMPILED ? pathToFileURL(path.join(PROJECT_ROOT, 'dist', `${entry}.js`)).href : null;
+}
+
+/**
  * The eval'd bootstrap script for `new Worker(script, { eval: true, ... })`.
  * @param entry the worker's module under src/, without extension, e.g. `pipeline/rerank/correlate-worker`; the build
  *   (scripts/build.js) compiles each such entry to dist/<entry>.js

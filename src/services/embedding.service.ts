@@ -3,17 +3,9 @@ import type { Image } from '../db/generated/client.ts';
 import type { Tx } from '../db/image.repository.ts';
 import type { VectorRepository } from '../db/vector.repository.ts';
 import type { ComirManifest } from '../pipeline/comir/comir.ts';
-import {
-  BOX_DESCRIBER,
-  embeddingVersion,
-  type ImageHit,
-  queryVectors,
-  rankImages,
-  type WindowDescriber,
-  windowVectors,
-} from '../pipeline/index/embedding.ts';
-import { LearnedDescriber } from '../pipeline/index/window-descriptor.ts';
+import { BOX_DESCRIBER, embeddingVersion, type ImageHit, rankImages, type WindowVector } from '../pipeline/index/embedding.ts';
 import { markNoData } from '../pipeline/decode/nodata.ts';
+import type { DescriberSpec, PipelineThreads } from '../pipeline/threads/pool.ts';
 import type { GreyImage } from '../pipeline/types.ts';
 import type { JobService } from './job.service.ts';
 import type { ModalityService } from './modality.service.ts';
@@ -48,15 +40,13 @@ const REINDEX_BATCH = 16;
  * pgvector, written at ingestion or by a reindex job, and the nearest windows of a query's vectors found in SQL.
  */
 export class EmbeddingService {
-  /** Learned describers by model folder and file digest, loaded on first use. */
-  private readonly describers = new Map<string, Promise<WindowDescriber>>();
-
   constructor(
     private readonly prisma: Prisma,
     private readonly vectors: VectorRepository,
     private readonly representations: RepresentationService,
     private readonly modalities: ModalityService,
     private readonly jobs: JobService,
+    private readonly threads: PipelineThreads,
   ) {}
 
   /**
@@ -74,19 +64,16 @@ export class EmbeddingService {
     return Boolean((modality.comirModel?.manifest as unknown as ComirManifest | undefined)?.window_descriptor);
   }
 
-  /** What turns a modality's windows into vectors: its model's learned descriptor, or the box vector. */
-  describer(modality: ModalityWithModel | null): Promise<WindowDescriber> {
+  /** What turns a modality's windows into vectors: its model's learned descriptor, or the box vector (null). */
+  static describer(modality: ModalityWithModel | null): DescriberSpec {
     const model = modality?.comirModel;
     const spec = (model?.manifest as unknown as ComirManifest | undefined)?.window_descriptor;
-    if (!model || !spec) return Promise.resolve(BOX_DESCRIBER);
-    const key = `${model.dir}|${spec.sha256}`;
-    let d = this.describers.get(key);
-    if (!d) {
-      d = LearnedDescriber.load(model.dir, spec);
-      this.describers.set(key, d);
-      d.catch(() => this.describers.delete(key));
-    }
-    return d;
+    return model && spec ? { dir: model.dir, spec } : null;
+  }
+
+  /** The stored windows of a representation (pipeline/index/embedding.ts windowVectors), on a worker thread. */
+  windowVectors(modality: ModalityWithModel | null, representation: GreyImage): Promise<WindowVector[]> {
+    return this.threads.windowVectors(representation, EmbeddingService.describer(modality));
   }
 
   /**
@@ -94,7 +81,7 @@ export class EmbeddingService {
    * `modality` null: a modality this ingestion creates, so without a model (its raw grey pixels are the representation).
    */
   async prepare(modality: ModalityWithModel | null, representation: GreyImage, valid: Uint8Array | null) {
-    const windows = await windowVectors(valid ? markNoData(representation, valid) : representation, await this.describer(modality));
+    const windows = await this.windowVectors(modality, valid ? markNoData(representation, valid) : representation);
     const space = EmbeddingService.space(modality);
     return {
       write: (tx: Tx, imageId: number, modalityId: number) => this.vectors.replaceEmbeddings(tx, imageId, modalityId, space, windows),
@@ -106,21 +93,11 @@ export class EmbeddingService {
    * rotated within +-maxRotation; rankImages, docs/adr/0021), each with its best window.
    */
   async rank(query: GreyImage, target: ModalityWithModel, maxRotation: number): Promise<ImageHit<number>[]> {
-    const qv = await queryVectors(query, maxRotation, await this.describer(target));
+    const qv = await this.threads.queryVectors(query, maxRotation, EmbeddingService.describer(target));
     // a whole-slide window answers a query square of about its own size (both at the working resolution)
     const sides = qv.map((q) => ({ min: q.side / SLIDE_SIDE_TOLERANCE, max: q.side * SLIDE_SIDE_TOLERANCE }));
     const hits = await this.vectors.nearestWindows(target.id, EmbeddingService.space(target), qv.map((q) => q.vector), FIRST_STAGE_WINDOWS, sides);
     return rankImages(hits, SLIDE_PLACES);
-  }
-
-  /** Releases the learned describers' ONNX sessions (shutdown). */
-  async close(): Promise<void> {
-    const all = [...this.describers.values()];
-    this.describers.clear();
-    for (const d of all) {
-      const describer = await d.catch(() => null);
-      if (describer instanceof LearnedDescriber) await describer.release();
-    }
   }
 
   /** How many images of a modality are in the first stage's index. */

@@ -23,7 +23,7 @@ import type { VocabularyService } from './vocabulary.service.ts';
 import type { WholeSlideService } from './wsi.service.ts';
 import type { ModalityService } from './modality.service.ts';
 import { validateModalityName } from './modality.service.ts';
-import { dataMask, validateNoDataValue } from './no-data.ts';
+import { dataMask, requireData, validateNoDataValue } from './no-data.ts';
 import { type Page, pageOf, validatePageArgs } from './pagination.ts';
 import { validatePixelSize } from './pixel-size.ts';
 import { validateSlideName } from './slide.service.ts';
@@ -247,7 +247,12 @@ export class ImageService {
 
   private async ingestNew(plan: IngestPlan, sha256: string): Promise<Image> {
     const { info, image: pixels } = await this.decode(plan, sha256);
-    const valid = plan.noDataValue === null ? null : dataMask(pixels, plan.noDataValue, info.bitDepth, 'image');
+    const valid =
+      plan.noDataValue === null
+        ? null
+        : this.representations
+          ? requireData(await this.representations.noDataMask(pixels, plan.noDataValue, info.bitDepth), plan.noDataValue, 'image')
+          : dataMask(pixels, plan.noDataValue, info.bitDepth, 'image');
 
     // Derived data, computed before anything is written: the CoMIR (when the modality has a model) and the
     // histogram under the modality's active vocabulary (when it has one).

@@ -17,7 +17,11 @@ export function validateNoDataValue(value: number | null | undefined): number | 
  * there is nothing to match.
  */
 export function dataMask(pixels: PlanarImage, value: number, bitDepth: number, what: 'image' | 'query'): Uint8Array | null {
-  const valid = noDataMask(pixels, value, bitDepth);
+  return requireData(noDataMask(pixels, value, bitDepth), value, what);
+}
+
+/** A mask noDataMask computed (here or on a worker thread), refused as dataMask refuses it when nothing is data. */
+export function requireData(valid: Uint8Array | null, value: number, what: 'image' | 'query'): Uint8Array | null {
   if (valid && !valid.includes(1)) {
     throw new BadUserInputError(`the ${what} holds no data: every pixel equals noDataValue ${value}`, { parameter: 'noDataValue', value });
   }

@@ -1,12 +1,12 @@
 import type { ComirModel as ComirModelRow, Image, Modality } from '../db/generated/client.ts';
 import type { Prisma } from '../db/database.ts';
-import { type ComirModel, loadComirModel } from '../pipeline/comir/comir.ts';
 import { decodeImage, encodeGreyPng, normalize, type Normalization, toGrey } from '../pipeline/decode/decode.ts';
 import type { GreyImage, PlanarImage } from '../pipeline/types.ts';
 import type { Config } from '../config.ts';
 import type { FileStore } from '../db/file-store.ts';
 import { downsample, workingImage } from '../pipeline/rerank/correlate.ts';
-import { markNoData, noDataMask } from '../pipeline/decode/nodata.ts';
+import { markNoData } from '../pipeline/decode/nodata.ts';
+import type { PipelineThreads } from '../pipeline/threads/pool.ts';
 import { ReducedCache } from './reduced-cache.ts';
 import { ModalityRepository } from '../db/modality.repository.ts';
 
@@ -23,11 +23,11 @@ export function representationSpace(modality: ModalityWithModel): string {
 
 /**
  * Turns pixels into the single-channel image that features are computed on: the modality's CoMIR when it has a model
- * (sigmoid output in [0,1]), otherwise its normalised grey pixels. One ONNX model instance per model directory,
- * created lazily (immich's lazy `InferenceModel.load()`).
+ * (sigmoid output in [0,1]), otherwise its normalised grey pixels. The CoMIR and the no-data mask are computed on the
+ * pipeline's worker threads (pipeline/threads, docs/adr/0020), each of which loads a model once, on first use (immich's
+ * lazy `InferenceModel.load()`).
  */
 export class RepresentationService {
-  private readonly models = new Map<string, Promise<ComirModel>>();
   private readonly reducedCache: ReducedCache;
   private readonly modalityRows: ModalityRepository;
 
@@ -35,6 +35,7 @@ export class RepresentationService {
     private readonly config: Config,
     private readonly prisma: Prisma,
     private readonly files: FileStore,
+    private readonly threads: PipelineThreads,
   ) {
     this.reducedCache = new ReducedCache(config.correlationCacheBytes);
     this.modalityRows = new ModalityRepository(prisma);
@@ -49,19 +50,10 @@ export class RepresentationService {
     return this.modalityRows.findByName(name);
   }
 
-  private model(row: ComirModelRow): Promise<ComirModel> {
-    let m = this.models.get(row.dir);
-    if (!m) {
-      m = loadComirModel(row.dir);
-      this.models.set(row.dir, m);
-      m.catch(() => this.models.delete(row.dir));
-    }
-    return m;
-  }
-
   /**
-   * Loads the CoMIR model of every modality that has one (the same sessions searches use, so a later search does not
-   * load them again); resolves with the models' `name@version` (12 hex digits), rejects with the first failure.
+   * Loads the CoMIR model of every modality that has one on the pipeline's worker thread (where searches run it, so a
+   * later search does not load it again); resolves with the models' `name@version` (12 hex digits), rejects with the
+   * first failure.
    */
   async loadModels(): Promise<string[]> {
     const rows = new Map<string, ComirModelRow>();
@@ -69,7 +61,7 @@ export class RepresentationService {
     const loaded: string[] = [];
     for (const row of rows.values()) {
       const label = `${row.name}@${row.version.slice(0, 12)}`;
-      await this.model(row).catch((e: unknown) => {
+      await this.threads.loadModel(row.dir).catch((e: unknown) => {
         throw new Error(`CoMIR model ${label} could not be loaded`, { cause: e });
       });
       loaded.push(label);
@@ -77,17 +69,18 @@ export class RepresentationService {
     return loaded.sort();
   }
 
-  /** Releases every loaded ONNX session (shutdown); models load again on next use. */
-  async close(): Promise<void> {
-    const all = [...this.models.values()];
-    this.models.clear();
-    for (const m of all) await (await m.catch(() => null))?.release();
+  /** The grey image retrieval works on, from decoded pixels of this modality (a CoMIR: on a worker thread). */
+  async compute(modality: ModalityWithModel, pixels: PlanarImage): Promise<GreyImage> {
+    if (modality.comirModel && modality.comirNetwork) return this.threads.representation(modality.comirModel.dir, modality.comirNetwork, pixels);
+    return toGrey(normalize(pixels, modality.normalization as Normalization));
   }
 
-  /** The grey image retrieval works on, from decoded pixels of this modality. */
-  async compute(modality: ModalityWithModel, pixels: PlanarImage): Promise<GreyImage> {
-    if (modality.comirModel && modality.comirNetwork) return (await this.model(modality.comirModel)).representation(modality.comirNetwork, pixels);
-    return toGrey(normalize(pixels, modality.normalization as Normalization));
+  /**
+   * Where decoded pixels have data, given their no-data value (pipeline/decode/nodata.ts noDataMask, on a worker
+   * thread); null when all are data.
+   */
+  noDataMask(pixels: PlanarImage, value: number, bitDepth: number): Promise<Uint8Array | null> {
+    return this.threads.noDataMask(pixels, value, bitDepth);
   }
 
   /** The modality's normalised grey pixels: what structure (pipeline/rerank/structure.ts) is computed from. */
@@ -128,7 +121,7 @@ export class RepresentationService {
     const key = `${image.id}|structure:${modality.normalization}|${factor}`;
     return this.reducedCache.get(key, async () => {
       const pixels = await this.original(image);
-      return workingImage(this.masked(image, pixels, this.grey(modality, pixels)), factor, 'gradient');
+      return workingImage(await this.masked(image, pixels, this.grey(modality, pixels)), factor, 'gradient');
     });
   }
 
@@ -165,8 +158,8 @@ export class RepresentationService {
     return image.noDataValue == null ? representation : this.masked(image, await this.original(image), representation);
   }
 
-  private masked(image: Image, pixels: PlanarImage, img: GreyImage): GreyImage {
-    const valid = image.noDataValue == null ? null : noDataMask(pixels, image.noDataValue, image.bitDepth);
+  private async masked(image: Image, pixels: PlanarImage, img: GreyImage): Promise<GreyImage> {
+    const valid = image.noDataValue == null ? null : await this.noDataMask(pixels, image.noDataValue, image.bitDepth);
     return valid ? markNoData(img, valid) : img;
   }
 

@@ -11,7 +11,7 @@ import type { InvertedFile } from '../pipeline/index/inverted-index.ts';
 import { confidences } from '../pipeline/rerank/confidence.ts';
 import { EmbeddingService } from './embedding.service.ts';
 import type { IndexCache } from './index-cache.ts';
-import { dataMask } from './no-data.ts';
+import { requireData } from './no-data.ts';
 import type { Candidate, RerankedMatch, RerankService } from './rerank.service.ts';
 import { type ModalityWithModel, type RepresentationService, representationSpace } from './representation.service.ts';
 import {
@@ -98,7 +98,7 @@ export class SearchService {
     // a query that says its pixel size is resampled to the model's working resolution (whole-slide tiles are cut at it)
     const queryScale = this.queryScale(p.micronsPerPixel ?? stored?.micronsPerPixel ?? null, target);
     const pixels = queryScale === 1 ? decoded.image : await resizePlanar(decoded.image, ...scaledSize(decoded.image, queryScale, this.config.maxPixels));
-    const valid = p.noDataValue == null ? null : dataMask(pixels, p.noDataValue, decoded.info.bitDepth, 'query');
+    const valid = p.noDataValue == null ? null : requireData(await this.representations.noDataMask(pixels, p.noDataValue, decoded.info.bitDepth), p.noDataValue, 'query');
     const t2 = performance.now();
     const comir = await this.representations.compute(queryModality, pixels);
     const t3 = performance.now();

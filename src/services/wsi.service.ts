@@ -19,7 +19,6 @@ import { decodeImage, encodeGreyPng, toGrey } from '../pipeline/decode/decode.ts
 import { type PyramidInfo, readPyramid, readRegion, validatePyramid } from '../pipeline/decode/pyramid.ts';
 import { assembleRegion, MIN_TISSUE, planTiles, TILE_STRIDE, type TilePlan, tissueFraction, tissueMask } from '../pipeline/decode/tiling.ts';
 import { downsample } from '../pipeline/rerank/correlate.ts';
-import { windowVectors } from '../pipeline/index/embedding.ts';
 import type { GreyImage, Region } from '../pipeline/types.ts';
 import { EmbeddingService } from './embedding.service.ts';
 import type { JobService } from './job.service.ts';
@@ -210,7 +209,6 @@ export class WholeSlideService {
         .filter((t) => t.tissue >= MIN_TISSUE);
       const have = new Set((await this.tiles.ofImage(imageId, version)).map((t) => `${t.x},${t.y}`));
       const space = EmbeddingService.space(modality);
-      const describer = await this.embeddings.describer(modality);
       let done = todo.filter((t) => have.has(`${t.source.x},${t.source.y}`)).length;
       progress.report(done, todo.length);
       let windows = 0;
@@ -228,14 +226,14 @@ export class WholeSlideService {
         t0 = performance.now();
         const png = await encodeGreyPng(comir);
         const put = await this.files.put(png);
-        const own = (await windowVectors(comir, describer))
+        const own = (await this.embeddings.windowVectors(modality, comir))
           .filter((w) => {
             const cx = t.box.x + w.x + w.side / 2, cy = t.box.y + w.y + w.side / 2;
             return cx >= t.owned.x && cx < t.owned.x + t.owned.width && cy >= t.owned.y && cy < t.owned.y + t.owned.height;
           })
           .map((w) => ({ ...w, x: Math.round((t.box.x + w.x) / scale), y: Math.round((t.box.y + w.y) / scale), side: Math.round(w.side / scale), workingSide: w.side }));
         ms.vectors += performance.now() - t0;
-        // one tile's transaction runs while the next tile's CoMIR is computed (onnxruntime works on its own threads)
+        // one tile's transaction runs while the next tile's CoMIR is computed (on a worker thread, pipeline/threads)
         try {
           await writing;
         } catch (e) {

@@ -34,4 +34,8 @@ test('config: flags beat environment, bad values are typed errors', () => {
   expect(loadConfig({ home: '/x', port: 81 }, env)).toMatchObject({ home: '/x', port: 81 });
   expect(() => loadConfig({ port: 'eighty' }, {})).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
   expect(() => loadConfig({}, { DATABASE_URL: 'mysql://x' })).toThrow(/postgresql/);
+  // pipeline worker threads (docs/adr/0020): 1 unless set, and a positive integer when set
+  expect(loadConfig({}, {}).pipelineThreads).toBe(1);
+  expect(loadConfig({}, { CMIR_PIPELINE_THREADS: '3' }).pipelineThreads).toBe(3);
+  expect(() => loadConfig({}, { CMIR_PIPELINE_THREADS: '0' })).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
 });

@@ -70,5 +70,8 @@ function pass(m: Uint8Array, W: number, H: number, k: number, all: boolean, axis
 
 /** A copy of `image` with NaN where `valid` is 0: how correlation (pipeline/correlate.ts) is told about no data. */
 export function markNoData(image: GreyImage, valid: Uint8Array): GreyImage {
-  return { ...image, data: image.data.map((v, i) => (valid[i] ? v : Number.NaN)) };
+  // a plain loop: `data.map` with a closure took 1.2 s of the main thread in 8 ingests + 4 searches (bench/event-loop.ts profile)
+  const data = new Float32Array(image.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = valid[i] ? image.data[i] : Number.NaN;
+  return { ...image, data };
 }
