@@ -111,7 +111,7 @@ const lineReport: Report = {
   add(o) {
     if (o.status === 'ingested') console.log(`${o.file}: ingested ${o.id} ${o.name} ${o.width}x${o.height}${o.tiles !== undefined ? `, whole slide: ${o.tiles} tissue tiles` : ''}`);
     else if (o.status === 'duplicate') console.log(`${o.file}: skipped, already stored as ${o.id}`);
-    else console.error(`error [${o.code}]: ${o.file}: ${o.message}`);
+    else console.error(ingestErrorLine(o.file, o.code, o.message));
   },
   close() {},
 };
@@ -131,4 +131,10 @@ function jsonArrayReport(): Report {
       else if (complete) process.stdout.write('[]\n');
     },
   };
+}
+
+/** One file's error line: the file first, unless the message already names it (a FIFO, a folder: image.service.ts). */
+export function ingestErrorLine(file: string, code: string, message: string): string {
+  const named = message.includes(file) || message.includes(path.resolve(file));
+  return `error [${code}]: ${named ? '' : `${file}: `}${message}`;
 }
