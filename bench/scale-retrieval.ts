@@ -95,7 +95,8 @@ const r1 = (v: number) => Math.round(v * 10) / 10;
 
 const out: { rows: Record<string, unknown>[]; ingest: Record<string, unknown>[]; confidence: Record<string, unknown>[]; created: string; notes: string[] } = {
   rows: [], ingest: [], confidence: [], created: new Date().toISOString(),
-  notes: [`rerank: ${RERANKS.join(', ')} (none = the first stage alone; default = the cascade, docs/adr/0016; kN = all of topK N re-ranked)`, `window descriptor: ${DESCRIPTOR}`, 'direction NIR->RGB; queries: the NIR file as is (its real warp, black fill declared as noDataValue 0) and its centre 30 % crop'],
+  notes: [`rerank: ${RERANKS.join(', ')} (none = the first stage alone; default = the cascade, docs/adr/0016; kN = all of topK N re-ranked)`, `window descriptor: ${DESCRIPTOR}`,
+    `distractors: ${DISTRACTORS}${DISTRACTORS === 'cached' ? ' (a distractor\'s CoMIR cut from its source\'s, see the header of bench/scale-retrieval.ts)' : ''}`, `database: ${DATABASE ? 'Postgres server' : 'PGlite'}`, 'direction NIR->RGB; queries: the NIR file as is (its real warp, black fill declared as noDataValue 0) and its centre 30 % crop'],
 };
 async function save() {
   const dir = path.join(import.meta.dirname, 'results');
