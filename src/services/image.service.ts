@@ -13,6 +13,7 @@ import type { ImageRepository } from '../db/image.repository.ts';
 import type { ModalityRepository } from '../db/modality.repository.ts';
 import type { SlideRepository } from '../db/slide.repository.ts';
 import { type AppError, BadUserInputError, containsNul, DuplicateImageError, echo, invalidParameter, isAppError, NotFoundError, PayloadTooLargeError } from '../errors.ts';
+import { fromGlobalId, toGlobalId } from '../ids.ts';
 import { decodeImage, encodeGreyPng, probeImage, thumbnailPng } from '../pipeline/decode/decode.ts';
 import { type PyramidInfo, pyramidThumbnailPng } from '../pipeline/decode/pyramid.ts';
 import type { GreyImage, PlanarImage } from '../pipeline/types.ts';
@@ -363,6 +364,24 @@ export class ImageService {
     const image = await this.images.findById(id);
     if (!image) throw new NotFoundError('Image', id);
     return image;
+  }
+
+  /**
+   * The image a person names on the command line: its API id, or its name where exactly one image has that name
+   * (issue 23 item 5). NOT_FOUND when neither; BAD_USER_INPUT, with the candidates' ids, when the name is shared.
+   */
+  async resolve(ref: string): Promise<Image> {
+    let id: number | null = null;
+    try {
+      id = fromGlobalId('Image', ref);
+    } catch {
+      // not an image id: a name
+    }
+    if (id !== null) return this.get(id);
+    const named = await this.prisma.image.findMany({ where: { name: ref }, orderBy: { id: 'asc' }, take: 5 });
+    if (named.length === 1) return named[0];
+    if (named.length === 0) throw new NotFoundError('Image', ref);
+    throw new BadUserInputError(`${JSON.stringify(ref)} names ${named.length === 5 ? 'at least 5' : named.length} images (${named.map((i) => toGlobalId('Image', i.id)).join(', ')}): give one of their ids`, { name: ref });
   }
 
   async list(filter: ImageFilter, args: { first?: number | null; after?: string | null }): Promise<Page<Image>> {

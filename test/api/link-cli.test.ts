@@ -28,6 +28,9 @@ beforeAll(async () => {
     const ingest = async (name: string, modality: string, seed: number) =>
       app.services.images.ingest({ data: await makeImage({ seed }), fileName: `${name}.png`, modality });
     const [s1, s2, t] = [await ingest('src-1', 'XA', 1), await ingest('src-2', 'XA', 2), await ingest('tgt', 'XB', 3)];
+    // two images sharing a name: `link add` by that name must ask for an id
+    await app.services.images.ingest({ data: await makeImage({ seed: 4 }), fileName: 'a/twin.png', modality: 'XA', name: 'twin' });
+    await app.services.images.ingest({ data: await makeImage({ seed: 5 }), fileName: 'b/twin.png', modality: 'XA', name: 'twin' });
     for (const [source, region, status] of [[s1, null, 'PROPOSED'], [s2, { x: 1, y: 1, width: 9, height: 9 }, 'CONFIRMED'], [s2, null, 'PROPOSED']] as const) {
       let link = await app.services.links.link({ sourceId: source.id, targetId: t.id, region }, cliActor());
       if (status !== 'PROPOSED') link = await app.services.links.setStatus(link.id, status, cliActor());
@@ -76,4 +79,18 @@ test('cmir link confirm with an id that names no link: the error names that id (
   const res = await cmir('link', 'confirm', given);
   expect(res.code).not.toBe(0);
   expect(res.stderr.trim()).toBe(`error [NOT_FOUND]: Link "${given}" does not exist`);
+});
+
+test('cmir link add takes image names where one image has the name, and asks for an id where several do (issue 23 item 5)', { timeout: 180_000 }, async () => {
+  const added = await cmir('link', 'add', 'src-1', 'tgt', '--region', '2,2,5,5', '--json');
+  expect(added.code, added.stderr).toBe(0);
+  const link = JSON.parse(added.stdout) as { id: string; source: string; target: string; region: unknown };
+  const list = JSON.parse((await cmir('link', 'list', '--json')).stdout) as { id: string; sourceName: string; targetName: string }[];
+  expect(list.find((l) => l.id === link.id)).toMatchObject({ sourceName: 'src-1', targetName: 'tgt' });
+
+  const twin = await cmir('link', 'add', 'twin', 'tgt');
+  expect(twin.code).not.toBe(0);
+  expect(twin.stderr).toMatch(/error \[BAD_USER_INPUT\]: "twin" names 2 images \([A-Za-z0-9]+, [A-Za-z0-9]+\): give one of their ids/);
+  const none = await cmir('link', 'add', 'nobody', 'tgt');
+  expect(none.stderr.trim()).toBe('error [NOT_FOUND]: Image "nobody" does not exist');
 });

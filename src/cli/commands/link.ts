@@ -61,8 +61,8 @@ export function registerLink(program: Command): void {
   link
     .command('add')
     .description('propose a link from a source image to a target image')
-    .argument('<source>', 'source image id')
-    .argument('<target>', 'target image id')
+    .argument('<source>', 'source image: its id, or its name where one image has it')
+    .argument('<target>', 'target image: its id, or its name where one image has it')
     .option('--region <x,y,w,h>', 'where the source lies in the target (pixels)')
     .option('--score <s>', 'match score')
     .option('--method <m>', 'how it was found', 'manual')
@@ -74,8 +74,8 @@ export function registerLink(program: Command): void {
         // the command line acts as the home's operator: createdBy is cli:<os user> (docs/adr/0014)
         const created = await app.services.links.link(
           {
-            sourceId: fromGlobalId('Image', source),
-            targetId: fromGlobalId('Image', target),
+            sourceId: (await app.services.images.resolve(source)).id,
+            targetId: (await app.services.images.resolve(target)).id,
             region: r ? { x: r[0], y: r[1], width: r[2], height: r[3] } : null,
             score: opts.score === undefined ? null : Number(opts.score),
             method: opts.method,
