@@ -35,6 +35,11 @@ export class ImageRepository {
     return this.prisma.image.findUnique({ where: { sha256 } });
   }
 
+  /** Images with this name, oldest first, at most `take`. */
+  findByName(name: string, take: number): Promise<Image[]> {
+    return this.prisma.image.findMany({ where: { name }, orderBy: { id: 'asc' }, take });
+  }
+
   private where(filter: ImageFilterRow): P.ImageWhereInput {
     return { modalityId: filter.modalityId, slideId: filter.slideId };
   }

@@ -378,7 +378,7 @@ export class ImageService {
       // not an image id: a name
     }
     if (id !== null) return this.get(id);
-    const named = await this.prisma.image.findMany({ where: { name: ref }, orderBy: { id: 'asc' }, take: 5 });
+    const named = await this.images.findByName(ref, 5);
     if (named.length === 1) return named[0];
     if (named.length === 0) throw new NotFoundError('Image', ref);
     throw new BadUserInputError(`${JSON.stringify(ref)} names ${named.length === 5 ? 'at least 5' : named.length} images (${named.map((i) => toGlobalId('Image', i.id)).join(', ')}): give one of their ids`, { name: ref });
