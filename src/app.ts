@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Config } from './config.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { FileStore } from './db/file-store.ts';
+import { AdmissionService } from './services/admission.service.ts';
 import { ImageRepository } from './db/image.repository.ts';
 import { ApiKeyRepository } from './db/api-key.repository.ts';
 import { AuditRepository } from './db/audit.repository.ts';
@@ -69,6 +70,8 @@ export interface Services {
   audit: AuditService;
   /** Readiness (/readyz): database reachable, CoMIR models loaded. */
   health: HealthService;
+  /** Searches and uploads admitted per key and per server (docs/adr/0024); the API's edge asks it. */
+  admission: AdmissionService;
 }
 
 /** One running cmir: configuration, database, file store, repositories and services. Shared by server and CLI. */
@@ -137,6 +140,7 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     keys: new KeyService(prisma, repos.apiKeys, audit),
     audit,
     health: new HealthService(prisma, db.kind, representations),
+    admission: new AdmissionService(config.admission),
   };
   // What a process killed midway left in the file store (issue 19). An in-memory database (tests) starts empty and
   // holds no lock on the home, so its store is left as it is.

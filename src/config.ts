@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { invalidParameter } from './errors.ts';
 import type { AnonymousAccess } from './services/auth.ts';
+import type { AdmissionLimits } from './services/admission.service.ts';
 import { PROJECT_ROOT } from './paths.ts';
 
 /** Runtime configuration, from flags first, then environment, then defaults. Validated once, up front. */
@@ -46,6 +47,8 @@ export interface Config {
    * none): CORS answers for them on /graphql and /thumbnails (src/server/browser.ts, docs/adr/0018).
    */
   readonly corsOrigins: readonly string[];
+  /** What the server admits of searches and uploads (services/admission.service.ts, docs/adr/0024). */
+  readonly admission: AdmissionLimits;
 }
 
 export interface QueryLimits {
@@ -110,6 +113,14 @@ export const DEFAULT_CORRELATION_CACHE_MB = 256;
  */
 export const DEFAULT_PIPELINE_THREADS = 1;
 
+/**
+ * Admission of heavy requests (docs/adr/0024). Per key: 60 searches a minute (one a second, sustained: a person at the
+ * dashboard or a script that waits for each answer stays under it) and 600 uploads (ten a second: an ingestion takes
+ * 1-2 s, so only parallel clients reach it). Per server: 2 searches at once (one per core of the 2-core machine the
+ * benchmarks run on) and 4 waiting, so a queued search waits at most ~2 searches' time before it starts.
+ */
+export const DEFAULT_ADMISSION: AdmissionLimits = { searchesPerMinute: 60, uploadsPerMinute: 600, searchConcurrency: 2, searchQueue: 4 };
+
 export interface ConfigOverrides {
   home?: string;
   databaseUrl?: string;
@@ -146,6 +157,13 @@ export function parseCorsOrigins(value: string | undefined): string[] {
     out.push(origin);
   }
   return out;
+}
+
+function nonNegativeInt(name: string, value: unknown, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw invalidParameter(name, 'an integer >= 0', value);
+  return n;
 }
 
 function positiveInt(name: string, value: unknown, fallback: number): number {
@@ -187,5 +205,11 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     },
     introspection: flag('CMIR_INTROSPECTION', env.CMIR_INTROSPECTION),
     corsOrigins: parseCorsOrigins(env.CMIR_CORS_ORIGINS),
+    admission: {
+      searchesPerMinute: nonNegativeInt('CMIR_SEARCH_RATE', env.CMIR_SEARCH_RATE, DEFAULT_ADMISSION.searchesPerMinute),
+      uploadsPerMinute: nonNegativeInt('CMIR_UPLOAD_RATE', env.CMIR_UPLOAD_RATE, DEFAULT_ADMISSION.uploadsPerMinute),
+      searchConcurrency: positiveInt('CMIR_SEARCH_CONCURRENCY', env.CMIR_SEARCH_CONCURRENCY, DEFAULT_ADMISSION.searchConcurrency),
+      searchQueue: nonNegativeInt('CMIR_SEARCH_QUEUE', env.CMIR_SEARCH_QUEUE, DEFAULT_ADMISSION.searchQueue),
+    },
   };
 }

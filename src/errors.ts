@@ -19,7 +19,9 @@ export type ErrorCode =
   | 'MODEL_UNAVAILABLE'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
-  | 'PREREQUISITES_MISSING';
+  | 'PREREQUISITES_MISSING'
+  | 'RATE_LIMITED'
+  | 'SERVER_BUSY';
 
 export class AppError extends Error {
   constructor(
@@ -153,4 +155,26 @@ export function optionalInRange(name: string, value: number | null | undefined, 
 
 export function isAppError(e: unknown): e is AppError {
   return e instanceof AppError;
+}
+
+/**
+ * A request over its API key's rate (services/admission.service.ts, docs/adr/0024). `extensions.http` is read by
+ * Apollo Server when a resolver throws (the answer's HTTP status and headers: 429 and Retry-After); the client sees
+ * `extensions.code` and `retryAfterSeconds`.
+ */
+export class RateLimitedError extends AppError {
+  readonly extensions: { http: { status: number; headers: Map<string, string> } };
+  constructor(message: string, retryAfterSeconds: number) {
+    super('RATE_LIMITED', message, { retryAfterSeconds });
+    this.extensions = { http: { status: 429, headers: new Map([['retry-after', String(retryAfterSeconds)]]) } };
+  }
+}
+
+/** More searches than this server runs and queues (docs/adr/0024): 503 and Retry-After, answered at once. */
+export class ServerBusyError extends AppError {
+  readonly extensions: { http: { status: number; headers: Map<string, string> } };
+  constructor(message: string, retryAfterSeconds: number) {
+    super('SERVER_BUSY', message, { retryAfterSeconds });
+    this.extensions = { http: { status: 503, headers: new Map([['retry-after', String(retryAfterSeconds)]]) } };
+  }
 }

@@ -9,20 +9,31 @@ export interface Server {
   request<T>(query: string, variables: Record<string, unknown>): Promise<T>;
 }
 
+/** Tries of a request the server refused for load (RATE_LIMITED, SERVER_BUSY), each after its Retry-After. */
+const RETRIES = 3;
+
 function graphql(url: string, key: string): Server {
   return {
     url,
     async request<T>(query: string, variables: Record<string, unknown>): Promise<T> {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-        body: JSON.stringify({ query, variables }),
-      });
-      const body = (await res.json()) as { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
-      const error = body.errors?.[0];
-      // the server's code, as it sent it (one of ErrorCode, or Apollo's own such as GRAPHQL_VALIDATION_FAILED)
-      if (error) throw new AppError((error.extensions?.code ?? 'BAD_REQUEST') as ErrorCode, `${url}: ${error.message}`);
-      return body.data as T;
+      for (let attempt = 1; ; attempt++) {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+          body: JSON.stringify({ query, variables }),
+        });
+        const body = (await res.json()) as { data?: T; errors?: { message: string; extensions?: { code?: string; retryAfterSeconds?: number } }[] };
+        const error = body.errors?.[0];
+        if (!error) return body.data as T;
+        // over the key's rate or the server's room (docs/adr/0024): wait as the server says, a few times
+        const wait = error.extensions?.retryAfterSeconds;
+        if ((error.extensions?.code === 'RATE_LIMITED' || error.extensions?.code === 'SERVER_BUSY') && typeof wait === 'number' && attempt < RETRIES) {
+          await new Promise((r) => setTimeout(r, Math.min(wait, 60) * 1000));
+          continue;
+        }
+        // the server's code, as it sent it (one of ErrorCode, or Apollo's own such as GRAPHQL_VALIDATION_FAILED)
+        throw new AppError((error.extensions?.code ?? 'BAD_REQUEST') as ErrorCode, `${url}: ${error.message}`);
+      }
     },
   };
 }

@@ -22,6 +22,8 @@ export const Mutation: MutationResolvers = guardMutations({
     if ((input.file == null) === (input.path == null)) {
       throw new BadUserInputError('give exactly one of file (an upload) and path (a file on the server)');
     }
+    // an ingestion is heavy work whichever way the file comes: counted against the key's rate (docs/adr/0024)
+    await services.admission.upload(principal);
     const options = {
       modality: input.modality,
       slide: input.slide,

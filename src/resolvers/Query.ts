@@ -59,12 +59,13 @@ export const Query: QueryResolvers = {
     authorize(principal, 'admin');
     return services.keys.list();
   },
-  search: async (_, { input }, { services, maxUploadBytes }) => {
+  search: async (_, { input }, { services, principal, maxUploadBytes }) => {
     if ((input.file == null) === (input.imageId == null)) {
       throw new BadUserInputError('give exactly one query: file (an upload) or imageId (a stored image)');
     }
+    if (input.file != null) await services.admission.upload(principal);
     const data = input.file != null ? await readUpload(await uploadedFile(input.file), maxUploadBytes) : null;
-    return services.search.search({
+    return services.admission.search(principal, () => services.search.search({
       data,
       imageId: input.imageId != null ? fromGlobalId('Image', input.imageId) : null,
       modality: input.modality,
@@ -80,6 +81,6 @@ export const Query: QueryResolvers = {
         structureWeight: input.rerank.structureWeight,
         refine: input.rerank.refine,
       },
-    });
+    }));
   },
 };

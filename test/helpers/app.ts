@@ -42,7 +42,10 @@ export async function createTestApp(overrides: Partial<Config> = {}): Promise<Te
   const home = await mkdtemp(path.join(os.tmpdir(), 'cmir-test-'));
   const server = TEST_BACKEND === 'postgres' ? await freshServerDatabase(process.env.CMIR_TEST_DATABASE_URL!) : undefined;
   // No CoMIR models unless a test asks for them (modelsDir), so modalities stay raw and tests stay fast.
-  const config: Config = { ...loadConfig({ home }, {}), databaseUrl: server?.url, modelsDir: path.join(home, 'no-models'), ...overrides };
+  // No admission limits either (docs/adr/0024): test files send bursts of searches and uploads from one key faster
+  // than any person; test/unit/admission.test.ts and test/api/admission.test.ts set their own.
+  const admission = { searchesPerMinute: 0, uploadsPerMinute: 0, searchConcurrency: 64, searchQueue: 64 };
+  const config: Config = { ...loadConfig({ home }, {}), databaseUrl: server?.url, modelsDir: path.join(home, 'no-models'), admission, ...overrides };
   const app = await createApp(config, { memory: !server });
   return {
     ...app,
