@@ -14,11 +14,10 @@ import { loadConfig } from '../src/config.ts';
 import { decodeImage } from '../src/pipeline/decode/decode.ts';
 import { markNoData } from '../src/pipeline/decode/nodata.ts';
 import { queryVectors, rankImages } from '../src/pipeline/index/embedding.ts';
-import { crop } from '../src/pipeline/rerank/warp.ts';
 import { EmbeddingService, FIRST_STAGE_WINDOWS } from '../src/services/embedding.service.ts';
 import { describerOf } from '../src/pipeline/threads/tasks.ts';
 import { dataMask } from '../src/services/no-data.ts';
-import { encodePng16, PROTOCOL } from './lib/queries.ts';
+import { centreCropPng16, visNirQueries } from './lib/queries.ts';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,11 +32,7 @@ const OUT = arg('out', 'first-stage-agreement');
 const app = await createApp(loadConfig({ home }, { ...process.env, DATABASE_URL: arg('database', '') }), {});
 const kept = JSON.parse(await readFile(path.join(home, 'ingested.json'), 'utf8')) as { ids: [string, number][] };
 const idOf = new Map(kept.ids);
-const rows = (await readFile(path.join(DATA, 'vis-nir', 'pairs.csv'), 'utf8')).trim().split(/\r?\n/);
-const cols = rows[0].split(',');
-const pairs = rows.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v])) as Record<string, string>);
-const test = pairs.filter((p) => p.split === 'test');
-const queries = Array.from({ length: Math.min(NQ, test.length) }, (_, i) => test[Math.floor((i * test.length) / Math.min(NQ, test.length))]);
+const { queryPairs: queries, decode } = await visNirQueries(DATA, NQ);
 const nir = (await app.services.representations.modalityByName('NIR'))!, rgb = (await app.services.representations.modalityByName('RGB'))!;
 const describer = await describerOf(EmbeddingService.describer(rgb)); // on this thread: the bench calls queryVectors itself
 const space = EmbeddingService.space(rgb);
@@ -46,13 +41,10 @@ const result: { n: number; queries: number; k: number; rows: Record<string, unkn
 for (const kind of KINDS) {
   const ranks = new Map<number, number[]>(AGREEMENTS.map((m) => [m, []]));
   for (const p of queries) {
-    const data = await readFile(path.join(DATA, 'vis-nir', p.nir));
-    let img = (await decodeImage(data, { maxPixels: 1e9 })).image, valid: Uint8Array | null = null;
-    if (kind === 'crop') {
-      const cw = Math.round(img.width * PROTOCOL.cropFraction), ch = Math.round(img.height * PROTOCOL.cropFraction);
-      // as bench:scale-retrieval sends it: a 16-bit PNG of the centre crop
-      img = (await decodeImage(await encodePng16(crop(img, { x: Math.floor((img.width - cw) / 2), y: Math.floor((img.height - ch) / 2), width: cw, height: ch })), { maxPixels: 1e9 })).image;
-    } else valid = dataMask(img, 0, 8, 'query');
+    let img = await decode(p.nir), valid: Uint8Array | null = null;
+    // as bench:scale-retrieval sends it: a 16-bit PNG of the centre crop
+    if (kind === 'crop') img = (await decodeImage(await centreCropPng16(img), { maxPixels: 1e9 })).image;
+    else valid = dataMask(img, 0, 8, 'query');
     const comir = await app.services.representations.compute(nir, img);
     const qv = await queryVectors(valid ? markNoData(comir, valid) : comir, 30, describer);
     const hits = await app.repos.vectors.nearestWindows(rgb.id, space, qv.map((q) => q.vector), FIRST_STAGE_WINDOWS);

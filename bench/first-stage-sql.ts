@@ -18,6 +18,7 @@ import { queryVectors } from '../src/pipeline/index/embedding.ts';
 import { EmbeddingService, FIRST_STAGE_WINDOWS } from '../src/services/embedding.service.ts';
 import { describerOf } from '../src/pipeline/threads/tasks.ts';
 import { dataMask } from '../src/services/no-data.ts';
+import { visNirQueries } from './lib/queries.ts';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -27,14 +28,14 @@ const DATA = process.env.CMIR_DATA_DIR ?? path.join(import.meta.dirname, '..', '
 const home = arg('home', path.join(import.meta.dirname, '.cache', 'first-stage-sql'));
 const app = await createApp(loadConfig({ home }, { ...process.env, DATABASE_URL: arg('database', '') }), {});
 const NQ = Number(arg('queries', '12')), PARTS = arg('parts', '1,2,4').split(',').map(Number), ROUNDS = Number(arg('rounds', '3'));
-const rows = (await readFile(path.join(DATA, 'vis-nir', 'pairs.csv'), 'utf8')).trim().split(/\r?\n/).slice(1).map((l) => l.split(','));
-const nirFiles = rows.filter((r) => r[2] === 'test').map((r) => r[4]);
+const { test } = await visNirQueries(DATA, NQ);
 const nir = (await app.services.representations.modalityByName('NIR'))!, rgb = (await app.services.representations.modalityByName('RGB'))!;
 const describer = await describerOf(EmbeddingService.describer(rgb)); // on this thread: the bench calls queryVectors itself
 const space = EmbeddingService.space(rgb);
 const sets: Float32Array[][] = [];
+// NQ spread over the test split (past its length, some twice: each is timed again)
 for (let i = 0; i < NQ; i++) {
-  const data = await readFile(path.join(DATA, 'vis-nir', nirFiles[Math.floor((i * nirFiles.length) / NQ)]));
+  const data = await readFile(path.join(DATA, 'vis-nir', test[Math.floor((i * test.length) / NQ)].nir));
   const q = await decodeImage(data, { maxPixels: 1e9 });
   const comir = await app.services.representations.compute(nir, q.image);
   const valid = dataMask(q.image, 0, q.info.bitDepth, 'query');

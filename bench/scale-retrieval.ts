@@ -42,7 +42,7 @@ import { markNoData } from '../src/pipeline/decode/nodata.ts';
 import { atThreshold } from '../src/pipeline/rerank/confidence.ts';
 import { dataMask } from '../src/services/no-data.ts';
 import { crop, warpAffine } from '../src/pipeline/rerank/warp.ts';
-import { encodePng16, mulberry32, PROTOCOL } from './lib/queries.ts';
+import { encodePng16, mulberry32, PROTOCOL, visNirQueries } from './lib/queries.ts';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -73,14 +73,7 @@ const HNSW_INDEX = 'CREATE INDEX IF NOT EXISTS "Embedding_vec_hnsw" ON "Embeddin
 /** Ingestions in flight with --bulk: two, one per core (the machine of these runs has two). */
 const BULK_CONCURRENCY = 2;
 
-interface Pair { id: string; rgb: string; nir: string; split: string }
-const rows = (await readFile(path.join(DATA, 'vis-nir', 'pairs.csv'), 'utf8')).trim().split(/\r?\n/);
-const cols = rows[0].split(',');
-const pairs: Pair[] = rows.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v])) as unknown as Pair);
-const test = pairs.filter((p) => p.split === 'test');
-const spread = <T>(l: T[], n: number) => Array.from({ length: Math.min(n, l.length) }, (_, i) => l[Math.floor((i * l.length) / Math.min(n, l.length))]);
-const queryPairs = spread(test, NQ);
-const decode = async (f: string) => (await decodeImage(await readFile(path.join(DATA, 'vis-nir', f)), { maxPixels: 1e9 })).image;
+const { pairs, test, queryPairs, decode } = await visNirQueries(DATA, NQ);
 
 /** A distractor's pose: a random crop of 25-100 % of the side, rotated within +-30 degrees. */
 function distractorPose(width: number, height: number, random: () => number) {

@@ -20,7 +20,7 @@ import { crop, warpAffine } from '../../src/pipeline/rerank/warp.ts';
 import { defaultTopK, firstStageOf } from '../../src/services/search-settings.ts';
 import type { SearchTimings } from '../../src/services/search.service.ts';
 import { DEFAULT_VOCABULARY_SIZE } from '../../src/services/vocabulary.service.ts';
-import { encodePng16, makeQueries, mulberry32, PROTOCOL } from './queries.ts';
+import { encodePng16, makeQueries, mulberry32, PROTOCOL, spread } from './queries.ts';
 
 export type Dataset = 'shg-bf' | 'vis-nir' | 'mri-ct';
 export const DATASETS: readonly Dataset[] = ['shg-bf', 'vis-nir', 'mri-ct'];
@@ -211,11 +211,6 @@ function documentedNoData(dataset: Dataset, key: string): number | undefined {
   return dataset === 'vis-nir' && key === 'NIR' ? 0 : undefined;
 }
 
-/** Evenly spread subset (keeps categories/cases mixed when the list is sorted by them). */
-function spread<T>(list: readonly T[], n: number | undefined): T[] {
-  if (n === undefined || n >= list.length) return [...list];
-  return Array.from({ length: n }, (_, i) => list[Math.floor((i * list.length) / n)]);
-}
 
 async function loadDirections(dataset: Dataset, dataDir: string, queryLimit: number | undefined): Promise<Direction[]> {
   const dir = path.join(dataDir, dataset);

@@ -3,43 +3,29 @@
  * and a clear line for an empty list, --json, and DATABASE_LOCKED naming the server that holds the embedded database.
  * The CLI runs as users run it (bin/cmir.js: dist/ when compiled and current, else the sources).
  */
-import { execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { COMMANDS } from '../../src/cli/commands.ts';
 import { loadConfig } from '../../src/config.ts';
+import { cliEnv, type CliResult, runCli, startServe } from '../helpers/cli.ts';
 import { makeImage } from '../helpers/images.ts';
 
-const run = promisify(execFile);
-const CMIR = path.join(import.meta.dirname, '..', '..', 'bin', 'cmir.js');
 let dir: string;
-let env: NodeJS.ProcessEnv;
+// the embedded database (cliEnv); the shipped models (so SHG and BF exist with their CoMIR pair)
+const env: NodeJS.ProcessEnv = { CMIR_ANONYMOUS: '', CMIR_KEY: '' };
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'cmir-cli-commands-'));
-  // the embedded database; the shipped models (so SHG and BF exist with their CoMIR pair)
-  env = { ...process.env, DATABASE_URL: '', CMIR_ANONYMOUS: '', CMIR_KEY: '' };
   for (const [name, seed] of [['s1', 1], ['s2', 2], ['b1', 3]] as const) await writeFile(path.join(dir, `${name}.png`), await makeImage({ seed, width: 96, height: 96 }));
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-async function cmir(home: string | null, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CMIR, ...args, ...(home ? ['--home', home] : [])], { env });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const cmir = (home: string | null, ...args: string[]): Promise<CliResult> => runCli(args, { home, env });
 
 test('--version prints package.json\'s version; --help lists every command with its summary, which is its own description', { timeout: 120_000 }, async () => {
   const pkg = JSON.parse(await readFile(path.join(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
@@ -121,7 +107,7 @@ test('modalities counts the ingested images; images prints a header and one line
 test('jobs lists failed jobs with their progress and error (all of them with --all, by --state and --kind), newest first', { timeout: 180_000 }, async () => {
   const home = path.join(dir, 'jobs');
   // two finished jobs made through the JobService on the home, then closed so the CLI can open it
-  const app = await createApp(loadConfig({ home }, { ...env, CMIR_MODELS_DIR: path.join(dir, 'no-models') }));
+  const app = await createApp(loadConfig({ home }, cliEnv({ ...env, CMIR_MODELS_DIR: path.join(dir, 'no-models') })));
   try {
     const failed = await app.services.jobs.start('index.rebuild', {}, async (p) => {
       p.report(3, 10);
@@ -158,29 +144,13 @@ test('jobs lists failed jobs with their progress and error (all of them with --a
   expect(bad.stderr).toMatch(/error \[BAD_USER_INPUT\]: Expected a comma-separated list of QUEUED, RUNNING, SUCCEEDED, FAILED for --state but received "DONE"/);
 });
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
-
 test('while cmir serve holds the embedded database, a command is told which server holds it and what to do; with CMIR_KEY, reindex runs through it', { timeout: 300_000 }, async () => {
   const home = path.join(dir, 'locked');
   const made = JSON.parse((await cmir(home, 'keys', 'create', '--name', 'ops', '--role', 'admin', '--json')).stdout) as { key: string };
-  const port = await freePort();
   let remoteJob = '';
-  const child = spawn(process.execPath, [CMIR, 'serve', '--port', String(port), '--home', home], { env: { ...env, CMIR_MODELS_DIR: path.join(dir, 'no-models') } });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c));
-  child.stderr.on('data', (c: Buffer) => (out += c));
+  const server = await startServe(home, { env: { ...env, CMIR_MODELS_DIR: path.join(dir, 'no-models') }, timeoutMs: 120_000 });
+  const { child, port } = server;
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`cmir serve did not start: ${out}`)), 120_000);
-      child.stdout.on('data', () => out.includes('cmir serving') && (clearTimeout(timer), resolve()));
-      child.on('exit', () => (clearTimeout(timer), reject(new Error(`cmir serve exited: ${out}`))));
-    });
     const refused = await cmir(home, 'vocabulary', 'build', '--modality', 'SHG');
     expect(refused.code).not.toBe(0);
     const url = `http://localhost:${port}/graphql`;
@@ -192,17 +162,15 @@ test('while cmir serve holds the embedded database, a command is told which serv
     // a command that reads only is told the same (it cannot open the database either)
     expect((await cmir(home, 'jobs')).stderr).toContain(`error [DATABASE_LOCKED]: the embedded database in ${home} is in use by \`cmir serve\` (process ${child.pid}`);
 
-    const viaServer = await run(process.execPath, [CMIR, 'reindex', '--json', '--home', home], { env: { ...env, CMIR_KEY: made.key } });
+    const viaServer = await runCli(['reindex', '--json'], { home, env: { ...env, CMIR_KEY: made.key } });
+    expect(viaServer.code, viaServer.stderr).toBe(0);
     const job = JSON.parse(viaServer.stdout);
     expect(job).toMatchObject({ state: 'SUCCEEDED', job: expect.stringMatching(/^[A-Za-z0-9]+$/) });
     remoteJob = job.job;
-    const badKey = await run(process.execPath, [CMIR, 'reindex', '--home', home], { env: { ...env, CMIR_KEY: 'cmir_not-a-key' } }).catch((e: { stderr: string }) => e);
-    expect((badKey as { stderr: string }).stderr).toContain(`error [UNAUTHENTICATED]: ${url}: `);
+    const badKey = await runCli(['reindex'], { home, env: { ...env, CMIR_KEY: 'cmir_not-a-key' } });
+    expect(badKey.stderr).toContain(`error [UNAUTHENTICATED]: ${url}: `);
   } finally {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    }
+    await server.stop();
   }
   // stopped, the server's record is gone and the home opens again
   expect(existsSync(path.join(home, 'server.json'))).toBe(false);

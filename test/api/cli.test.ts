@@ -1,14 +1,14 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { type CliResult, runCli, spawnCli } from '../helpers/cli.ts';
 import { corrupt, makeImage } from '../helpers/images.ts';
 
 const run = promisify(execFile);
-const CMIR = path.join(import.meta.dirname, '..', '..', 'bin', 'cmir.js');
 let dir: string;
 
 beforeAll(async () => {
@@ -21,21 +21,7 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 /** Runs the real CLI (as `npx cmir` would) on the embedded database in a temporary home. */
-function cmir(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return cmirIn(path.join(dir, 'home'), {}, ...args);
-}
-
-async function cmirIn(home: string, env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CMIR, ...args, '--home', home], {
-      env: { ...process.env, DATABASE_URL: '', ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const cmir = (...args: string[]): Promise<CliResult> => runCli(args, { home: path.join(dir, 'home') });
 
 test('cmir ingest three images, list them, refuse a corrupt one', { timeout: 120_000 }, async () => {
   const ingest = await cmir('ingest', path.join(dir, 'a.png'), path.join(dir, 'b.tif'), path.join(dir, 'c.jpg'), '--modality', 'SHG', '--slide', 'S1', '--json');
@@ -72,9 +58,7 @@ test('ingest prints each file as soon as it is stored, reports a FIFO without bl
   for (const [i, f] of tail.entries()) await writeFile(f, await makeImage({ seed: 100 + i }));
   const home = path.join(dir, 'home-stream');
   const env = { CMIR_MODELS_DIR: path.join(dir, 'no-models') }; // a raw modality: no CoMIR, fast
-  const child = spawn(process.execPath, [CMIR, 'ingest', ...files, pipe, ...tail, '--modality', 'STREAM', '--home', home], {
-    env: { ...process.env, DATABASE_URL: '', ...env },
-  });
+  const child = spawnCli(['ingest', ...files, pipe, ...tail, '--modality', 'STREAM'], { home, env });
   let stdout = '';
   let stderr = '';
   try {
@@ -110,7 +94,7 @@ test('ingest prints each file as soon as it is stored, reports a FIFO without bl
   }
   // the killed ingest stored what it printed, in order, plus at most the one row it was killed before printing
   const printed = stdout.split('\n').filter((l) => / ingested /.test(l)).map((l) => /ingested (\S+)/.exec(l)![1]);
-  const listed = await cmirIn(home, env, 'images', '--json');
+  const listed = await runCli(['images', '--json'], { home, env });
   expect(listed.code).toBe(0);
   const ids = JSON.parse(listed.stdout).map((i: { id: string }) => i.id);
   expect(ids.slice(0, printed.length)).toEqual(printed);

@@ -1,33 +1,24 @@
-import type { ApolloServer } from '@apollo/server';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { toGlobalId } from '../../src/ids.ts';
-import { type Context, createContext } from '../../src/server/context.ts';
-import { createApolloServer } from '../../src/server/server.ts';
+import { createContext } from '../../src/server/context.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
-import { principalFor } from '../helpers/auth.ts';
-import type { Principal } from '../../src/services/auth.ts';
+import { createTestApi, type TestApi } from '../helpers/graphql.ts';
 import { makeImage } from '../helpers/images.ts';
 
 let app: TestApp;
 /** Mutations need a key (docs/adr/0014): these tests run as a fresh admin key. */
-let principal: Principal;
-let server: ApolloServer<Context>;
+let api: TestApi;
 
 beforeAll(async () => {
   app = await createTestApp();
-  principal = await principalFor(app);
-  server = await createApolloServer();
+  api = await createTestApi(app);
 });
 afterAll(async () => {
-  await server?.stop();
+  await api?.stop();
   await app?.close();
 });
 
-async function run(query: string, variables: Record<string, unknown> = {}) {
-  const res = await server.executeOperation({ query, variables }, { contextValue: createContext(app, 'http://test', principal) });
-  if (res.body.kind !== 'single') throw new Error('expected a single result');
-  return res.body.singleResult as { data?: Record<string, any> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
-}
+const run: TestApi['run'] = (query, variables) => api.run(query, variables);
 
 describe('GraphQL API (executeOperation)', () => {
   test('slides: create, list with totalCount, metadata update, node(id)', async () => {
@@ -78,9 +69,9 @@ describe('GraphQL API (executeOperation)', () => {
   });
 
   test('internal errors are masked', async () => {
-    const broken = await server.executeOperation(
+    const broken = await api.server.executeOperation(
       { query: '{ modalities { name } }' },
-      { contextValue: { ...createContext(app, 'http://test', principal), services: { modalities: { list: () => { throw new Error('secret detail'); } } } } as never },
+      { contextValue: { ...createContext(app, 'http://test', api.principal), services: { modalities: { list: () => { throw new Error('secret detail'); } } } } as never },
     );
     const result = (broken.body as any).singleResult;
     expect(result.errors[0]).toMatchObject({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });

@@ -2,75 +2,34 @@
  * Issue 19 from the command line: `cmir keys create|list|revoke` act on the home as its operator (no key), and the
  * first start of `cmir serve` on a home without keys prints an admin key, once.
  */
-import { execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { toGlobalId } from '../../src/ids.ts';
+import { type CliResult, runCli, startServe } from '../helpers/cli.ts';
 
-const run = promisify(execFile);
-const CMIR = path.join(import.meta.dirname, '..', '..', 'bin', 'cmir.js');
 let dir: string;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'cmir-keys-'));
-  // no shipped models (nothing to register, fast), the embedded database, and no CMIR_ANONYMOUS from outside
-  env = { ...process.env, DATABASE_URL: '', CMIR_MODELS_DIR: path.join(dir, 'no-models'), CMIR_ANONYMOUS: '' };
+  // no shipped models (nothing to register, fast), the embedded database (cliEnv), and no CMIR_ANONYMOUS from outside
+  env = { CMIR_MODELS_DIR: path.join(dir, 'no-models'), CMIR_ANONYMOUS: '' };
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-async function cmir(home: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CMIR, ...args, '--home', home], { env });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
+const cmir = (home: string, ...args: string[]): Promise<CliResult> => runCli(args, { home, env });
 
 /** Runs `cmir serve` until it says it serves, calls `during`, stops it (SIGTERM) and returns what it printed. */
 async function serve(home: string, during: (url: string) => Promise<void> = async () => {}): Promise<string> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [CMIR, 'serve', '--port', String(port), '--host', '127.0.0.1', '--home', home], { env });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c));
-  child.stderr.on('data', (c: Buffer) => (out += c));
+  const server = await startServe(home, { env, host: '127.0.0.1', timeoutMs: 90_000 });
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`cmir serve did not start: ${out}`)), 90_000);
-      child.stdout.on('data', () => {
-        if (out.includes('cmir serving')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.on('exit', () => {
-        clearTimeout(timer);
-        reject(new Error(`cmir serve exited: ${out}`));
-      });
-    });
-    await during(`http://127.0.0.1:${port}/graphql`);
+    await during(`http://127.0.0.1:${server.port}/graphql`);
   } finally {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    }
+    await server.stop();
   }
-  return out;
+  return server.output();
 }
 
 const KEY = /cmir_[A-Za-z0-9_-]{43}/;

@@ -2,20 +2,17 @@
  * `cmir link list [--status S] [--json]` (issue 23 item 1) over a home whose links the test made, and the API ids the
  * link commands print, also in their errors (item 4).
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { toGlobalId } from '../../src/ids.ts';
 import { cliActor } from '../../src/services/auth.ts';
+import { type CliResult, runCli } from '../helpers/cli.ts';
 import { makeImage } from '../helpers/images.ts';
 
-const run = promisify(execFile);
-const CMIR = path.join(import.meta.dirname, '..', '..', 'bin', 'cmir.js');
 let home: string;
 /** The links made, as [id, source name, target name, status]. */
 const made: [string, string, string, string][] = [];
@@ -42,18 +39,8 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => rm(home, { recursive: true, force: true }));
 
-async function cmir(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CMIR, ...args, '--home', home], {
-      // no shipped models to register at each start: faster
-      env: { ...process.env, DATABASE_URL: '', CMIR_MODELS_DIR: path.join(home, 'no-models') },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+// on the embedded database (runCli); no shipped models to register at each start: faster
+const cmir = (...args: string[]): Promise<CliResult> => runCli(args, { home, env: { CMIR_MODELS_DIR: path.join(home, 'no-models') } });
 
 test('cmir link list: a header and one line per link; --status proposed --json: the PROPOSED ones with names', { timeout: 120_000 }, async () => {
   const all = await cmir('link', 'list');

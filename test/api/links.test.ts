@@ -3,20 +3,16 @@
  * status (global and per slide), idempotent linking per (source, target, region), regions clipped to the target, and
  * `jobs(filter, first, after)`; asserted against what the test generated.
  */
-import type { ApolloServer } from '@apollo/server';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { toGlobalId } from '../../src/ids.ts';
 import { polygonArea } from '../../src/pipeline/rerank/geometry.ts';
-import { type Context, createContext } from '../../src/server/context.ts';
-import { createApolloServer } from '../../src/server/server.ts';
-import type { Principal } from '../../src/services/auth.ts';
 import { createTestApp, TEST_BACKEND, type TestApp } from '../helpers/app.ts';
-import { principalFor } from '../helpers/auth.ts';
+import { createTestApi, type TestApi } from '../helpers/graphql.ts';
 import { makeImage, makeMultiPageTiff } from '../helpers/images.ts';
 
 let app: TestApp;
-let server: ApolloServer<Context>;
-let principal: Principal;
+/** Mutations need a key (docs/adr/0014): these tests run as a fresh admin key. */
+let api: TestApi;
 
 /** Images by name: SHG a0-a2 and NIR n0-n1 are sources; BF b0, b1 (slide S-1), b2 (S-2), b3 (no slide) and a0 are targets. */
 const img: Record<string, { id: string; width: number; height: number }> = {};
@@ -26,8 +22,7 @@ const W = 64, H = 48;
 beforeAll(async () => {
   // small limits, so that the errors that name them can be met with small files (item 4 below)
   app = await createTestApp({ maxPixels: 5000, maxUploadBytes: 100_000 });
-  server = await createApolloServer();
-  principal = await principalFor(app);
+  api = await createTestApi(app);
   let seed = 0;
   const add = async (name: string, modality: string, slide?: string) => {
     const image = await app.services.images.ingest({ data: await makeImage({ seed: ++seed, width: W, height: H }), fileName: `${name}.png`, modality, slide });
@@ -43,15 +38,11 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await app?.services.jobs.drain();
-  await server?.stop();
+  await api?.stop();
   await app?.close();
 });
 
-async function run(query: string, variables: Record<string, unknown> = {}) {
-  const res = await server.executeOperation({ query, variables }, { contextValue: createContext(app, 'http://test', principal) });
-  if (res.body.kind !== 'single') throw new Error('expected a single result');
-  return res.body.singleResult as { data?: Record<string, any> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
-}
+const run: TestApi['run'] = (query, variables) => api.run(query, variables);
 
 async function ok(query: string, variables: Record<string, unknown> = {}) {
   const res = await run(query, variables);

@@ -1,25 +1,20 @@
-import type { ApolloServer } from '@apollo/server';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { toGlobalId } from '../../src/ids.ts';
-import { type Context, createContext } from '../../src/server/context.ts';
-import { createApolloServer } from '../../src/server/server.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
 import { principalFor } from '../helpers/auth.ts';
-import type { Principal } from '../../src/services/auth.ts';
+import { createTestApi, type TestApi } from '../helpers/graphql.ts';
 import { crop, texturedImage } from '../helpers/synthetic-images.ts';
 import { greyPng } from '../helpers/images.ts';
 
 let app: TestApp;
 /** Mutations need a key (docs/adr/0014): these tests run as a fresh admin key. */
-let principal: Principal;
-let server: ApolloServer<Context>;
+let api: TestApi;
 const ids: string[] = [];
 
 
 beforeAll(async () => {
   app = await createTestApp();
-  server = await createApolloServer();
-  principal = await principalFor(app, 'admin', 'dr. b');
+  api = await createTestApi(app, await principalFor(app, 'admin', 'dr. b'));
   for (let i = 0; i < 5; i++) {
     const image = await app.services.images.ingest({ data: await greyPng(texturedImage(256, 256, 300 + i)), fileName: `t${i}.png`, modality: 'TEX', slide: `slide-${i}` });
     ids.push(toGlobalId('Image', image.id));
@@ -28,14 +23,12 @@ beforeAll(async () => {
   ids.push(toGlobalId('Image', acq.id));
 });
 afterAll(async () => {
-  await server?.stop();
+  await api?.stop();
   await app?.close();
 });
 
-async function run(query: string, variables: Record<string, unknown> = {}) {
-  const res = await server.executeOperation({ query, variables }, { contextValue: createContext(app, 'http://test', principal) });
-  return (res.body as any).singleResult as { data?: any; errors?: any[] };
-}
+/** (loosely typed: these tests read deep into the results) */
+const run = (query: string, variables?: Record<string, unknown>) => api.run(query, variables) as Promise<{ data?: any; errors?: any[] }>;
 
 test('buildVocabulary -> job -> search by stored image -> link -> confirm, over GraphQL', async () => {
   // searchable as soon as ingested (the vector first stage); the paper's words wait for a vocabulary

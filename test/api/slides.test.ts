@@ -6,23 +6,18 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { ApolloServer } from '@apollo/server';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { toGlobalId } from '../../src/ids.ts';
-import { type Context, createContext } from '../../src/server/context.ts';
-import { createApolloServer } from '../../src/server/server.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
-import { principalFor } from '../helpers/auth.ts';
-import type { Principal } from '../../src/services/auth.ts';
+import { createTestApi, type TestApi } from '../helpers/graphql.ts';
 import { REPO_ROOT } from '../helpers/comir.ts';
 import { makeSlide } from '../helpers/slides.ts';
 
 const W = 4096, H = 3072, MPP = 0.5;
 let app: TestApp;
 /** Mutations need a key (docs/adr/0014): these tests run as a fresh admin key. */
-let principal: Principal;
-let server: ApolloServer<Context>;
+let api: TestApi;
 let dir: string;
 let raw: Buffer;
 
@@ -30,21 +25,16 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'cmir-api-slides-'));
   // the shipped shg-bf pair: its working resolution (2 um/px) is what slides are tiled and queries resampled at
   app = await createTestApp({ ingestRoots: [dir], modelsDir: path.join(REPO_ROOT, 'models') });
-  server = await createApolloServer();
-  principal = await principalFor(app);
+  api = await createTestApi(app);
   raw = await makeSlide(path.join(dir, 'slide.tif'), W, H, 77, [{ cx: 1500, cy: 1400, r: 1000 }, { cx: 3300, cy: 2100, r: 600 }], { micronsPerPixel: MPP });
 }, 120_000);
 afterAll(async () => {
-  await server?.stop();
+  await api?.stop();
   await app?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
-async function run(query: string, variables: Record<string, unknown> = {}) {
-  const res = await server.executeOperation({ query, variables }, { contextValue: createContext(app, 'http://test', principal) });
-  if (res.body.kind !== 'single') throw new Error('expected a single result');
-  return res.body.singleResult as { data?: Record<string, any> | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
-}
+const run: TestApi['run'] = (query, variables) => api.run(query, variables);
 
 describe('whole-slide images over GraphQL', () => {
   let id: string;

@@ -3,12 +3,10 @@
  * modality ingested at once share the one modality (on Postgres they race on its creation), and an ingestion that may
  * not create a modality (createModality: false, a curator's) writes nothing.
  */
-import { PGlite } from '@electric-sql/pglite';
-import { vector } from '@electric-sql/pglite-pgvector';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { applyMigrations, readMigrations, type SqlRunner } from '../../src/db/migrate.ts';
 import { createTestApp, TEST_BACKEND, type TestApp } from '../helpers/app.ts';
 import { makeImage } from '../helpers/images.ts';
+import { databaseBefore } from '../helpers/migrations.ts';
 
 let app: TestApp;
 beforeAll(async () => {
@@ -83,23 +81,15 @@ describe(`modality names on ${TEST_BACKEND}`, () => {
 
 describe.runIf(TEST_BACKEND === 'pglite')('migration 20261203000000_modality_name_ci', () => {
   test('a database holding two spellings of one modality stops the migration with the names to merge', async () => {
-    const db = await PGlite.create('memory://', { extensions: { vector } });
+    const { db, migrate, close } = await databaseBefore('20261203000000_modality_name_ci');
     try {
-      const runner: SqlRunner = {
-        exec: async (sql) => void (await db.exec(sql)),
-        query: async <T>(sql: string, params?: unknown[]) => (await db.query<T>(sql, params)).rows,
-      };
-      const all = await readMigrations();
-      const at = all.findIndex((m) => m.name === '20261203000000_modality_name_ci');
-      expect(at).toBeGreaterThan(0);
-      await applyMigrations(runner, all.slice(0, at));
       await db.exec(`INSERT INTO "Modality" ("name") VALUES ('BF'), ('bf'), ('SHG')`);
-      await expect(applyMigrations(runner, all)).rejects.toThrow(/differ only in case \('BF', 'bf'\)/);
+      await expect(migrate()).rejects.toThrow(/differ only in case \('BF', 'bf'\)/);
       await db.exec(`UPDATE "Modality" SET "name" = 'BF-2' WHERE "name" = 'bf'`);
-      await applyMigrations(runner, all);
+      await migrate();
       await expect(db.exec(`INSERT INTO "Modality" ("name") VALUES ('shg')`)).rejects.toThrow(/Modality_name_lower_key/);
     } finally {
-      await db.close();
+      await close();
     }
   });
 });
