@@ -3,7 +3,9 @@
  * queries) plus 2 searches per second, on loopback, during an ingest: target 0 errors, reads p99 <= 500 ms, searches
  * p99 <= 3x their unloaded p50, RSS bounded".
  *
- *   npm run bench:load -- [--clients 50] [--seconds 60] [--search-rate 2] [--seed-images 40] [--out load]
+ *   npm run bench:load -- [--clients 50] [--seconds 60] [--search-rate 2] [--seed-images 40] [--out load] [--admission off]
+ *
+ * --admission off: the server without admission limits (no per-key rates, searches unbounded), for a before/after.
  *
  * Seeds a temporary home (embedded database, the shipped models: SHG and BF) with generated images
  * (test/helpers/images.ts: self-contained, no data folder needed) and a few links, starts `cmir serve` on it in its own
@@ -40,6 +42,7 @@ const SECONDS = Number(arg('seconds', '60'));
 const SEARCH_RATE = Number(arg('search-rate', '2'));
 const SEED_IMAGES = Number(arg('seed-images', '40'));
 const OUT = arg('out', 'load');
+const ADMISSION = arg('admission', 'on');
 const SIDE = 256;
 
 /** Targets of issue 19. */
@@ -106,7 +109,8 @@ async function timed(kind: Kind, run: () => Promise<Response>, record = true): P
 }
 
 const home = await mkdtemp(path.join(os.tmpdir(), 'cmir-load-'));
-const env = { ...process.env, DATABASE_URL: '', CMIR_HOME: home };
+const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: '', CMIR_HOME: home };
+if (ADMISSION === 'off') Object.assign(env, { CMIR_SEARCH_RATE: '0', CMIR_UPLOAD_RATE: '0', CMIR_SEARCH_CONCURRENCY: '1000', CMIR_SEARCH_QUEUE: '1000' });
 let app: Awaited<ReturnType<typeof createApp>> | null = await createApp(loadConfig({ home }, env));
 let child: ChildProcess | null = null;
 try {
@@ -230,7 +234,7 @@ try {
     issue: 19,
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadAverage: os.loadavg().map(r1), node: process.version },
-    options: { clients: CLIENTS, seconds: SECONDS, searchRate: SEARCH_RATE, seedImages: SEED_IMAGES, queryImages: shg.length, links: shg.length, side: SIDE },
+    options: { admission: ADMISSION, clients: CLIENTS, seconds: SECONDS, searchRate: SEARCH_RATE, seedImages: SEED_IMAGES, queryImages: shg.length, links: shg.length, side: SIDE },
     seedSeconds: r1(seedSeconds),
     elapsedSeconds: r1(elapsed),
     unloadedSearchMs: unloaded.map(r1),
@@ -248,7 +252,7 @@ try {
   const md = [
     `# Load: ${CLIENTS} clients, ${SECONDS} s, ${SEARCH_RATE} searches/s, during an ingest (issue 19)`,
     '',
-    `\`npm run bench:load -- --clients ${CLIENTS} --seconds ${SECONDS} --search-rate ${SEARCH_RATE}\`, ${result.date}, ${result.machine.cpus} CPUs (${result.machine.model}), load average at the end ${result.machine.loadAverage.join(' / ')}, Node ${process.version}.`,
+    `\`npm run bench:load -- --clients ${CLIENTS} --seconds ${SECONDS} --search-rate ${SEARCH_RATE}${ADMISSION === 'off' ? ' --admission off' : ''}\`, ${result.date}, ${result.machine.cpus} CPUs (${result.machine.model}), load average at the end ${result.machine.loadAverage.join(' / ')}, Node ${process.version}.`,
     `Repository: ${bf.length} BF + ${shg.length} SHG generated ${SIDE}x${SIDE} images, ${shg.length} links; ${ingested} more BF images ingested during the run.`,
     '',
     '| kind | requests | errors | shed (429/503) | p50 ms | p95 ms | p99 ms | req/s |',
