@@ -6,6 +6,8 @@ export type Tx = Omit<Prisma, '$connect' | '$disconnect' | '$on' | '$transaction
 export interface ImageFilterRow {
   modalityId?: number;
   slideId?: number;
+  /** A substring of the name, case-insensitive. */
+  nameContains?: string;
 }
 
 /** Plain data access for images: no cmir logic here. */
@@ -41,7 +43,11 @@ export class ImageRepository {
   }
 
   private where(filter: ImageFilterRow): P.ImageWhereInput {
-    return { modalityId: filter.modalityId, slideId: filter.slideId };
+    return {
+      modalityId: filter.modalityId,
+      slideId: filter.slideId,
+      ...(filter.nameContains ? { name: { contains: filter.nameContains, mode: 'insensitive' as const } } : {}),
+    };
   }
 
   /** Keyset page by ascending id: `limit` rows after `afterId`. */

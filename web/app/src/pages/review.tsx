@@ -1,0 +1,3 @@
+export function ReviewPage() {
+  return <p className="empty">The review queue comes next.</p>;
+}

@@ -1,0 +1,3 @@
+export function SearchPage() {
+  return <p className="empty">Search comes next.</p>;
+}
