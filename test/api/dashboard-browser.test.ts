@@ -29,6 +29,17 @@ const SHOTS = path.join(REPO_ROOT, 'test-artifacts', 'ui');
 const SLIDES = 5;
 const SOURCE = { seed: 402, x: 70, y: 50, size: 120 };
 
+/** The fraction of an OpenSeadragon viewer's canvas pixels that are drawn (not the background): tiles arrived. */
+function canvasInk(page: Page, testId: string): Promise<number> {
+  return page.getByTestId(testId).locator('canvas').first().evaluate((c) => {
+    const canvas = c as HTMLCanvasElement;
+    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let drawn = 0;
+    for (let i = 3; i < data.length; i += 4) if (data[i] > 0) drawn++;
+    return drawn / (data.length / 4);
+  });
+}
+
 describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: ${skip}]` : ''}`, () => {
   let app: TestApp;
   let server: RunningServer;
@@ -38,6 +49,7 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
   let curatorKey = '';
   let acquisition: Buffer;
   let expectedTarget = '';
+  let firstTarget = '';
   const problems: string[] = [];
   const elsewhere: string[] = [];
 
@@ -52,7 +64,12 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
     }
     acquisition = await greyPng(crop(texturedImage(256, 256, SOURCE.seed), SOURCE.x, SOURCE.y, SOURCE.size, SOURCE.size));
     // the SHG modality exists (a query's modality must), with one other acquisition in it
-    await app.services.images.ingest({ data: await greyPng(texturedImage(96, 96, 999)), fileName: 'shg-other.png', modality: 'SHG' });
+    const other = await app.services.images.ingest({ data: await greyPng(texturedImage(96, 96, 999)), fileName: 'shg-other.png', modality: 'SHG' });
+    // an older proposed link, first in the review queue: rotated 30 degrees onto bf-0
+    const bf0 = (await app.services.images.list({ name: 'bf-0' }, { first: 1 })).edges[0].node;
+    const [c, s] = [Math.cos(Math.PI / 6), Math.sin(Math.PI / 6)];
+    await app.services.links.link({ sourceId: other.id, targetId: bf0.id, transform: [c, -s, 120, s, c, 60], score: 0.42, method: 'manual' }, { keyId: null, name: 'dr. earlier' });
+    firstTarget = toGlobalId('Image', bf0.id);
     curatorKey = await createKey(app, 'curator', 'dr. review');
     server = await startServer(app, 0, '127.0.0.1');
     origin = `http://localhost:${server.port}`;
@@ -90,6 +107,35 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
     await page.getByLabel('Modality').selectOption('');
     await page.getByLabel('Slide').selectOption({ label: 'slide-1' });
     await expect.poll(() => page.locator('.grid .card strong').allInnerTexts()).toEqual(['bf-1']);
+    expect(problems).toEqual([]);
+  });
+
+  test('viewer: the image in OpenSeadragon with its links as footprints; a click opens the linked image beside it, or blended over it', async () => {
+    await page.goto(`${origin}/#/viewer/${encodeURIComponent(firstTarget)}`);
+    const viewer = page.getByTestId('main-viewer');
+    // the footprint, drawn in the OpenSeadragon overlay once the tiles opened
+    const footprint = viewer.locator('polygon.footprint[data-status="PROPOSED"]');
+    await expect.poll(() => footprint.count(), { timeout: 15_000 }).toBe(1);
+    // tiles really drew: the canvas is not blank where the image is
+    await expect.poll(() => canvasInk(page, 'main-viewer'), { timeout: 15_000 }).toBeGreaterThan(0.1);
+    const box = (await footprint.boundingBox())!;
+    const frame = (await viewer.boundingBox())!;
+    expect(box.width).toBeGreaterThan(20);
+    expect(box.x).toBeGreaterThanOrEqual(frame.x);
+    expect(box.x + box.width).toBeLessThanOrEqual(frame.x + frame.width);
+    // click inside the footprint: the linked acquisition opens beside the image
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await expect.poll(() => page.getByTestId('linked-viewer').count()).toBe(1);
+    await expect.poll(() => canvasInk(page, 'linked-viewer'), { timeout: 15_000 }).toBeGreaterThan(0.1);
+    await expect.poll(() => page.locator('.osd-label').allInnerTexts()).toEqual(['bf-0', 'shg-other (linked)']);
+    await shot('viewer-side-by-side');
+    // blended: the acquisition's image warped by the link's transform, inside the image's overlay
+    await page.getByLabel('Blend over this image').check();
+    const blended = viewer.locator('image.blended');
+    await expect.poll(() => blended.count()).toBe(1);
+    expect(await blended.getAttribute('transform')).toBe('matrix(0.866025 0.5 -0.5 0.866025 120 60)');
+    await expect.poll(() => page.getByTestId('linked-viewer').count()).toBe(0);
+    await shot('viewer-blended');
     expect(problems).toEqual([]);
   });
 

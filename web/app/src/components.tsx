@@ -10,29 +10,38 @@ export function useKeyVersion(): number {
   return v;
 }
 
-/** An image of this server (thumbnail, tile) shown with the key of this tab. */
-export function AuthImg({ src, alt, className, onLoad }: { src: string; alt: string; className?: string; onLoad?: (img: HTMLImageElement) => void }) {
+/**
+ * The URL to show an image of this server (thumbnail, tile) with the key of this tab: the URL itself, or a blob: URL
+ * of it fetched with the key; null while loading, 'failed' when it could not be loaded.
+ */
+export function useImageSrc(src: string): string | null | 'failed' {
   const keyVersion = useKeyVersion();
-  const [url, setUrl] = useState<string | null>(null);
-  const [failed, setFailed] = useState(false);
+  const [url, setUrl] = useState<string | null | 'failed'>(null);
   useEffect(() => {
     let revoke = () => {};
     let live = true;
-    setFailed(false);
+    setUrl(null);
     imageUrl(src).then(
       (u) => {
         if (live) setUrl(u.src);
         revoke = u.revoke;
       },
-      () => live && setFailed(true),
+      () => live && setUrl('failed'),
     );
     return () => {
       live = false;
       revoke();
     };
   }, [src, keyVersion]);
-  if (failed) return <div className={`img-failed ${className ?? ''}`}>image unavailable</div>;
-  return url ? <img src={url} alt={alt} className={className} onLoad={(e) => onLoad?.(e.currentTarget)} onError={() => setFailed(true)} /> : <div className={`img-loading ${className ?? ''}`} />;
+  return url;
+}
+
+/** An image of this server shown with the key of this tab. */
+export function AuthImg({ src, alt, className }: { src: string; alt: string; className?: string }) {
+  const url = useImageSrc(src);
+  const [failed, setFailed] = useState(false);
+  if (failed || url === 'failed') return <div className={`img-failed ${className ?? ''}`}>image unavailable</div>;
+  return url ? <img src={url} alt={alt} className={className} onError={() => setFailed(true)} /> : <div className={`img-loading ${className ?? ''}`} />;
 }
 
 /**
