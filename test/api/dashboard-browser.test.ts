@@ -52,6 +52,8 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
   let firstTarget = '';
   const problems: string[] = [];
   const elsewhere: string[] = [];
+  /** Every answer of 400 or more the page received. */
+  const failures: string[] = [];
 
   beforeAll(async () => {
     // `npm install` builds the dashboard (postinstall); a checkout that skipped it builds it here
@@ -76,7 +78,11 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
     browser = await chromium.launch({ executablePath: executable, args: ['--no-sandbox', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost'] });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+      // a refused request is logged by Chromium as "Failed to load resource"; `failures` lists each one exactly
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`);
+    });
+    page.on('response', (r) => {
+      if (r.status() >= 400) failures.push(`${r.status()} ${new URL(r.url()).pathname}`);
     });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
     page.on('request', (r) => {
@@ -136,6 +142,26 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
     expect(await blended.getAttribute('transform')).toBe('matrix(0.866025 0.5 -0.5 0.866025 120 60)');
     await expect.poll(() => page.getByTestId('linked-viewer').count()).toBe(0);
     await shot('viewer-blended');
+    expect(problems).toEqual([]);
+  });
+
+  test('review queue: c asks for a key (anonymous requests only read), a refused key asks again, then the decision shows who and when', async () => {
+    await page.goto(`${origin}/#/review`);
+    await expect.poll(() => page.getByTestId('queue-position').innerText(), { timeout: 15_000 }).toMatch(/^1 of 1/);
+    await expect.poll(() => page.getByTestId('review-item').locator('polygon.footprint').count()).toBe(1);
+    await shot('review');
+    await page.keyboard.press('c');
+    const dialog = page.getByRole('dialog', { name: 'API key' });
+    await expect.poll(() => dialog.innerText()).toMatch(/mutation needs an API key/);
+    await dialog.locator('input').fill('cmir_not_a_key');
+    await dialog.locator('input').press('Enter');
+    await expect.poll(() => dialog.innerText()).toMatch(/The key was refused/);
+    await dialog.locator('input').fill(curatorKey);
+    await dialog.locator('input').press('Enter');
+    await expect.poll(() => page.getByTestId('decided').innerText()).toMatch(/^Confirmed by dr\. review/);
+    await shot('review-decided');
+    // the two refusals: anonymous, then the wrong key
+    expect(failures).toEqual(['401 /graphql', '401 /graphql']);
     expect(problems).toEqual([]);
   });
 
