@@ -49,7 +49,6 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
   let curatorKey = '';
   let acquisition: Buffer;
   let expectedTarget = '';
-  let firstTarget = '';
   const problems: string[] = [];
   const elsewhere: string[] = [];
   /** Every answer of 400 or more the page received. */
@@ -71,7 +70,6 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
     const bf0 = (await app.services.images.list({ name: 'bf-0' }, { first: 1 })).edges[0].node;
     const [c, s] = [Math.cos(Math.PI / 6), Math.sin(Math.PI / 6)];
     await app.services.links.link({ sourceId: other.id, targetId: bf0.id, transform: [c, -s, 120, s, c, 60], score: 0.42, method: 'manual' }, { keyId: null, name: 'dr. earlier' });
-    firstTarget = toGlobalId('Image', bf0.id);
     curatorKey = await createKey(app, 'curator', 'dr. review');
     server = await startServer(app, 0, '127.0.0.1');
     origin = `http://localhost:${server.port}`;
@@ -116,11 +114,70 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
     expect(problems).toEqual([]);
   });
 
-  test('viewer: the image in OpenSeadragon with its links as footprints; a click opens the linked image beside it, or blended over it', async () => {
-    await page.goto(`${origin}/#/viewer/${encodeURIComponent(firstTarget)}`);
+  test('search: a dropped non-image is refused; the acquisition finds its slide with the footprint; "Propose link" asks for a key and proposes', async () => {
+    await page.goto(`${origin}/#/search`);
+    const file = page.getByLabel('Query file');
+    await file.setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') });
+    await expect.poll(() => page.getByRole('alert').innerText()).toMatch(/notes\.txt is not an image/);
+    await file.setInputFiles({ name: 'shg-field.png', mimeType: 'image/png', buffer: acquisition });
+    await page.getByLabel('Query modality').selectOption('SHG');
+    await page.getByLabel('Target modality').selectOption('BF');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    const matches = page.getByTestId('match');
+    await expect.poll(() => matches.count(), { timeout: 45_000 }).toBe(SLIDES);
+    expect(await matches.first().getAttribute('data-image')).toBe(expectedTarget);
+    await expect.poll(() => matches.first().locator('img').evaluate((i) => (i as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
+    // the footprint drawn on the candidate lies where the acquisition was cut from (in the image's pixels)
+    const points = (await matches.first().locator('polygon.footprint').getAttribute('points'))!.split(' ').map((p) => p.split(',').map(Number));
+    const cx = points.reduce((a, p) => a + p[0], 0) / points.length;
+    const cy = points.reduce((a, p) => a + p[1], 0) / points.length;
+    expect(Math.hypot(cx - (SOURCE.x + SOURCE.size / 2), cy - (SOURCE.y + SOURCE.size / 2))).toBeLessThan(12);
+    await shot('search');
+
+    await matches.first().getByRole('button', { name: 'Propose link' }).click();
+    const dialog = page.getByRole('dialog', { name: 'API key' });
+    await expect.poll(() => dialog.innerText()).toMatch(/mutation needs an API key/);
+    await dialog.locator('input').fill('cmir_not_a_key');
+    await dialog.locator('input').press('Enter');
+    await expect.poll(() => dialog.innerText()).toMatch(/The key was refused/);
+    await dialog.locator('input').fill(curatorKey);
+    await dialog.locator('input').press('Enter');
+    await expect.poll(() => matches.first().innerText()).toMatch(/Proposed\. Review it/);
+    // the two refusals: anonymous, then the wrong key; nothing else failed
+    expect(failures).toEqual(['401 /graphql', '401 /graphql']);
+    // the server has it: the uploaded acquisition ingested under its file name, linked by the curator's key
+    const links = await app.services.links.list({ status: 'PROPOSED' }, { first: 10 });
+    const made = links.edges.map((e) => e.node).find((l) => toGlobalId('Image', l.targetImageId!) === expectedTarget);
+    expect(made).toMatchObject({ createdBy: 'dr. review', method: 'search:correlate' });
+    expect((await app.services.images.get(made!.sourceId)).name).toBe('shg-field');
+    expect(problems).toEqual([]);
+  });
+
+  test('review queue: r rejects the older link, an arrow moves on, c confirms ours; who and when shown after each', async () => {
+    await page.goto(`${origin}/#/review`);
+    const position = page.getByTestId('queue-position');
+    await expect.poll(() => position.innerText(), { timeout: 15_000 }).toMatch(/^1 of 2/);
+    await expect.poll(() => page.getByTestId('review-item').innerText()).toMatch(/shg-other/);
+    await page.keyboard.press('r');
+    await expect.poll(() => page.getByTestId('decided').innerText()).toMatch(/^Rejected by dr\. review/);
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => position.innerText()).toMatch(/^2 of 2/);
+    await expect.poll(() => page.getByTestId('review-item').innerText()).toMatch(/shg-field/);
+    await expect.poll(() => page.getByTestId('review-item').locator('polygon.footprint').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('review-item').locator('img').evaluateAll((imgs) => imgs.every((i) => (i as HTMLImageElement).naturalWidth > 0))).toBe(true);
+    await shot('review');
+    await page.keyboard.press('c');
+    await expect.poll(() => page.getByTestId('decided').innerText()).toMatch(/^Confirmed by dr\. review, /);
+    await shot('review-decided');
+    const counts = await app.services.links.counts();
+    expect(counts).toMatchObject({ PROPOSED: 0, CONFIRMED: 1, REJECTED: 1 });
+    expect(problems).toEqual([]);
+  });
+
+  test('viewer: the slide in OpenSeadragon with the confirmed footprint; a click opens the acquisition beside it, or blended over it', async () => {
+    await page.goto(`${origin}/#/viewer/${encodeURIComponent(expectedTarget)}`);
     const viewer = page.getByTestId('main-viewer');
-    // the footprint, drawn in the OpenSeadragon overlay once the tiles opened
-    const footprint = viewer.locator('polygon.footprint[data-status="PROPOSED"]');
+    const footprint = viewer.locator('polygon.footprint[data-status="CONFIRMED"]');
     await expect.poll(() => footprint.count(), { timeout: 15_000 }).toBe(1);
     // tiles really drew: the canvas is not blank where the image is
     await expect.poll(() => canvasInk(page, 'main-viewer'), { timeout: 15_000 }).toBeGreaterThan(0.1);
@@ -129,39 +186,20 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
     expect(box.width).toBeGreaterThan(20);
     expect(box.x).toBeGreaterThanOrEqual(frame.x);
     expect(box.x + box.width).toBeLessThanOrEqual(frame.x + frame.width);
-    // click inside the footprint: the linked acquisition opens beside the image
+    // click inside the footprint: the acquisition opens beside the slide
     await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
     await expect.poll(() => page.getByTestId('linked-viewer').count()).toBe(1);
     await expect.poll(() => canvasInk(page, 'linked-viewer'), { timeout: 15_000 }).toBeGreaterThan(0.1);
-    await expect.poll(() => page.locator('.osd-label').allInnerTexts()).toEqual(['bf-0', 'shg-other (linked)']);
+    await expect.poll(() => page.locator('.osd-label').allInnerTexts()).toEqual(['bf-2', 'shg-field (linked)']);
     await shot('viewer-side-by-side');
-    // blended: the acquisition's image warped by the link's transform, inside the image's overlay
+    // blended: the acquisition warped by the link's transform, inside the slide's overlay
     await page.getByLabel('Blend over this image').check();
     const blended = viewer.locator('image.blended');
     await expect.poll(() => blended.count()).toBe(1);
-    expect(await blended.getAttribute('transform')).toBe('matrix(0.866025 0.5 -0.5 0.866025 120 60)');
+    const t = (await app.services.links.list({ status: 'CONFIRMED' }, { first: 1 })).edges[0].node.transform as number[];
+    expect(await blended.getAttribute('transform')).toBe(`matrix(${[t[0], t[3], t[1], t[4], t[2], t[5]].map((v) => +v.toFixed(6)).join(' ')})`);
     await expect.poll(() => page.getByTestId('linked-viewer').count()).toBe(0);
     await shot('viewer-blended');
-    expect(problems).toEqual([]);
-  });
-
-  test('review queue: c asks for a key (anonymous requests only read), a refused key asks again, then the decision shows who and when', async () => {
-    await page.goto(`${origin}/#/review`);
-    await expect.poll(() => page.getByTestId('queue-position').innerText(), { timeout: 15_000 }).toMatch(/^1 of 1/);
-    await expect.poll(() => page.getByTestId('review-item').locator('polygon.footprint').count()).toBe(1);
-    await shot('review');
-    await page.keyboard.press('c');
-    const dialog = page.getByRole('dialog', { name: 'API key' });
-    await expect.poll(() => dialog.innerText()).toMatch(/mutation needs an API key/);
-    await dialog.locator('input').fill('cmir_not_a_key');
-    await dialog.locator('input').press('Enter');
-    await expect.poll(() => dialog.innerText()).toMatch(/The key was refused/);
-    await dialog.locator('input').fill(curatorKey);
-    await dialog.locator('input').press('Enter');
-    await expect.poll(() => page.getByTestId('decided').innerText()).toMatch(/^Confirmed by dr\. review/);
-    await shot('review-decided');
-    // the two refusals: anonymous, then the wrong key
-    expect(failures).toEqual(['401 /graphql', '401 /graphql']);
     expect(problems).toEqual([]);
   });
 
