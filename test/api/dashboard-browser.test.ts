@@ -46,6 +46,7 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
   let browser: Browser;
   let page: Page;
   let origin = '';
+  let stopped = false;
   let curatorKey = '';
   let acquisition: Buffer;
   let expectedTarget = '';
@@ -89,7 +90,7 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
   }, 180_000);
   afterAll(async () => {
     await browser?.close();
-    await server?.stop();
+    if (!stopped) await server?.stop();
     await app?.close();
   });
 
@@ -201,6 +202,34 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
     await expect.poll(() => page.getByTestId('linked-viewer').count()).toBe(0);
     await shot('viewer-blended');
     expect(problems).toEqual([]);
+  });
+
+  test('jobs: running and failed jobs with their progress, polled every 2 s', async () => {
+    // job rows as a job of this server writes them (a live owner and heartbeat, so they are not taken for orphans)
+    const now = new Date();
+    const running = await app.db.prisma.job.create({
+      data: { kind: 'index.rebuild', state: 'RUNNING', done: 3, total: 10, owner: app.services.jobs.owner, startedAt: now, heartbeatAt: now },
+    });
+    await app.db.prisma.job.create({
+      data: { kind: 'vocabulary.build', state: 'FAILED', error: 'no descriptors: the modality has no images', startedAt: now, finishedAt: now, owner: app.services.jobs.owner },
+    });
+    await page.goto(`${origin}/#/jobs`);
+    const active = page.getByTestId('active-jobs');
+    await expect.poll(() => active.getByTestId('job-count').innerText(), { timeout: 15_000 }).toBe('3 / 10 (30 %)');
+    await expect.poll(() => page.getByTestId('failed-jobs').innerText()).toMatch(/vocabulary\.build[\s\S]*no descriptors/);
+    // progress moves on the server: the page shows it at its next poll
+    await app.db.prisma.job.update({ where: { id: running.id }, data: { done: 7, heartbeatAt: new Date() } });
+    await expect.poll(() => active.getByTestId('job-count').innerText(), { timeout: 5_000 }).toBe('7 / 10 (70 %)');
+    await shot('jobs');
+    expect(problems).toEqual([]);
+  });
+
+  test('the server gone: the page says so and keeps what it showed', async () => {
+    await server.stop();
+    stopped = true;
+    await expect.poll(() => page.getByRole('alert').innerText(), { timeout: 10_000 }).toMatch(/SERVER_UNREACHABLE.*does not answer/);
+    expect(await page.getByTestId('active-jobs').count()).toBe(1);
+    await shot('server-gone');
   });
 
   test('nothing was loaded from anywhere but this server, and no page logged an error', () => {
