@@ -236,4 +236,34 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
     expect(elsewhere).toEqual([]);
     expect(problems).toEqual([]);
   });
+
+  test('a server that answers nothing without a key: the dialog asks first; thumbnails and deep-zoom tiles then load with the key', async () => {
+    const closedApp = await createTestApp({ anonymous: 'none' });
+    const closed = await startServer(closedApp, 0, '127.0.0.1');
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const image = await closedApp.services.images.ingest({ data: await greyPng(texturedImage(256, 256, 77)), fileName: 'locked.png', modality: 'BF' });
+      const reader = await createKey(closedApp, 'reader');
+      const p = await context.newPage();
+      const errors: string[] = [];
+      p.on('pageerror', (e) => errors.push(e.message));
+      const base = `http://localhost:${closed.port}`;
+      await p.goto(`${base}/`);
+      const dialog = p.getByRole('dialog', { name: 'API key' });
+      await expect.poll(() => dialog.isVisible(), { timeout: 15_000 }).toBe(true);
+      await dialog.locator('input').fill(reader);
+      await dialog.locator('input').press('Enter');
+      await expect.poll(() => p.getByTestId('image-count').innerText(), { timeout: 15_000 }).toBe('1 image');
+      // the thumbnail came through fetch with the key, shown from a blob: URL
+      await expect.poll(() => p.locator('.grid .card img').evaluate((i) => [(i as HTMLImageElement).src.slice(0, 5), (i as HTMLImageElement).naturalWidth])).toEqual(['blob:', 256]);
+      await p.goto(`${base}/#/viewer/${encodeURIComponent(toGlobalId('Image', image.id))}`);
+      await expect.poll(() => canvasInk(p, 'main-viewer'), { timeout: 15_000 }).toBeGreaterThan(0.1);
+      await p.screenshot({ path: path.join(SHOTS, 'viewer-with-key.png') });
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+      await closed.stop();
+      await closedApp.close();
+    }
+  });
 });
