@@ -46,7 +46,9 @@ export class ImageRepository {
     return {
       modalityId: filter.modalityId,
       slideId: filter.slideId,
-      ...(filter.nameContains ? { name: { contains: filter.nameContains, mode: 'insensitive' as const } } : {}),
+      // Prisma sends `contains` as ILIKE '%value%' without escaping LIKE's wildcards: escaped here (backslash is
+      // Postgres's default LIKE escape, PostgreSQL docs 9.7.1), so "p_3" finds only names with "p_3" in them
+      ...(filter.nameContains ? { name: { contains: filter.nameContains.replace(/[\\%_]/g, '\\$&'), mode: 'insensitive' as const } } : {}),
     };
   }
 
