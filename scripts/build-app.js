@@ -24,6 +24,9 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
   format: 'esm',
+  // the viewer page (OpenSeadragon) is a chunk of its own, imported when first opened
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   target: 'es2022',
   jsx: 'automatic',
   // React reads process.env.NODE_ENV to drop its development checks.

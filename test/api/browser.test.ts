@@ -121,7 +121,18 @@ describe('the GraphiQL sandbox', () => {
     const root = await fetch(`${base(server)}/`, { headers: html, redirect: 'manual' });
     expect(root.status).toBe(200);
     expect(root.headers.get('content-security-policy')).toMatch(/default-src 'self'.*connect-src 'self'/);
-    expect(await root.text()).toContain('<div id="root">');
+    const page = await root.text();
+    expect(page).toContain('<div id="root">');
+    expect(page.match(/(?:https?:)?\/\/[^\s"'<>]+/g) ?? []).toEqual([]); // no URL with a host: everything from here
+    for (const asset of [...page.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!).filter((a) => !a.startsWith('data:'))) {
+      const a = await fetch(new URL(asset, `${base(server)}/`));
+      expect(a.status, asset).toBe(200);
+      expect(a.headers.get('content-type'), asset).toMatch(/^(text\/css|(text|application)\/javascript)/);
+    }
+    // OpenSeadragon's button images, from its package
+    expect((await fetch(`${base(server)}/app/osd/zoomin_rest.png`)).headers.get('content-type')).toBe('image/png');
+    // an API client asking / for JSON gets the typed 404, not the page
+    expect((await fetch(`${base(server)}/`, { headers: { accept: 'application/json' } })).status).toBe(404);
     const api = await fetch(`${server.url}?query=${encodeURIComponent('{ __typename }')}`, { headers: { accept: 'application/json', 'apollo-require-preflight': 'true' } });
     expect(await api.json()).toEqual({ data: { __typename: 'Query' } });
   });

@@ -41,7 +41,8 @@ export function AuthImg({ src, alt, className }: { src: string; alt: string; cla
   const url = useImageSrc(src);
   const [failed, setFailed] = useState(false);
   if (failed || url === 'failed') return <div className={`img-failed ${className ?? ''}`}>image unavailable</div>;
-  return url ? <img src={url} alt={alt} className={className} onError={() => setFailed(true)} /> : <div className={`img-loading ${className ?? ''}`} />;
+  // lazy: a page of thumbnails loads those on screen first
+  return url ? <img src={url} alt={alt} className={className} loading="lazy" onError={() => setFailed(true)} /> : <div className={`img-loading ${className ?? ''}`} />;
 }
 
 /**

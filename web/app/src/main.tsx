@@ -2,7 +2,7 @@
  * The cmir review dashboard (docs/adr/0022), served by `cmir serve` at /: images, a deep-zoom viewer with link
  * footprints, the review queue, search and jobs, all from the GraphQL API at ./graphql.
  */
-import { StrictMode } from 'react';
+import { lazy, StrictMode, Suspense } from 'react';
 import { createRoot } from 'react-dom/client';
 import { apiKey } from './api.ts';
 import { KeyDialog, useKeyVersion, useRoute } from './components.tsx';
@@ -10,7 +10,9 @@ import { ImagesPage } from './pages/images.tsx';
 import { JobsPage } from './pages/jobs.tsx';
 import { ReviewPage } from './pages/review.tsx';
 import { SearchPage } from './pages/search.tsx';
-import { ViewerPage } from './pages/viewer.tsx';
+
+/** The viewer (and OpenSeadragon, most of the bundle) loads when first opened, so the other pages start sooner. */
+const ViewerPage = lazy(() => import('./pages/viewer.tsx').then((m) => ({ default: m.ViewerPage })));
 
 const PAGES = [
   ['images', 'Images'],
@@ -45,7 +47,11 @@ function App() {
         </button>
       </header>
       <main>
-        {page === 'viewer' && rest[0] ? <ViewerPage key={rest[0]} id={rest[0]} /> : null}
+        {page === 'viewer' && rest[0] ? (
+          <Suspense fallback={<p className="muted">Loading the viewer…</p>}>
+            <ViewerPage key={rest[0]} id={rest[0]} />
+          </Suspense>
+        ) : null}
         {page === 'review' ? <ReviewPage /> : null}
         {page === 'search' ? <SearchPage /> : null}
         {page === 'jobs' ? <JobsPage /> : null}
