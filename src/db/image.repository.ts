@@ -6,6 +6,8 @@ export type Tx = Omit<Prisma, '$connect' | '$disconnect' | '$on' | '$transaction
 export interface ImageFilterRow {
   modalityId?: number;
   slideId?: number;
+  /** A substring of the name, case-insensitive. */
+  nameContains?: string;
 }
 
 /** Plain data access for images: no cmir logic here. */
@@ -41,7 +43,13 @@ export class ImageRepository {
   }
 
   private where(filter: ImageFilterRow): P.ImageWhereInput {
-    return { modalityId: filter.modalityId, slideId: filter.slideId };
+    return {
+      modalityId: filter.modalityId,
+      slideId: filter.slideId,
+      // Prisma sends `contains` as ILIKE '%value%' without escaping LIKE's wildcards: escaped here (backslash is
+      // Postgres's default LIKE escape, PostgreSQL docs 9.7.1), so "p_3" finds only names with "p_3" in them
+      ...(filter.nameContains ? { name: { contains: filter.nameContains.replace(/[\\%_]/g, '\\$&'), mode: 'insensitive' as const } } : {}),
+    };
   }
 
   /** Keyset page by ascending id: `limit` rows after `afterId`. */

@@ -35,7 +35,7 @@ export const Query: QueryResolvers = {
   models: (_, __, { services }) => services.models.list(),
   images: (_, { first, after, filter }, { services }) =>
     services.images.list(
-      { modality: filter?.modality, slideId: filter?.slide ? fromGlobalId('Slide', filter.slide) : undefined },
+      { modality: filter?.modality, slideId: filter?.slide ? fromGlobalId('Slide', filter.slide) : undefined, name: filter?.name },
       { first, after },
     ),
   image: (_, { id }, { loaders }) => loaders.image.load(fromGlobalId('Image', id)),

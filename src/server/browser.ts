@@ -89,3 +89,46 @@ export function sandboxRouter(typeDefs: string, mayRead: RequestHandler, dir = S
 export function wantsHtml(req: express.Request): boolean {
   return req.method === 'GET' && req.accepts(['application/json', 'application/graphql-response+json', 'text/html']) === 'text/html';
 }
+
+/** The built review dashboard (scripts/build-app.js writes it at `npm install`; web/app, docs/adr/0022). */
+export const APP_DIR = path.resolve(import.meta.dirname, '..', '..', 'web', 'app', 'dist');
+
+/**
+ * The dashboard's Content-Security-Policy: as the sandbox's, plus `blob:` images (thumbnails and tiles fetched with
+ * an API key, which an `<img src>` cannot send, are shown from blob URLs). No inline scripts.
+ */
+export const APP_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/**
+ * The dashboard: its page at `/` (for a browser's navigation; API clients asking `/` for JSON get the typed 404) and
+ * its bundle under `/app/`. The page holds no data, so it needs no key; what it shows comes from /graphql, /thumbnails
+ * and /iiif, which ask for one as usual. Unbuilt, both answer 503 in plain text naming the command that builds it.
+ */
+export function appRouter(dir = APP_DIR): express.Router {
+  const router = express.Router();
+  const notBuilt = (res: express.Response) =>
+    res.status(503).type('text/plain; charset=utf-8').send('The cmir dashboard is not built: run `npm run build:app` (npm install does), then reload.\n');
+  const headers = (res: express.Response) => res.set({ 'Content-Security-Policy': APP_CSP, 'X-Content-Type-Options': 'nosniff' });
+  router.get('/', (req, res, next) => {
+    if (!wantsHtml(req)) return next();
+    headers(res);
+    const index = path.join(dir, 'index.html');
+    if (!existsSync(index)) return notBuilt(res);
+    res.set('Cache-Control', 'no-cache').sendFile(index);
+  });
+  router.use('/app', (_req, res, next) => {
+    headers(res);
+    if (existsSync(dir)) next();
+    else notBuilt(res);
+  });
+  // no max-age: the file names carry no hash, so a browser revalidates (ETag) and sees a rebuilt bundle at once
+  router.use('/app', express.static(dir, { index: false }));
+  return router;
+}

@@ -18,7 +18,7 @@ import { resolvers } from '../resolvers/index.ts';
 import { type AnonymousAccess, authorize, isLoopback, keyFromHeaders, type Principal } from '../services/auth.ts';
 import { IIIF_CONTEXT, TILE_CACHE_CONTROL } from '../services/tile.service.ts';
 import { authPlugin } from './auth-plugin.ts';
-import { corsFor, sandboxRouter, wantsHtml } from './browser.ts';
+import { appRouter, corsFor, sandboxRouter, wantsHtml } from './browser.ts';
 import { type Context, createContext } from './context.ts';
 import { formatError } from './format-error.ts';
 import { JSON_BODY_LIMIT, jsonErrorHandler, multipartErrorsAreBadRequests, sendRouteError } from './http-errors.ts';
@@ -79,8 +79,8 @@ export interface RunningServer {
 
 /**
  * Serves GraphQL at /graphql (with multipart uploads), thumbnails at /thumbnails/<image id>.png?size=N, deep-zoom
- * tiles at /iiif/3/<database id>/... (IIIF Image API 3.0 level 1), the GraphiQL sandbox at /graphiql/ (also where a
- * browser opening /graphql or / is sent) and the probes /healthz and /readyz. Every route asks who the request is
+ * tiles at /iiif/3/<database id>/... (IIIF Image API 3.0 level 1), the review dashboard at / (web/app), the GraphiQL
+ * sandbox at /graphiql/ (where a browser opening /graphql is sent) and the probes /healthz and /readyz. Every route asks who the request is
  * (docs/adr/0014): thumbnails, tiles and the sandbox's schema are reads, as queries are; the probes need no key.
  */
 export async function startServer(app: App, port: number, host = app.config.host): Promise<RunningServer> {
@@ -122,7 +122,9 @@ export async function startServer(app: App, port: number, host = app.config.host
   const browserCors = corsFor(app.config.corsOrigins);
   web.use(['/graphql', '/thumbnails'], browserCors);
   web.use('/graphiql', sandboxRouter(await loadTypeDefs(), mayRead));
-  web.get(['/', '/graphql'], (req, res, next) => {
+  // The review dashboard at / (web/app, docs/adr/0022); a browser opening /graphql is sent to the sandbox.
+  web.use(appRouter());
+  web.get('/graphql', (req, res, next) => {
     if (wantsHtml(req)) res.redirect(302, 'graphiql/'); // relative: also right behind a proxy that mounts the server under a path
     else next();
   });

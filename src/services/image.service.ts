@@ -64,6 +64,8 @@ interface IngestPlan {
 export interface ImageFilter {
   modality?: string | null;
   slideId?: number | null;
+  /** A substring of the name, case-insensitive. */
+  name?: string | null;
 }
 
 /** Thumbnail sizes allowed: bounded so a client cannot make the server render huge PNGs. */
@@ -389,6 +391,7 @@ export class ImageService {
     const where = {
       modalityId: filter.modality ? ((await this.modalityRepo.findByName(filter.modality))?.id ?? -1) : undefined,
       slideId: filter.slideId ?? undefined,
+      nameContains: filter.name ?? undefined,
     };
     const [rows, totalCount] = await Promise.all([this.images.page(where, first + 1, afterId), this.images.count(where)]);
     return pageOf(rows, first, totalCount, afterId !== undefined);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseCorsOrigins } from '../../src/config.ts';
-import { SANDBOX_DIR, sandboxRouter } from '../../src/server/browser.ts';
+import { APP_DIR, appRouter, SANDBOX_DIR, sandboxRouter } from '../../src/server/browser.ts';
 import { type RunningServer, startServer } from '../../src/server/server.ts';
 import { DATABASE_PING_MS, HealthService } from '../../src/services/health.service.ts';
 import { createTestApp, type TestApp } from '../helpers/app.ts';
@@ -27,6 +27,7 @@ let reader: Record<string, string>;
 beforeAll(async () => {
   // `npm install` builds the sandbox (postinstall); a checkout that skipped it builds it here, as the server needs it
   if (!existsSync(path.join(SANDBOX_DIR, 'index.html'))) execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'build-graphiql.js')], { stdio: 'inherit' });
+  if (!existsSync(path.join(APP_DIR, 'index.html'))) execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts', 'build-app.js')], { stdio: 'inherit' });
   app = await createTestApp({ corsOrigins: [LAB] });
   server = await startServer(app, 0, '127.0.0.1');
   closed = await startServer({ ...app, config: { ...app.config, anonymous: 'none' } }, 0, '127.0.0.1');
@@ -112,12 +113,26 @@ describe('the GraphiQL sandbox', () => {
     for (const worker of ['editor.worker.js', 'json.worker.js', 'graphql.worker.js']) expect((await fetch(`${base(server)}/graphiql/${worker}`)).status).toBe(200);
   });
 
-  test('a browser opening /graphql or / is sent to the sandbox; API calls to /graphql are not', async () => {
-    for (const p of ['/graphql', '/']) {
-      const res = await fetch(`${base(server)}${p}`, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' }, redirect: 'manual' });
-      expect(res.status, p).toBe(302);
-      expect(new URL(res.headers.get('location')!, `${base(server)}${p}`).pathname).toBe('/graphiql/');
+  test('a browser opening /graphql is sent to the sandbox; / is the dashboard; API calls to /graphql are not', async () => {
+    const html = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
+    const res = await fetch(`${base(server)}/graphql`, { headers: html, redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(new URL(res.headers.get('location')!, `${base(server)}/graphql`).pathname).toBe('/graphiql/');
+    const root = await fetch(`${base(server)}/`, { headers: html, redirect: 'manual' });
+    expect(root.status).toBe(200);
+    expect(root.headers.get('content-security-policy')).toMatch(/default-src 'self'.*connect-src 'self'/);
+    const page = await root.text();
+    expect(page).toContain('<div id="root">');
+    expect(page.match(/(?:https?:)?\/\/[^\s"'<>]+/g) ?? []).toEqual([]); // no URL with a host: everything from here
+    for (const asset of [...page.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!).filter((a) => !a.startsWith('data:'))) {
+      const a = await fetch(new URL(asset, `${base(server)}/`));
+      expect(a.status, asset).toBe(200);
+      expect(a.headers.get('content-type'), asset).toMatch(/^(text\/css|(text|application)\/javascript)/);
     }
+    // OpenSeadragon's button images, from its package
+    expect((await fetch(`${base(server)}/app/osd/zoomin_rest.png`)).headers.get('content-type')).toBe('image/png');
+    // an API client asking / for JSON gets the typed 404, not the page
+    expect((await fetch(`${base(server)}/`, { headers: { accept: 'application/json' } })).status).toBe(404);
     const api = await fetch(`${server.url}?query=${encodeURIComponent('{ __typename }')}`, { headers: { accept: 'application/json', 'apollo-require-preflight': 'true' } });
     expect(await api.json()).toEqual({ data: { __typename: 'Query' } });
   });
@@ -143,6 +158,22 @@ describe('the GraphiQL sandbox', () => {
       const res = await fetch(`http://127.0.0.1:${(s.address() as { port: number }).port}/graphiql/`);
       expect(res.status).toBe(503);
       expect(await res.json()).toEqual({ error: { code: 'SANDBOX_NOT_BUILT', message: expect.stringContaining('npm run build:graphiql') } });
+    } finally {
+      s.close();
+    }
+  });
+
+  test('an unbuilt dashboard answers 503 in plain text naming the command that builds it', async () => {
+    const web = express().use(appRouter(path.join(app.home, 'no-such-build')));
+    const s = http.createServer(web);
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    try {
+      for (const p of ['/', '/app/app.js']) {
+        const res = await fetch(`http://127.0.0.1:${(s.address() as { port: number }).port}${p}`, { headers: { accept: 'text/html' } });
+        expect(res.status, p).toBe(503);
+        expect(res.headers.get('content-type'), p).toMatch(/^text\/plain/);
+        expect(await res.text(), p).toContain('npm run build:app');
+      }
     } finally {
       s.close();
     }

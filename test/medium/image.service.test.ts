@@ -101,7 +101,7 @@ describe(`ImageService on ${TEST_BACKEND}`, () => {
     expect(await app.repos.modalities.findByName('ROLLBACK')).toBeNull();
   });
 
-  test('list pages by cursor, filters by modality and slide, and counts', async () => {
+  test('list pages by cursor, filters by modality, slide and name, and counts', async () => {
     for (let seed = 10; seed < 15; seed++) {
       await app.services.images.ingest({ data: await makeImage({ seed }), fileName: `p${seed}.png`, modality: 'PAGE', slide: seed < 12 ? 'S-page' : null });
     }
@@ -115,6 +115,13 @@ describe(`ImageService on ${TEST_BACKEND}`, () => {
     const slide = await app.repos.slides.findByName('S-page');
     expect((await app.services.images.list({ slideId: slide!.id }, {})).totalCount).toBe(2);
     expect((await app.services.images.list({ modality: 'NOPE' }, {})).totalCount).toBe(0);
+    // by name: a case-insensitive substring, with the other filters; LIKE's wildcards match only themselves
+    const names = async (filter: Parameters<typeof app.services.images.list>[0]) => (await app.services.images.list(filter, {})).edges.map((e) => e.node.name);
+    expect(await names({ modality: 'PAGE', name: 'P1' })).toEqual(['p10', 'p11', 'p12', 'p13', 'p14']);
+    expect(await names({ name: 'p13' })).toEqual(['p13']);
+    expect(await names({ name: '1', slideId: slide!.id })).toEqual(['p10', 'p11']);
+    expect(await names({ modality: 'PAGE', name: '%' })).toEqual([]);
+    expect(await names({ modality: 'PAGE', name: 'p_3' })).toEqual([]);
     await expect(app.services.images.list({}, { first: 10_000 })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 

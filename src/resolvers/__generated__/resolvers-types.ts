@@ -143,6 +143,8 @@ export type ImageEdge = {
 
 export type ImageFilter = {
   modality?: InputMaybe<Scalars['String']['input']>;
+  /** Images whose name contains this text (case-insensitive). */
+  name?: InputMaybe<Scalars['String']['input']>;
   slide?: InputMaybe<Scalars['ID']['input']>;
 };
 
