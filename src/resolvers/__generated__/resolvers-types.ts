@@ -174,15 +174,23 @@ export type IngestImageInput = {
 /** Long-running work (vocabulary builds, re-quantisation) with progress. */
 export type Job = Node & {
   __typename?: 'Job';
+  /** Attempts begun (a queued job is retried with a backoff after a failed attempt, up to maxAttempts). */
+  attempts: Scalars['Int']['output'];
   createdAt: Scalars['DateTime']['output'];
   done: Scalars['Int']['output'];
+  /** Why the job FAILED; while a queued job waits for its next attempt (QUEUED, attempts > 0), why the last one failed. */
   error?: Maybe<Scalars['String']['output']>;
   finishedAt?: Maybe<Scalars['DateTime']['output']>;
   /** Last sign of life from the owner (written with progress and every 15 s). */
   heartbeatAt?: Maybe<Scalars['DateTime']['output']>;
   id: Scalars['ID']['output'];
   kind: Scalars['String']['output'];
-  /** The process running the job (host:pid:tag); a job whose owner stopped is FAILED as interrupted. */
+  /** The most attempts the job gets; FAILED with attempts = maxAttempts is the dead letter. */
+  maxAttempts: Scalars['Int']['output'];
+  /**
+   * The process running the job (host:pid:tag). A job whose owner stopped is handed back to the queue (a queued job with
+   * attempts left) or FAILED as interrupted.
+   */
   owner?: Maybe<Scalars['String']['output']>;
   /** done / total in [0,1]; 0 while total is unknown. */
   progress: Scalars['Float']['output'];
@@ -212,6 +220,8 @@ export type JobFilter = {
 };
 
 export type JobState =
+  /** Cancelled before it ended (a queued job: docs/adr/0023). */
+  | 'CANCELLED'
   | 'FAILED'
   | 'QUEUED'
   | 'RUNNING'
@@ -1091,6 +1101,7 @@ export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes
 }
 
 export type JobResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Job'] = ResolversParentTypes['Job']> = ResolversObject<{
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   done?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1098,6 +1109,7 @@ export type JobResolvers<ContextType = Context, ParentType extends ResolversPare
   heartbeatAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  maxAttempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   owner?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   progress?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   result?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
