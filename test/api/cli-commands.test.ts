@@ -155,7 +155,7 @@ test('jobs lists failed jobs with their progress and error (all of them with --a
   expect(JSON.parse((await cmir(home, 'jobs', '--all', '--kind', 'index.rebuild', '--json')).stdout).map((j: any) => j.state)).toEqual(['FAILED']);
   const bad = await cmir(home, 'jobs', '--state', 'DONE');
   expect(bad.code).not.toBe(0);
-  expect(bad.stderr).toMatch(/error \[BAD_USER_INPUT\]: Expected a comma-separated list of QUEUED, RUNNING, SUCCEEDED, FAILED for --state but received "DONE"/);
+  expect(bad.stderr).toMatch(/error \[BAD_USER_INPUT\]: Expected a comma-separated list of QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED for --state but received "DONE"/);
 });
 
 async function freePort(): Promise<number> {

@@ -3,7 +3,9 @@ import { createApp } from '../../app.ts';
 import { loadConfig } from '../../config.ts';
 import { recordServer } from '../../db/lock.ts';
 import { startServer } from '../../server/server.ts';
+import { AppError } from '../../errors.ts';
 import { cliActor } from '../../services/auth.ts';
+import { DEFAULT_WORKER_CONCURRENCY, parseConcurrency } from './worker.ts';
 
 export function registerServe(program: Command): void {
   program
@@ -12,8 +14,14 @@ export function registerServe(program: Command): void {
     .option('--port <n>', 'TCP port (default 4000, or PORT)')
     .option('--host <address>', 'address to bind (default 127.0.0.1, this machine only, or CMIR_HOST); 0.0.0.0 serves the network, where requests need a key')
     .option('--home <dir>', 'data folder (default ./.cmir, or CMIR_HOME)')
-    .action(async (opts: { port?: string; host?: string; home?: string }) => {
+    .option('--no-worker', 'serve the API only, run no jobs (a replica on a Postgres server; `cmir worker` runs them)')
+    .option('--concurrency <n>', `jobs this server runs at once on a Postgres server (default ${DEFAULT_WORKER_CONCURRENCY})`)
+    .action(async (opts: { port?: string; host?: string; home?: string; worker: boolean; concurrency?: string }) => {
       const config = loadConfig({ home: opts.home, port: opts.port, host: opts.host });
+      const concurrency = parseConcurrency(opts.concurrency, DEFAULT_WORKER_CONCURRENCY);
+      if (!opts.worker && !config.databaseUrl) {
+        throw new AppError('BAD_USER_INPUT', '--no-worker needs a Postgres server (DATABASE_URL): the embedded database runs its jobs in the serving process');
+      }
       const app = await createApp(config);
       // The first start of a home without keys creates an admin key and prints it, this once (docs/adr/0014).
       const first = await app.services.keys.firstAdminKey(cliActor());
@@ -41,7 +49,11 @@ export function registerServe(program: Command): void {
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
-      console.log(`cmir serving ${server.url} (${where}); anonymous requests: ${server.anonymous === 'read' ? 'queries only' : 'refused'} (CMIR_ANONYMOUS)`);
+      // queued jobs (docs/adr/0023): on a Postgres server this process takes them too unless --no-worker; the embedded
+      // database's queue runs in this process from the start
+      if (opts.worker && app.db.kind === 'postgres') await app.services.jobs.work(concurrency);
+      const jobs = app.db.kind === 'pglite' ? 'runs its jobs' : opts.worker ? `runs queued jobs, ${concurrency} at a time` : 'runs no jobs (--no-worker)';
+      console.log(`cmir serving ${server.url} (${where}; ${jobs}); anonymous requests: ${server.anonymous === 'read' ? 'queries only' : 'refused'} (CMIR_ANONYMOUS)`);
       // whole-slide images whose tiling a stopped process left unfinished go on from their last stored tile
       const resumed = await app.services.wsi.resumePending();
       if (resumed.length > 0) console.log(`resumed the tiling of ${resumed.length} whole-slide image(s)`);
