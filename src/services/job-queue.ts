@@ -196,6 +196,8 @@ export class GraphileQueue implements JobQueue {
       concurrency,
       // SIGTERM and SIGINT are the process's to handle (cmir serve, cmir worker), not the library's
       noHandleSignals: true,
+      // no scheduled jobs: stated, so that a file named `crontab` in the working folder is never read as ours
+      crontab: '',
       taskList: {
         [TASK]: async (payload, helpers) => {
           const { jobId } = payload as { jobId: number };
