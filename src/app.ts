@@ -153,7 +153,7 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     repos,
     services,
     async close() {
-      await jobs.drain(config.shutdownGraceMs);
+      await jobs.stop(config.shutdownGraceMs);
       await threads.close();
       await correlation.close();
       await db.close();

@@ -83,6 +83,8 @@ export class JobService {
   private readonly running = new Map<number, Promise<void>>();
   /** The queued jobs this process runs now, with what stops them (cancel, or the worker stopping). */
   private readonly attempts = new Map<number, AbortController>();
+  /** The attempts this process runs now, until they end (`drain`). */
+  private readonly active = new Map<number, Promise<void>>();
   /** Progress callbacks of jobs queued here (`enqueue`'s onProgress), called when this process runs them. */
   private readonly listeners = new Map<number, (done: number, total: number) => void>();
   private readonly handlers = new Map<string, JobHandler>();
@@ -124,7 +126,18 @@ export class JobService {
    * start-up). While it works, its heartbeat also asks for cancellations and hands back the jobs of stopped workers.
    */
   async work(concurrency = 1): Promise<void> {
-    await this.queue.work((a) => this.runAttempt(a), concurrency);
+    await this.queue.work((a) => {
+      const run = this.runAttempt(a);
+      const settled = run.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.active.set(a.jobId, settled);
+      void settled.then(() => {
+        if (this.active.get(a.jobId) === settled) this.active.delete(a.jobId);
+      });
+      return run;
+    }, concurrency);
     // the embedded database's queue has no other runner to watch: its heartbeat beats only while a job runs
     if (this.queue.name !== 'in-process') this.startHeartbeat();
   }
@@ -438,13 +451,18 @@ export class JobService {
     });
   }
 
+  /** Waits for every job this process runs now (closures and queued attempts) to end; the queue goes on. */
+  async drain(): Promise<void> {
+    while (this.running.size + this.active.size > 0) await Promise.allSettled([...this.running.values(), ...this.active.values()]);
+  }
+
   /**
    * Stops taking queued jobs and waits for the running ones (shutdown: SIGTERM, `close`): queued attempts may finish
    * for `graceMs`, then they are handed back to the queue; jobs started as closures run to their end.
    */
-  async drain(graceMs = 30_000): Promise<void> {
+  async stop(graceMs = 30_000): Promise<void> {
     await this.queue.stop(graceMs);
-    await Promise.all(this.running.values());
+    await this.drain();
     this.stopHeartbeat();
   }
 }

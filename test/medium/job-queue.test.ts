@@ -48,7 +48,7 @@ describe(`queued jobs on ${TEST_BACKEND}`, () => {
     const done = await jobs.wait(job.id);
     expect(done).toMatchObject({ state: 'SUCCEEDED', result: { twice: 42 }, done: 3, total: 3, attempts: 1, error: null });
     expect(seen).toEqual([1, 2, 3]);
-    await jobs.drain(0);
+    await jobs.stop(0);
   });
 
   test('a failed attempt is retried after the backoff, its error shown while it waits; success clears it', async () => {
@@ -71,7 +71,7 @@ describe(`queued jobs on ${TEST_BACKEND}`, () => {
     expect(await jobs.wait(job.id)).toMatchObject({ state: 'SUCCEEDED', attempts: 2, error: null, result: { ok: true } });
     expect(calls).toBe(2);
     expect(rows.map((r) => r.state)).toEqual(['RUNNING', 'QUEUED', 'RUNNING', 'SUCCEEDED']);
-    await jobs.drain(0);
+    await jobs.stop(0);
   });
 
   test('the last failed attempt is the dead letter: FAILED with its error, attempts = maxAttempts, not run again', async () => {
@@ -93,7 +93,7 @@ describe(`queued jobs on ${TEST_BACKEND}`, () => {
     });
     const build = await jobs.enqueue('vocabulary.build', {});
     expect(await jobs.wait(build.id)).toMatchObject({ state: 'FAILED', error: 'no descriptors', attempts: 1, maxAttempts: 1 });
-    await jobs.drain(0);
+    await jobs.stop(0);
   });
 
   test('cancel: a waiting job at once, a running one at its next progress report; an ended one stays as it is', async () => {
@@ -124,7 +124,7 @@ describe(`queued jobs on ${TEST_BACKEND}`, () => {
     // a closure job (start) is not queued: it cannot be cancelled
     const closure = await jobs.start('slide.tile', {}, () => tick(200).then(() => ({})));
     await expect(jobs.cancel(closure.id)).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/queued job/) });
-    await jobs.drain(0);
+    await jobs.stop(0);
   });
 
   test('stopping: a running attempt finishes within the grace; past it, it is handed back (QUEUED, attempt counted)', async () => {
@@ -137,7 +137,7 @@ describe(`queued jobs on ${TEST_BACKEND}`, () => {
     });
     const a = await quick.jobs.enqueue('index.rebuild', {});
     await tick(20);
-    await quick.jobs.drain(5_000);
+    await quick.jobs.stop(5_000);
     expect(await quick.jobs.get(a.id)).toMatchObject({ state: 'SUCCEEDED', result: { finished: true } });
 
     const slow = service();
@@ -150,7 +150,7 @@ describe(`queued jobs on ${TEST_BACKEND}`, () => {
     });
     const b = await slow.jobs.enqueue('index.rebuild', {});
     await tick(50);
-    await slow.jobs.drain(50);
+    await slow.jobs.stop(50);
     const handedBack = await slow.jobs.get(b.id);
     expect(handedBack).toMatchObject({ state: 'QUEUED', attempts: 1, owner: null, error: expect.stringMatching(/handed back/) });
     // what the next process on the embedded database does with it: the queue died with the last one

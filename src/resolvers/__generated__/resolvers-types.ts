@@ -367,6 +367,11 @@ export type Mutation = {
   _empty?: Maybe<Scalars['Boolean']['output']>;
   /** Builds a vocabulary and re-quantises the modality's images in a Job (poll `job(id)`). */
   buildVocabulary: Job;
+  /**
+   * Cancels a queued job (admin): one that waits ends CANCELLED at once; a running one stops at its next progress report
+   * and ends CANCELLED (poll `job(id)` or watch `jobUpdated`). A job that has ended is returned as it is.
+   */
+  cancelJob: Job;
   /** Creates an API key (admin); its secret is in the answer, and nowhere else. */
   createApiKey: CreateApiKeyPayload;
   createModality: Modality;
@@ -392,6 +397,11 @@ export type Mutation = {
 
 export type MutationBuildVocabularyArgs = {
   input: BuildVocabularyInput;
+};
+
+
+export type MutationCancelJobArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -764,7 +774,9 @@ export type Subscription = {
   __typename?: 'Subscription';
   /**
    * A job as it changes: now, then at each progress write (at most 4 a second) and state change, ending after it
-   * finishes. Without id: every job this server starts or runs. Jobs run by another server are not seen.
+   * finishes. Without id: every job this server starts or runs. Jobs run by another process (another server, or a
+   * `cmir worker` on a Postgres server) are not pushed: a dashboard polls `job(id)`, whose row every runner writes
+   * (progress at most 4 times a second, a heartbeat every 15 s).
    */
   jobUpdated: Job;
   /** Each new link (not one asked for again), as it is stored; with a filter, only those that match it. */
@@ -1199,6 +1211,7 @@ export type ModalityResolvers<ContextType = Context, ParentType extends Resolver
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
   _empty?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   buildVocabulary?: Resolver<ResolversTypes['Job'], ParentType, ContextType, RequireFields<MutationBuildVocabularyArgs, 'input'>>;
+  cancelJob?: Resolver<ResolversTypes['Job'], ParentType, ContextType, RequireFields<MutationCancelJobArgs, 'id'>>;
   createApiKey?: Resolver<ResolversTypes['CreateApiKeyPayload'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'input'>>;
   createModality?: Resolver<ResolversTypes['Modality'], ParentType, ContextType, RequireFields<MutationCreateModalityArgs, 'input'>>;
   createSlide?: Resolver<ResolversTypes['Slide'], ParentType, ContextType, RequireFields<MutationCreateSlideArgs, 'input'>>;
