@@ -39,7 +39,7 @@ export interface Config {
    * job's runner counts as stopped (JobService): a queued job is handed back, another failed (docs/adr/0023).
    */
   readonly jobHeartbeatMs: number;
-  /** How long SIGTERM lets running queued jobs finish before they are handed back (CMIR_SHUTDOWN_GRACE_S, default 30). */
+  /** How long SIGTERM lets running queued jobs finish before they are handed back (CMIR_SHUTDOWN_GRACE_S, default 30; 0: at once). */
   readonly shutdownGraceMs: number;
   /**
    * GraphQL query limits (src/server/limits.ts, @escape.tech/graphql-armor): a query over any of them is refused
@@ -193,7 +193,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     correlationCacheBytes: positiveInt('correlationCacheMb', env.CMIR_CORRELATION_CACHE_MB, DEFAULT_CORRELATION_CACHE_MB) * 2 ** 20,
     pipelineThreads: positiveInt('pipelineThreads', env.CMIR_PIPELINE_THREADS, DEFAULT_PIPELINE_THREADS),
     jobHeartbeatMs: positiveInt('CMIR_JOB_HEARTBEAT_MS', env.CMIR_JOB_HEARTBEAT_MS, DEFAULT_JOB_HEARTBEAT_MS),
-    shutdownGraceMs: positiveInt('CMIR_SHUTDOWN_GRACE_S', env.CMIR_SHUTDOWN_GRACE_S, DEFAULT_SHUTDOWN_GRACE_S) * 1000,
+    // 0: hand running jobs back at once
+    shutdownGraceMs: (env.CMIR_SHUTDOWN_GRACE_S === '0' ? 0 : positiveInt('CMIR_SHUTDOWN_GRACE_S', env.CMIR_SHUTDOWN_GRACE_S, DEFAULT_SHUTDOWN_GRACE_S)) * 1000,
     queryLimits: {
       depth: positiveInt('CMIR_MAX_QUERY_DEPTH', env.CMIR_MAX_QUERY_DEPTH, DEFAULT_QUERY_LIMITS.depth),
       aliases: positiveInt('CMIR_MAX_QUERY_ALIASES', env.CMIR_MAX_QUERY_ALIASES, DEFAULT_QUERY_LIMITS.aliases),
