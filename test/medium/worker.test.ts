@@ -173,6 +173,38 @@ describe.skipIf(TEST_BACKEND !== 'postgres')('cmir worker processes on a Postgre
     second.child.kill('SIGTERM');
     expect(await second.exit).toEqual({ code: 0, signal: null });
   });
+
+  test('cmir serve runs queued jobs unless --no-worker, and stops on SIGTERM with exit 0', { timeout: 300_000 }, async () => {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const serve = (args: string[]) => {
+      // not NODE_ENV=test (vitest's), under which Apollo leaves the signals alone: as a deployment runs it
+      const child = spawn(process.execPath, [CMIR, 'serve', ...args], { cwd: REPO_ROOT, env: { ...env, NODE_ENV: 'production' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const w: Worker = { child, out: [], err: '', exit: new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal }))) };
+      child.stdout!.on('data', (b: Buffer) => w.out.push(...b.toString('utf8').split('\n').filter(Boolean)));
+      child.stderr!.on('data', (b: Buffer) => (w.err += b.toString('utf8')));
+      workers.push(w);
+      return w;
+    };
+    const serving = (w: Worker) => until('the server to serve', 120_000, async () => w.out.find((l) => l.startsWith('cmir serving')), [w]);
+    const api = serve(['--no-worker', '--port', String(port)]);
+    expect(await serving(api)).toContain('runs no jobs (--no-worker)');
+    const job = await queueReindex();
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect((await jobRow(job.id)).state, 'an API-only replica takes no job').toBe('QUEUED');
+
+    const full = serve(['--port', String(port + 1)]);
+    expect(await serving(full)).toContain('runs queued jobs, 1 at a time');
+    const done = await finished(job.id, [full]);
+    expect(done).toMatchObject({ state: 'SUCCEEDED', attempts: 1 });
+    expect(pidOf(done.owner)).toBe(full.child.pid);
+    expect(await vectorsPerImage(app)).toEqual(reference);
+
+    const t0 = Date.now();
+    for (const w of [api, full]) w.child.kill('SIGTERM');
+    for (const w of [api, full]) expect(await w.exit, w.err).toEqual({ code: 0, signal: null });
+    // well within the HTTP side's 12 s bound: Apollo's own stop on the signal is seen (src/cli/commands/serve.ts)
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  });
 });
 
 // the processes are the same on either backend (they refuse before opening a database): run once

@@ -7,6 +7,12 @@ import { AppError } from '../../errors.ts';
 import { cliActor } from '../../services/auth.ts';
 import { DEFAULT_WORKER_CONCURRENCY, parseConcurrency } from './worker.ts';
 
+/**
+ * The most the HTTP side is waited for at SIGTERM (ms): Apollo's drain gives open requests 10 s
+ * (ApolloServerPluginDrainHttpServer's stopGracePeriodMillis default), plus slack.
+ */
+const HTTP_STOP_MS = 12_000;
+
 export function registerServe(program: Command): void {
   program
     .command('serve')
@@ -38,12 +44,25 @@ export function registerServe(program: Command): void {
       // Stopping removes the record and the lock: handled from here on, before anything else is awaited. `on`, not
       // `once`: another SIGTERM listener in this process (a library's) re-raises the signal when it sees no other
       // listener, which killed the process before `stop` had finished (seen: server.json and cmir.lock left behind).
+      //
+      // Apollo stops itself on these signals too (its stopOnTerminationSignals, on outside NODE_ENV=test), then raises
+      // the signal again; a second `stop()` that came while its own ran never resolves in @apollo/server 5 (its
+      // barrier is resolved only when stopping fails: dist/esm/ApolloServer.js, stop()). So the HTTP side counts as
+      // stopped when `server.stop()` returns or that second signal comes, and at the latest after HTTP_STOP_MS; then
+      // `app.close()` stops the jobs (they finish within CMIR_SHUTDOWN_GRACE_S or are handed back) and the database.
       let stopping = false;
+      let httpStopped!: () => void;
+      const apolloStopped = new Promise<void>((resolve) => (httpStopped = resolve));
       const stop = async () => {
-        if (stopping) return;
+        if (stopping) {
+          httpStopped();
+          return;
+        }
         stopping = true;
         await unrecord();
-        await server.stop();
+        const timer = setTimeout(httpStopped, HTTP_STOP_MS);
+        await Promise.race([server.stop(), apolloStopped]);
+        clearTimeout(timer);
         await app.close();
         process.exit(0);
       };
