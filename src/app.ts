@@ -18,6 +18,7 @@ import { EmbeddingService } from './services/embedding.service.ts';
 import { HealthService } from './services/health.service.ts';
 import { ImageService, SHARED_SWEEP_GRACE_MS } from './services/image.service.ts';
 import { IndexCache } from './services/index-cache.ts';
+import { GraphileQueue, InProcessQueue } from './services/job-queue.ts';
 import { JobService } from './services/job.service.ts';
 import { KeyService } from './services/key.service.ts';
 import { LinkService } from './services/link.service.ts';
@@ -104,10 +105,15 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
   };
   const audit = new AuditService(prisma, repos.audit);
   const modalities = new ModalityService(repos.modalities);
-  // Jobs run in the process that started them. With the embedded database this process is the only one (lock file),
-  // so unfinished jobs are orphans; on a shared Postgres only those whose heartbeat stopped are.
-  const jobs = new JobService(repos.jobs);
+  // Jobs go through a queue (docs/adr/0023): graphile-worker on a Postgres server, where any process that works the
+  // queue runs them (cmir serve, cmir worker); on the embedded database this process is the only one (lock file), so
+  // it runs them itself and its unfinished jobs at start-up are orphans. On a shared Postgres only jobs whose
+  // heartbeat stopped are: queued ones are handed back to the queue, the others failed.
+  const queue = db.kind === 'postgres' && config.databaseUrl ? new GraphileQueue(config.databaseUrl) : new InProcessQueue();
+  const jobs = new JobService(repos.jobs, { queue, heartbeatMs: config.jobHeartbeatMs });
   await jobs.recover(db.kind === 'pglite');
+  // the embedded database's queue runs every job at once, as jobs ran before the queue
+  if (queue.name === 'in-process') await jobs.work(Infinity);
   const cache = new IndexCache(repos.vectors);
   // CoMIR, window vectors and no-data masks run on worker threads (started at first use), off the event loop (docs/adr/0020)
   const threads = new PipelineThreads(config.pipelineThreads);
@@ -151,7 +157,7 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     repos,
     services,
     async close() {
-      await jobs.drain();
+      await jobs.stop(config.shutdownGraceMs);
       await threads.close();
       await correlation.close();
       await db.close();

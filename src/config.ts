@@ -36,6 +36,13 @@ export interface Config {
   /** Worker threads of CoMIR, window vectors and no-data masks (CMIR_PIPELINE_THREADS; pipeline/threads, docs/adr/0020). */
   readonly pipelineThreads: number;
   /**
+   * How often a process touches the jobs it runs (CMIR_JOB_HEARTBEAT_MS, default 15,000); four missed beats and the
+   * job's runner counts as stopped (JobService): a queued job is handed back, another failed (docs/adr/0023).
+   */
+  readonly jobHeartbeatMs: number;
+  /** How long SIGTERM lets running queued jobs finish before they are handed back (CMIR_SHUTDOWN_GRACE_S, default 30; 0: at once). */
+  readonly shutdownGraceMs: number;
+  /**
    * GraphQL query limits (src/server/limits.ts, @escape.tech/graphql-armor): a query over any of them is refused
    * before it runs, with `extensions.code` QUERY_TOO_COMPLEX. Defaults and their reasons: DEFAULT_QUERY_LIMITS.
    */
@@ -158,6 +165,13 @@ export function parseCorsOrigins(value: string | undefined): string[] {
   }
   return out;
 }
+/** 15 s: the heartbeat jobs had before the queue (issue 19), so a stopped runner is noticed after a minute. */
+export const DEFAULT_JOB_HEARTBEAT_MS = 15_000;
+/**
+ * 30 s: Kubernetes' default terminationGracePeriodSeconds (its docs, Pod lifecycle), the SIGTERM-to-SIGKILL time a
+ * replica usually gets; jobs still running then are handed back rather than killed halfway.
+ */
+export const DEFAULT_SHUTDOWN_GRACE_S = 30;
 
 function nonNegativeInt(name: string, value: unknown, fallback: number): number {
   if (value === undefined || value === '') return fallback;
@@ -196,6 +210,9 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     ingestRoots: (env.CMIR_INGEST_ROOTS ?? '').split(':').filter(Boolean).map((p) => path.resolve(p)),
     correlationCacheBytes: positiveInt('correlationCacheMb', env.CMIR_CORRELATION_CACHE_MB, DEFAULT_CORRELATION_CACHE_MB) * 2 ** 20,
     pipelineThreads: positiveInt('pipelineThreads', env.CMIR_PIPELINE_THREADS, DEFAULT_PIPELINE_THREADS),
+    jobHeartbeatMs: positiveInt('CMIR_JOB_HEARTBEAT_MS', env.CMIR_JOB_HEARTBEAT_MS, DEFAULT_JOB_HEARTBEAT_MS),
+    // 0: hand running jobs back at once
+    shutdownGraceMs: (env.CMIR_SHUTDOWN_GRACE_S === '0' ? 0 : positiveInt('CMIR_SHUTDOWN_GRACE_S', env.CMIR_SHUTDOWN_GRACE_S, DEFAULT_SHUTDOWN_GRACE_S)) * 1000,
     queryLimits: {
       depth: positiveInt('CMIR_MAX_QUERY_DEPTH', env.CMIR_MAX_QUERY_DEPTH, DEFAULT_QUERY_LIMITS.depth),
       aliases: positiveInt('CMIR_MAX_QUERY_ALIASES', env.CMIR_MAX_QUERY_ALIASES, DEFAULT_QUERY_LIMITS.aliases),

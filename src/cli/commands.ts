@@ -14,6 +14,7 @@ export interface CommandEntry {
  */
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'serve', summary: 'serve GraphQL at http://localhost:PORT/graphql (embedded database unless DATABASE_URL is set)', load: async () => (await import('./commands/serve.ts')).registerServe },
+  { name: 'worker', summary: 'run queued jobs (vocabulary builds, reindexing, slide tiling) from the Postgres at DATABASE_URL; serves no API', load: async () => (await import('./commands/worker.ts')).registerWorker },
   { name: 'ingest', summary: 'ingest image files or folders of them (TIFF, PNG, JPEG)', load: async () => (await import('./commands/ingest.ts')).registerIngest },
   { name: 'images', summary: 'list stored images', load: async () => (await import('./commands/images.ts')).registerImages },
   { name: 'modalities', summary: 'list modalities: channels, normalisation, CoMIR model, image count', load: async () => (await import('./commands/modalities.ts')).registerModalities },

@@ -71,7 +71,7 @@ export async function waitForRemoteJob(server: Server, id: string, onProgress: (
     );
     if (!job) throw new AppError('NOT_FOUND', `job ${id} is gone from ${server.url}`);
     onProgress(job.done, job.total);
-    if (job.state === 'SUCCEEDED' || job.state === 'FAILED') return job;
+    if (job.state === 'SUCCEEDED' || job.state === 'FAILED' || job.state === 'CANCELLED') return job;
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }

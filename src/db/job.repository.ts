@@ -1,6 +1,19 @@
 import type { Job, JobState, Prisma as P } from './generated/client.ts';
 import type { Prisma } from './database.ts';
 
+export interface JobUpdate {
+  state?: JobState;
+  done?: number;
+  total?: number;
+  error?: string | null;
+  result?: P.InputJsonValue;
+  startedAt?: Date;
+  finishedAt?: Date;
+  owner?: string | null;
+  attempts?: number;
+  cancelRequestedAt?: Date | null;
+}
+
 export class JobRepository {
   constructor(private readonly prisma: Prisma) {}
 
@@ -16,11 +29,43 @@ export class JobRepository {
     return this.prisma.job.create({ data: { kind, params, total, owner, heartbeatAt: new Date() } });
   }
 
-  update(
-    id: number,
-    data: { state?: JobState; done?: number; total?: number; error?: string; result?: P.InputJsonValue; startedAt?: Date; finishedAt?: Date },
-  ): Promise<Job> {
+  /** A job for the queue (docs/adr/0023): no owner until a worker takes it. */
+  createQueued(kind: string, params: P.InputJsonValue, maxAttempts: number): Promise<Job> {
+    return this.prisma.job.create({ data: { kind, params, queued: true, maxAttempts } });
+  }
+
+  update(id: number, data: JobUpdate): Promise<Job> {
     return this.prisma.job.update({ where: { id }, data: { ...data, heartbeatAt: new Date() } });
+  }
+
+  /**
+   * Updates a job only while it is RUNNING with a heartbeat older than `staleBefore` (its runner stopped): of several
+   * processes that find it so at once, one wins. @returns whether this call did
+   */
+  updateIfStale(id: number, staleBefore: Date, data: JobUpdate): Promise<boolean> {
+    return this.prisma.job
+      .updateMany({ where: { id, state: 'RUNNING', OR: [{ heartbeatAt: null }, { heartbeatAt: { lt: staleBefore } }] }, data })
+      .then((r) => r.count === 1);
+  }
+
+  /** Asks a running job to stop (it ends CANCELLED); false when it is no longer running. */
+  requestCancel(id: number): Promise<boolean> {
+    return this.prisma.job
+      .updateMany({ where: { id, state: { in: ['QUEUED', 'RUNNING'] } }, data: { cancelRequestedAt: new Date() } })
+      .then((r) => r.count === 1);
+  }
+
+  /** The running jobs of an owner that were asked to stop. */
+  cancelRequested(owner: string): Promise<Job[]> {
+    return this.prisma.job.findMany({ where: { owner, state: 'RUNNING', cancelRequestedAt: { not: null } } });
+  }
+
+  /** Queued jobs that are RUNNING with a heartbeat older than `staleBefore`: their runner stopped. */
+  findStaleQueued(staleBefore: Date): Promise<Job[]> {
+    return this.prisma.job.findMany({
+      where: { queued: true, state: 'RUNNING', OR: [{ heartbeatAt: null }, { heartbeatAt: { lt: staleBefore } }] },
+      orderBy: { id: 'asc' },
+    });
   }
 
   /** Keyset page by ascending id: `limit` rows after `afterId`. */
@@ -67,6 +112,9 @@ export class JobRepository {
         where: {
           state: { in: ['QUEUED', 'RUNNING'] },
           ...(id !== undefined ? { id } : {}),
+          // a queued job (docs/adr/0023) waits for any worker and is handed back when its runner stops
+          // (JobService.reap); only the embedded database's start-up (no `staleBefore`: every job is an orphan) fails it
+          ...(staleBefore ? { queued: false } : {}),
           ...(staleBefore ? { OR: [{ heartbeatAt: null }, { heartbeatAt: { lt: staleBefore } }] } : {}),
         },
         data: { state: 'FAILED', error: 'interrupted: the process running the job stopped before it finished', finishedAt: new Date() },

@@ -56,6 +56,7 @@ export const Mutation: MutationResolvers = guardMutations({
       oriented: input.oriented ?? undefined,
     }),
   reindex: (_, { input }, { services }) => services.embeddings.reindex(input?.modality ?? null),
+  cancelJob: (_, { id }, { services }) => services.jobs.cancel(fromGlobalId('Job', id)),
   linkAcquisition: (_, { input }, { services, principal }) =>
     services.links.link(
       {

@@ -50,6 +50,7 @@ export const MUTATION_POLICY: Record<MutationName, MutationPolicy> = {
   },
   buildVocabulary: { role: 'admin', audit: (job, args) => ({ targetType: 'Job', targetId: job.id, after: inputOf(args) }) },
   reindex: { role: 'admin', audit: (job, args) => ({ targetType: 'Job', targetId: job.id, after: inputOf(args) }) },
+  cancelJob: { role: 'admin', audit: (job) => ({ targetType: 'Job', targetId: job.id, after: { state: job.state, cancelRequestedAt: job.cancelRequestedAt } }) },
   deleteImage: { role: 'admin', audit: (_, args: { id: string }) => ({ targetType: 'Image', targetId: fromGlobalId('Image', args.id) }) },
   createApiKey: { role: 'admin', audit: 'service' },
   revokeApiKey: { role: 'admin', audit: 'service' },

@@ -7,7 +7,7 @@ import { BOX_DESCRIBER, embeddingVersion, type ImageHit, rankImages, type Window
 import { markNoData } from '../pipeline/decode/nodata.ts';
 import type { DescriberSpec, PipelineThreads } from '../pipeline/threads/pool.ts';
 import type { GreyImage } from '../pipeline/types.ts';
-import type { JobService } from './job.service.ts';
+import type { JobProgress, JobService } from './job.service.ts';
 import type { ModalityService } from './modality.service.ts';
 import { type ModalityWithModel, type RepresentationService, representationSpace } from './representation.service.ts';
 
@@ -47,7 +47,9 @@ export class EmbeddingService {
     private readonly modalities: ModalityService,
     private readonly jobs: JobService,
     private readonly threads: PipelineThreads,
-  ) {}
+  ) {
+    jobs.handle('index.rebuild', (params, progress) => this.runReindex(params.modality as string | null, progress));
+  }
 
   /**
    * Where a modality's vectors live: its representation space and the descriptor's version (the model's learned
@@ -122,31 +124,35 @@ export class EmbeddingService {
    * every image indexed wholly or not at all; the next reindex goes on from there.
    */
   async reindex(modalityName?: string | null, onProgress?: (done: number, total: number) => void) {
-    const names = modalityName ? [(await this.modalities.getByName(modalityName)).name] : (await this.modalities.list()).map((m) => m.name);
-    return this.jobs.start(
-      'index.rebuild',
-      { modality: modalityName ?? null },
-      async (progress) => {
-        const modalities = await Promise.all(names.map(async (n) => (await this.representations.modalityByName(n))!));
-        const todo = await Promise.all(modalities.map((m) => this.vectors.countWithoutEmbeddings(m.id, EmbeddingService.space(m))));
-        const total = todo.reduce((a, b) => a + b, 0);
-        let done = 0;
-        progress.report(0, total);
-        for (const modality of modalities) {
-          const space = EmbeddingService.space(modality);
-          for (let after = 0; ; ) {
-            const batch = await this.vectors.imagesWithoutEmbeddings(modality.id, space, after, REINDEX_BATCH);
-            if (batch.length === 0) break;
-            for (const image of batch) {
-              await this.indexImage(image, modality);
-              progress.report(++done, total);
-              after = image.id;
-            }
-          }
-        }
-        return { images: done };
-      },
-      onProgress,
-    );
+    // an unknown modality is NOT_FOUND here, before anything is queued
+    const name = modalityName ? (await this.modalities.getByName(modalityName)).name : null;
+    return this.jobs.enqueue('index.rebuild', { modality: name }, onProgress);
   }
+
+  /**
+   * The reindex job (queued: any worker may run it, and a retry goes on from the images already indexed). `null`:
+   * every modality.
+   */
+  private async runReindex(modalityName: string | null, progress: JobProgress): Promise<{ images: number }> {
+    const names = modalityName ? [(await this.modalities.getByName(modalityName)).name] : (await this.modalities.list()).map((m) => m.name);
+    const modalities = await Promise.all(names.map(async (n) => (await this.representations.modalityByName(n))!));
+    const todo = await Promise.all(modalities.map((m) => this.vectors.countWithoutEmbeddings(m.id, EmbeddingService.space(m))));
+    const total = todo.reduce((a, b) => a + b, 0);
+    let done = 0;
+    progress.report(0, total);
+    for (const modality of modalities) {
+      const space = EmbeddingService.space(modality);
+      for (let after = 0; ; ) {
+        const batch = await this.vectors.imagesWithoutEmbeddings(modality.id, space, after, REINDEX_BATCH);
+        if (batch.length === 0) break;
+        for (const image of batch) {
+          await this.indexImage(image, modality);
+          progress.report(++done, total);
+          after = image.id;
+        }
+      }
+    }
+    return { images: done };
+  }
+
 }

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { Job, JobState, Prisma as P } from '../db/generated/client.ts';
-import type { JobRepository } from '../db/job.repository.ts';
+import type { JobRepository, JobUpdate } from '../db/job.repository.ts';
 import { invalidParameter, NotFoundError } from '../errors.ts';
+import { type Attempt, InProcessQueue, type JobQueue, retryDelayMs } from './job-queue.ts';
 import { type Page, pageOf, validatePageArgs } from './pagination.ts';
 import { watch } from './watch.ts';
 
@@ -11,14 +12,40 @@ import { watch } from './watch.ts';
 export const JOB_KINDS = ['vocabulary.build', 'index.rebuild', 'slide.tile'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
+/**
+ * How many attempts a queued job of each kind gets (docs/adr/0023). Reindexing and tiling go on from what they
+ * stored, so another attempt costs only what was lost; a vocabulary build starts over (k-means from the beginning) and
+ * a failed one is more likely a problem of its images than of its process: one attempt, then a person looks.
+ */
+export const MAX_ATTEMPTS: Record<JobKind, number> = { 'index.rebuild': 3, 'slide.tile': 3, 'vocabulary.build': 1 };
+
+/** Runs a queued job of one kind: from its params (JSON) to its result (JSON), reporting progress. */
+export type JobHandler = (params: P.JsonObject, progress: JobProgress) => Promise<P.InputJsonValue>;
+
 
 export interface JobProgress {
-  /** Reports progress; writes are throttled to at most one per PROGRESS_INTERVAL_MS. */
+  /**
+   * Reports progress; writes are throttled to at most one per PROGRESS_INTERVAL_MS. Throws when the job was cancelled
+   * or its worker is stopping: the job stops there.
+   */
   report(done: number, total?: number): void;
 }
 
 /** Every state a job can be in (prisma/schema.prisma, enum JobState). */
-export const JOB_STATES: readonly JobState[] = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED'];
+export const JOB_STATES: readonly JobState[] = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
+
+/** Whether a job has ended (it will not change again). */
+export const jobFinished = (j: Pick<Job, 'state'>) => j.state === 'SUCCEEDED' || j.state === 'FAILED' || j.state === 'CANCELLED';
+
+/** How often `wait` reads a job that another process runs (ms); one this process runs is seen at once. */
+const WAIT_POLL_MS = 250;
+
+/** Why an attempt was stopped: a person cancelled it, or its worker is stopping (the job is handed back). */
+class Stopped extends Error {
+  constructor(readonly why: 'cancelled' | 'handed back') {
+    super(why === 'cancelled' ? 'cancelled' : 'handed back: the worker stopped before the job finished');
+  }
+}
 
 /** The most jobs one `list` returns. */
 const MAX_LIST = 1000;
@@ -29,8 +56,10 @@ const PROGRESS_INTERVAL_MS = 250;
 export interface JobServiceOptions {
   /** This process's name on its jobs; default host:pid:random. */
   owner?: string;
-  /** How often the owner's unfinished jobs are touched, progress or not; default 15 s. */
+  /** How often the owner's unfinished jobs are touched, progress or not; default 15 s (or CMIR_JOB_HEARTBEAT_MS). */
   heartbeatMs?: number;
+  /** Where queued jobs wait (docs/adr/0023); default an in-process queue (the embedded database's). */
+  queue?: JobQueue;
 }
 
 /**
@@ -49,13 +78,174 @@ export class JobService {
    * subscription pushes. In-process: a job another server runs on a shared Postgres is not seen here.
    */
   readonly changes = new EventEmitter<{ job: [Job] }>().setMaxListeners(0);
+  readonly queue: JobQueue;
   private readonly heartbeatMs: number;
   private readonly running = new Map<number, Promise<void>>();
+  /** The queued jobs this process runs now, with what stops them (cancel, or the worker stopping). */
+  private readonly attempts = new Map<number, AbortController>();
+  /** The attempts this process runs now, until they end (`drain`). */
+  private readonly active = new Map<number, Promise<void>>();
+  /** Progress callbacks of jobs queued here (`enqueue`'s onProgress), called when this process runs them. */
+  private readonly listeners = new Map<number, (done: number, total: number) => void>();
+  private readonly handlers = new Map<string, JobHandler>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly jobs: JobRepository, opts: JobServiceOptions = {}) {
     this.owner = opts.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.heartbeatMs = opts.heartbeatMs ?? 15_000;
+    this.queue = opts.queue ?? new InProcessQueue();
+  }
+
+  /** Registers how jobs of a kind run (each service registers its kinds; every process that may run jobs has all). */
+  handle(kind: JobKind, handler: JobHandler): void {
+    this.handlers.set(kind, handler);
+  }
+
+  /**
+   * Queues a job of a kind (docs/adr/0023): its row (QUEUED) at once, then a worker runs it (this process when it
+   * works the queue, or another), retrying a failed attempt after a backoff up to MAX_ATTEMPTS[kind] attempts.
+   * `onProgress` is called when this process runs it.
+   */
+  async enqueue(kind: JobKind, params: P.InputJsonObject, onProgress?: (done: number, total: number) => void): Promise<Job> {
+    const job = await this.jobs.createQueued(kind, params, MAX_ATTEMPTS[kind]);
+    if (onProgress) this.listeners.set(job.id, onProgress);
+    this.changes.emit('job', job);
+    try {
+      await this.queue.enqueue(job.id, job.maxAttempts);
+    } catch (e) {
+      // not queued: the row must not wait for ever
+      this.listeners.delete(job.id);
+      await this.write(job.id, { state: 'FAILED', error: `not queued: ${(e as Error).message}`, finishedAt: new Date() });
+      throw e;
+    }
+    return job;
+  }
+
+  /**
+   * Takes queued jobs in this process, `concurrency` at a time (cmir serve, cmir worker; on the embedded database at
+   * start-up). While it works, its heartbeat also asks for cancellations and hands back the jobs of stopped workers.
+   */
+  async work(concurrency = 1): Promise<void> {
+    await this.queue.work((a) => {
+      const run = this.runAttempt(a);
+      const settled = run.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.active.set(a.jobId, settled);
+      void settled.then(() => {
+        if (this.active.get(a.jobId) === settled) this.active.delete(a.jobId);
+      });
+      return run;
+    }, concurrency);
+    // the embedded database's queue has no other runner to watch: its heartbeat beats only while a job runs
+    if (this.queue.name !== 'in-process') this.startHeartbeat();
+  }
+
+  /**
+   * Cancels a job: a queued one at once; a running one is asked to stop at its next progress report (at once when
+   * this process runs it, else at its runner's next heartbeat) and ends CANCELLED. A job that has ended is returned
+   * as it is. Jobs started as closures (`start`) cannot be cancelled: INVALID_PARAMETER.
+   */
+  async cancel(id: number): Promise<Job> {
+    const job = await this.get(id);
+    if (jobFinished(job)) return job;
+    if (!job.queued) throw invalidParameter('id', 'a queued job (this one runs as part of its process and cannot be cancelled)', id);
+    if (job.state === 'QUEUED' && (await this.queue.cancelQueued(id))) {
+      this.listeners.delete(id);
+      return this.write(id, { state: 'CANCELLED', finishedAt: new Date(), cancelRequestedAt: new Date(), owner: null });
+    }
+    await this.jobs.requestCancel(id);
+    this.attempts.get(id)?.abort(new Stopped('cancelled'));
+    return this.get(id);
+  }
+
+  /** One attempt at a queued job, as the queue hands it to this process; throws when it failed (the queue retries). */
+  private async runAttempt(a: Attempt): Promise<void> {
+    const job = await this.jobs.findById(a.jobId);
+    // gone, or ended already (cancelled while it waited)
+    if (!job || jobFinished(job)) return;
+    if (job.cancelRequestedAt) {
+      await this.write(job.id, { state: 'CANCELLED', finishedAt: new Date(), owner: null });
+      return;
+    }
+    const handler = this.handlers.get(job.kind);
+    if (!handler) throw new Error(`no handler for jobs of kind ${job.kind} in this process`);
+    const stop = new AbortController();
+    const onShutdown = () => stop.abort(new Stopped('handed back'));
+    if (a.signal.aborted) onShutdown();
+    a.signal.addEventListener('abort', onShutdown, { once: true });
+    this.attempts.set(job.id, stop);
+    const listener = this.listeners.get(job.id);
+    let last = 0;
+    let latest = { done: job.done, total: job.total };
+    let pending: Promise<unknown> = Promise.resolve();
+    const progress: JobProgress = {
+      report: (done, total) => {
+        if (stop.signal.aborted) throw stop.signal.reason;
+        latest = { done, total: total ?? latest.total };
+        listener?.(latest.done, latest.total);
+        const now = Date.now();
+        if (now - last < PROGRESS_INTERVAL_MS) return;
+        last = now;
+        pending = pending.then(() => this.write(job.id, { done, ...(total !== undefined ? { total } : {}) }));
+      },
+    };
+    try {
+      await this.write(job.id, { state: 'RUNNING', owner: this.owner, attempts: a.attempt, startedAt: new Date(), finishedAt: undefined });
+      this.startHeartbeat();
+      const result = await handler(job.params as P.JsonObject, progress);
+      await pending;
+      await this.write(job.id, { state: 'SUCCEEDED', result, error: null, finishedAt: new Date(), ...latest });
+      this.listeners.delete(job.id);
+    } catch (e) {
+      await pending.catch(() => undefined);
+      const reason = stop.signal.aborted ? stop.signal.reason : e;
+      if (reason instanceof Stopped && reason.why === 'cancelled') {
+        this.listeners.delete(job.id);
+        await this.write(job.id, { state: 'CANCELLED', error: 'cancelled', finishedAt: new Date(), owner: null });
+        return;
+      }
+      const message = (reason as Error).message;
+      if (a.attempt < a.maxAttempts) {
+        // the queue runs it again after its backoff (graphile-worker: e^attempts s)
+        await this.write(job.id, {
+          state: 'QUEUED',
+          owner: null,
+          error: `attempt ${a.attempt} of ${a.maxAttempts}: ${message}; next in about ${Math.round(retryDelayMs(a.attempt) / 1000)} s`,
+        });
+      } else {
+        // the dead letter: FAILED with the last error, attempts = maxAttempts
+        this.listeners.delete(job.id);
+        await this.write(job.id, { state: 'FAILED', error: message, finishedAt: new Date() });
+      }
+      throw reason;
+    } finally {
+      a.signal.removeEventListener('abort', onShutdown);
+      this.attempts.delete(job.id);
+      this.idle();
+    }
+  }
+
+  /**
+   * Queued jobs RUNNING under a runner that stopped (no heartbeat for four intervals: kill -9, a lost machine) are
+   * handed back to the queue with the attempt counted, or FAILED when that was their last (the dead letter). Several
+   * processes may look at once: each job is taken by one (`updateIfStale`).
+   */
+  private async reap(jobs: readonly Job[]): Promise<void> {
+    const before = this.staleBefore();
+    for (const job of jobs) {
+      const interrupted = `interrupted: the process running the job stopped before it finished (attempt ${job.attempts} of ${job.maxAttempts})`;
+      const last = job.attempts >= job.maxAttempts;
+      const data: JobUpdate = last
+        ? { state: 'FAILED', error: interrupted, finishedAt: new Date() }
+        : { state: 'QUEUED', owner: null, error: `${interrupted}; handed back to the queue` };
+      if (!(await this.jobs.updateIfStale(job.id, before, data))) continue;
+      // the library still holds it locked by the dead runner: released (a last attempt stays failed there too)
+      await this.queue.handBack([job.id]);
+      const row = await this.jobs.findById(job.id);
+      if (row) this.changes.emit('job', row);
+    }
   }
 
   /** A heartbeat older than this means the owner stopped: four missed beats (slack for a loaded machine). */
@@ -75,8 +265,9 @@ export class JobService {
   async get(id: number): Promise<Job> {
     let job = await this.jobs.findById(id);
     if (!job) throw new NotFoundError('Job', id);
-    if ((job.state === 'QUEUED' || job.state === 'RUNNING') && !this.running.has(id) && this.isStale(job)) {
-      await this.jobs.failInterrupted(this.staleBefore(), id);
+    if ((job.state === 'QUEUED' || job.state === 'RUNNING') && !this.running.has(id) && !this.attempts.has(id) && this.isStale(job)) {
+      if (job.queued) await this.reap([job]);
+      else await this.jobs.failInterrupted(this.staleBefore(), id);
       job = (await this.jobs.findById(id)) ?? job;
     }
     return job;
@@ -104,7 +295,7 @@ export class JobService {
    */
   async watch(id?: number): Promise<AsyncIterableIterator<Job>> {
     if (id === undefined) return watch<Job>(this.changes, 'job');
-    const finished = (j: Job) => j.state === 'SUCCEEDED' || j.state === 'FAILED';
+    const finished = jobFinished;
     // listening before reading the row: a change in between comes after it, not never
     const changes = watch<Job>(this.changes, 'job', { keep: (j) => j.id === id, last: finished });
     try {
@@ -147,7 +338,12 @@ export class JobService {
     return new Date(Date.now() - this.orphanAfterMs);
   }
 
+  /**
+   * A job whose runner stopped: no heartbeat for four intervals. A queued job that waits (QUEUED) is never stale: it
+   * waits for a worker, however long.
+   */
   private isStale(job: Job): boolean {
+    if (job.queued && job.state !== 'RUNNING') return false;
     return (job.heartbeatAt ?? job.createdAt).getTime() < Date.now() - this.orphanAfterMs;
   }
 
@@ -183,7 +379,7 @@ export class JobService {
         await this.write(job.id, { state: 'FAILED', error: (e as Error).message, finishedAt: new Date() });
       } finally {
         this.running.delete(job.id);
-        if (this.running.size === 0) this.stopHeartbeat();
+        this.idle();
       }
     })();
     this.running.set(job.id, run);
@@ -200,8 +396,24 @@ export class JobService {
 
   private startHeartbeat(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => void this.jobs.heartbeat(this.owner).catch(() => undefined), this.heartbeatMs);
+    this.timer = setInterval(() => void this.beat().catch(() => undefined), this.heartbeatMs);
     this.timer.unref();
+  }
+
+  /**
+   * Each heartbeat: touches this process's unfinished jobs; and while it works the queue, stops the jobs it runs that
+   * another process cancelled and hands back those whose runner stopped.
+   */
+  private async beat(): Promise<void> {
+    await this.jobs.heartbeat(this.owner);
+    if (!this.queue.working || this.queue.name === 'in-process') return;
+    for (const job of await this.jobs.cancelRequested(this.owner)) this.attempts.get(job.id)?.abort(new Stopped('cancelled'));
+    await this.reap(await this.jobs.findStaleQueued(this.staleBefore()));
+  }
+
+  /** Stops the heartbeat when nothing of this process needs it: no job runs, and no queue of other runners is watched. */
+  private idle(): void {
+    if (this.running.size === 0 && this.attempts.size === 0 && !(this.queue.working && this.queue.name !== 'in-process')) this.stopHeartbeat();
   }
 
   private stopHeartbeat(): void {
@@ -209,15 +421,49 @@ export class JobService {
     this.timer = undefined;
   }
 
-  /** Resolves with the job's final row once it has finished. */
+  /**
+   * Resolves with the job's final row once it has ended. A process that waits for a queued job works the queue
+   * (one at a time) if it did not already, so that `cmir reindex` finishes on a Postgres without workers.
+   */
   async wait(id: number): Promise<Job> {
     await this.running.get(id);
-    return this.get(id);
+    for (;;) {
+      const job = await this.get(id);
+      if (jobFinished(job)) return job;
+      if (job.queued && !this.queue.working) await this.work(1);
+      await this.changeOf(id, WAIT_POLL_MS);
+    }
   }
 
-  /** Waits for every running job (shutdown). */
+  /** Resolves at the next row this process writes for job `id`, or after `ms`. */
+  private changeOf(id: number, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.changes.off('job', seen);
+        resolve();
+      };
+      const seen = (j: Job) => {
+        if (j.id === id) done();
+      };
+      const timer = setTimeout(done, ms);
+      this.changes.on('job', seen);
+    });
+  }
+
+  /** Waits for every job this process runs now (closures and queued attempts) to end; the queue goes on. */
   async drain(): Promise<void> {
-    await Promise.all(this.running.values());
+    while (this.running.size + this.active.size > 0) await Promise.allSettled([...this.running.values(), ...this.active.values()]);
+  }
+
+  /**
+   * Stops taking queued jobs and waits for the running ones (shutdown: SIGTERM, `close`): queued attempts may finish
+   * for `graceMs`, then they are handed back to the queue; jobs started as closures run to their end.
+   */
+  async stop(graceMs = 30_000): Promise<void> {
+    await this.queue.stop(graceMs);
+    await this.drain();
+    this.stopHeartbeat();
   }
 }
 

@@ -64,6 +64,14 @@ export interface Encoded {
   nFeatures: number;
 }
 
+/** What a queued vocabulary build carries (its Job's params). */
+interface BuildJobParams {
+  modality: string;
+  size: number;
+  seed: number;
+  oriented: boolean;
+}
+
 export interface BuildOptions {
   size?: number;
   seed?: number;
@@ -90,7 +98,9 @@ export class VocabularyService {
     private readonly modalities: ModalityService,
     private readonly jobs: JobService,
     private readonly cache: IndexCache,
-  ) {}
+  ) {
+    jobs.handle('vocabulary.build', (params, progress) => this.runBuildJob(params as unknown as BuildJobParams, progress.report));
+  }
 
   list(modality?: string): Promise<VocabularyInfo[]> {
     return this.vocabularies.list(modality ? `${modality}/` : undefined);
@@ -213,24 +223,32 @@ export class VocabularyService {
     if (!Number.isInteger(seed)) throw invalidParameter('seed', 'an integer', seed);
     const named = await this.modalities.getByName(modalityName);
     const modality = await this.representations.modality(named.id);
-    // whole-slide images are searched by tile vectors, not words (services/wsi.service.ts)
-    const images = await this.prisma.image.findMany({ where: { modalityId: modality.id, pyramid: { equals: P.DbNull } }, orderBy: { id: 'asc' } });
-    if (images.length === 0) throw invalidParameter('modality', 'a modality with images', modalityName);
+    // checked here, before anything is queued; the job reads them again when it runs
+    if ((await this.trainingImages(modality)).length === 0) throw invalidParameter('modality', 'a modality with images', modalityName);
+    const job: BuildJobParams = { modality: modality.name, size, seed, oriented: opts.oriented ?? false };
+    return this.jobs.enqueue('vocabulary.build', { ...job }, onProgress);
+  }
+
+  /** The images a build of a modality learns from: whole-slide images are searched by tile vectors, not words (services/wsi.service.ts). */
+  private trainingImages(modality: ModalityWithModel): Promise<Image[]> {
+    return this.prisma.image.findMany({ where: { modalityId: modality.id, pyramid: { equals: P.DbNull } }, orderBy: { id: 'asc' } });
+  }
+
+  /** The build job (queued, docs/adr/0023): its modality and images as they are when it runs. */
+  private async runBuildJob(job: BuildJobParams, report: (done: number, total: number) => void) {
+    const modality = await this.representations.modality((await this.modalities.getByName(job.modality)).id);
+    const images = await this.trainingImages(modality);
+    if (images.length === 0) throw invalidParameter('modality', 'a modality with images', job.modality);
     const params: VocabularyParams = {
       modality: modality.name,
       representation: representationSpace(modality),
-      seed,
-      oriented: opts.oriented ?? false,
+      seed: job.seed,
+      oriented: job.oriented,
       strongestFraction: DEFAULT_STRONGEST_FRACTION,
-      requestedSize: size,
+      requestedSize: job.size,
       trainingDescriptors: 0,
     };
-    return this.jobs.start(
-      'vocabulary.build',
-      { modality: modality.name, size, seed, oriented: params.oriented },
-      (progress) => this.runBuild(modality, images, params, progress.report),
-      onProgress,
-    );
+    return this.runBuild(modality, images, params, report);
   }
 
   private async runBuild(
@@ -261,12 +279,22 @@ export class VocabularyService {
     sets.length = 0;
     params.trainingDescriptors = training.length / 64;
     // 2. k-means, on a worker thread: the event loop keeps serving requests during the build.
+    // `report` throws when the job is cancelled; thrown in the thread's message listener it would be uncaught, so it
+    // is kept and thrown once k-means returns
+    let stopped: unknown;
     const trained = await trainVocabularyOffThread(training, 64, {
       size: params.requestedSize,
       seed: params.seed,
       transfer: true,
-      onProgress: (it) => report(n + Math.min(it, iterations), total),
+      onProgress: (it) => {
+        try {
+          report(n + Math.min(it, iterations), total);
+        } catch (e) {
+          stopped ??= e;
+        }
+      },
     });
+    if (stopped !== undefined) throw stopped;
     params.iterations = trained.report.iterations;
     params.images = n;
     const info = await this.vocabularies.create({

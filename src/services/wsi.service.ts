@@ -92,6 +92,7 @@ export class WholeSlideService {
     private readonly embeddings: EmbeddingService,
   ) {
     this.tileCache = new ReducedCache(TILE_CACHE_BYTES);
+    jobs.handle('slide.tile', (params, progress) => this.tile(params.imageId as number, progress));
   }
 
   /**
@@ -171,7 +172,7 @@ export class WholeSlideService {
    * (kill -9) interrupted goes on where it stopped.
    */
   startTiling(imageId: number, onProgress?: (done: number, total: number) => void) {
-    return this.jobs.start('slide.tile', { imageId }, (progress) => this.tile(imageId, progress), onProgress);
+    return this.jobs.enqueue('slide.tile', { imageId }, onProgress);
   }
 
   /**
@@ -191,6 +192,8 @@ export class WholeSlideService {
   private async tile(imageId: number, progress: { report(done: number, total?: number): void }): Promise<P.InputJsonObject> {
     const image = await this.prisma.image.findUniqueOrThrow({ where: { id: imageId } });
     try {
+      // another attempt of a job whose last one failed (docs/adr/0023): tiling again, so pending again
+      if (image.tilingState === 'FAILED') await this.prisma.image.update({ where: { id: imageId }, data: { tilingState: 'PENDING' satisfies TilingState } });
       const modality = await this.representations.modality(image.modalityId);
       const pyramid = image.pyramid as unknown as PyramidInfo;
       const file = this.files.pathOf(image.sha256);

@@ -71,6 +71,7 @@ const MUTATIONS: Record<MutationName, () => Promise<{ query: string; variables?:
   registerModel: async () => ({ query: 'mutation { registerModel(input: { dir: "/nowhere" }) { id } }' }),
   buildVocabulary: async () => ({ query: 'mutation { buildVocabulary(input: { modality: "NOPE" }) { id } }' }),
   reindex: async () => ({ query: 'mutation { reindex(input: { modality: "NOPE" }) { id } }' }),
+  cancelJob: async () => ({ query: 'mutation($id: ID!) { cancelJob(id: $id) { id } }', variables: { id: toGlobalId('Job', 99_999) } }),
   deleteImage: async () => ({ query: 'mutation($id: ID!) { deleteImage(id: $id) { deletedId } }', variables: { id: toGlobalId('Image', 99_999) } }),
   createApiKey: async () => ({ query: `mutation { createApiKey(input: { name: "k${++n}", role: READER }) { secret key { id } } }` }),
   revokeApiKey: async () => ({ query: 'mutation($id: ID!) { revokeApiKey(id: $id) { id } }', variables: { id: toGlobalId('ApiKey', 99_999) } }),

@@ -141,7 +141,7 @@ test('jobs lists failed jobs with their progress and error (all of them with --a
   expect(JSON.parse((await cmir(home, 'jobs', '--all', '--kind', 'index.rebuild', '--json')).stdout).map((j: any) => j.state)).toEqual(['FAILED']);
   const bad = await cmir(home, 'jobs', '--state', 'DONE');
   expect(bad.code).not.toBe(0);
-  expect(bad.stderr).toMatch(/error \[BAD_USER_INPUT\]: Expected a comma-separated list of QUEUED, RUNNING, SUCCEEDED, FAILED for --state but received "DONE"/);
+  expect(bad.stderr).toMatch(/error \[BAD_USER_INPUT\]: Expected a comma-separated list of QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED for --state but received "DONE"/);
 });
 
 test('while cmir serve holds the embedded database, a command is told which server holds it and what to do; with CMIR_KEY, reindex runs through it', { timeout: 300_000 }, async () => {

@@ -10,9 +10,14 @@ import { type Config, loadConfig } from '../../src/config.ts';
 export const TEST_BACKEND: 'postgres' | 'pglite' =
   process.env.CMIR_TEST_BACKEND === 'postgres' && process.env.CMIR_TEST_DATABASE_URL ? 'postgres' : 'pglite';
 
-/** A new, empty database on the Postgres server at `serverUrl` (each test file, or each crash test home, gets its own). */
+/**
+ * A new, empty database on the Postgres server at `serverUrl` (each test file, or each crash test home, gets its own),
+ * named `cmir_test_<random>` (CMIR_TEST_DB_PREFIX replaces `cmir_test_` on a server shared with other work).
+ */
 export async function freshServerDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `cmir_test_${randomBytes(6).toString('hex')}`;
+  const prefix = process.env.CMIR_TEST_DB_PREFIX || 'cmir_test_';
+  if (!/^[a-z_][a-z0-9_]*$/.test(prefix)) throw new Error(`CMIR_TEST_DB_PREFIX must be a lower-case SQL identifier, not ${prefix}`);
+  const name = `${prefix}${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);

@@ -176,15 +176,23 @@ export type IngestImageInput = {
 /** Long-running work (vocabulary builds, re-quantisation) with progress. */
 export type Job = Node & {
   __typename?: 'Job';
+  /** Attempts begun (a queued job is retried with a backoff after a failed attempt, up to maxAttempts). */
+  attempts: Scalars['Int']['output'];
   createdAt: Scalars['DateTime']['output'];
   done: Scalars['Int']['output'];
+  /** Why the job FAILED; while a queued job waits for its next attempt (QUEUED, attempts > 0), why the last one failed. */
   error?: Maybe<Scalars['String']['output']>;
   finishedAt?: Maybe<Scalars['DateTime']['output']>;
   /** Last sign of life from the owner (written with progress and every 15 s). */
   heartbeatAt?: Maybe<Scalars['DateTime']['output']>;
   id: Scalars['ID']['output'];
   kind: Scalars['String']['output'];
-  /** The process running the job (host:pid:tag); a job whose owner stopped is FAILED as interrupted. */
+  /** The most attempts the job gets; FAILED with attempts = maxAttempts is the dead letter. */
+  maxAttempts: Scalars['Int']['output'];
+  /**
+   * The process running the job (host:pid:tag). A job whose owner stopped is handed back to the queue (a queued job with
+   * attempts left) or FAILED as interrupted.
+   */
   owner?: Maybe<Scalars['String']['output']>;
   /** done / total in [0,1]; 0 while total is unknown. */
   progress: Scalars['Float']['output'];
@@ -214,6 +222,8 @@ export type JobFilter = {
 };
 
 export type JobState =
+  /** Cancelled before it ended (a queued job: docs/adr/0023). */
+  | 'CANCELLED'
   | 'FAILED'
   | 'QUEUED'
   | 'RUNNING'
@@ -359,6 +369,11 @@ export type Mutation = {
   _empty?: Maybe<Scalars['Boolean']['output']>;
   /** Builds a vocabulary and re-quantises the modality's images in a Job (poll `job(id)`). */
   buildVocabulary: Job;
+  /**
+   * Cancels a queued job (admin): one that waits ends CANCELLED at once; a running one stops at its next progress report
+   * and ends CANCELLED (poll `job(id)` or watch `jobUpdated`). A job that has ended is returned as it is.
+   */
+  cancelJob: Job;
   /** Creates an API key (admin); its secret is in the answer, and nowhere else. */
   createApiKey: CreateApiKeyPayload;
   createModality: Modality;
@@ -384,6 +399,11 @@ export type Mutation = {
 
 export type MutationBuildVocabularyArgs = {
   input: BuildVocabularyInput;
+};
+
+
+export type MutationCancelJobArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -756,7 +776,9 @@ export type Subscription = {
   __typename?: 'Subscription';
   /**
    * A job as it changes: now, then at each progress write (at most 4 a second) and state change, ending after it
-   * finishes. Without id: every job this server starts or runs. Jobs run by another server are not seen.
+   * finishes. Without id: every job this server starts or runs. Jobs run by another process (another server, or a
+   * `cmir worker` on a Postgres server) are not pushed: a dashboard polls `job(id)`, whose row every runner writes
+   * (progress at most 4 times a second, a heartbeat every 15 s).
    */
   jobUpdated: Job;
   /** Each new link (not one asked for again), as it is stored; with a filter, only those that match it. */
@@ -1093,6 +1115,7 @@ export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes
 }
 
 export type JobResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Job'] = ResolversParentTypes['Job']> = ResolversObject<{
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   done?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1100,6 +1123,7 @@ export type JobResolvers<ContextType = Context, ParentType extends ResolversPare
   heartbeatAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  maxAttempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   owner?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   progress?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   result?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
@@ -1189,6 +1213,7 @@ export type ModalityResolvers<ContextType = Context, ParentType extends Resolver
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
   _empty?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   buildVocabulary?: Resolver<ResolversTypes['Job'], ParentType, ContextType, RequireFields<MutationBuildVocabularyArgs, 'input'>>;
+  cancelJob?: Resolver<ResolversTypes['Job'], ParentType, ContextType, RequireFields<MutationCancelJobArgs, 'id'>>;
   createApiKey?: Resolver<ResolversTypes['CreateApiKeyPayload'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'input'>>;
   createModality?: Resolver<ResolversTypes['Modality'], ParentType, ContextType, RequireFields<MutationCreateModalityArgs, 'input'>>;
   createSlide?: Resolver<ResolversTypes['Slide'], ParentType, ContextType, RequireFields<MutationCreateSlideArgs, 'input'>>;

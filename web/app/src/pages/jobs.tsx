@@ -9,7 +9,7 @@ const POLL_MS = 2000;
 interface Job {
   id: string;
   kind: string;
-  state: 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  state: 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
   done: number;
   total: number;
   progress: number;
