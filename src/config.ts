@@ -123,10 +123,11 @@ export const DEFAULT_PIPELINE_THREADS = 1;
 /**
  * Admission of heavy requests (docs/adr/0024). Per key: 60 searches a minute (one a second, sustained: a person at the
  * dashboard or a script that waits for each answer stays under it) and 600 uploads (ten a second: an ingestion takes
- * 1-2 s, so only parallel clients reach it). Per server: 2 searches at once (one per core of the 2-core machine the
- * benchmarks run on) and 4 waiting, so a queued search waits at most ~2 searches' time before it starts.
+ * 1-2 s, so only parallel clients reach it). Per server: 1 search at once (it runs on the pipeline thread, of which the
+ * default is one) and 1 waiting. Measured with bench:load (50 clients, 2 searches/s, 20 s, side by side): reads p99
+ * 15.2 s without admission, 6.4 s with 2 running + 4 waiting, 3.9 s with 1 + 1 (bench/results/load-20s-admission-*).
  */
-export const DEFAULT_ADMISSION: AdmissionLimits = { searchesPerMinute: 60, uploadsPerMinute: 600, searchConcurrency: 2, searchQueue: 4 };
+export const DEFAULT_ADMISSION: AdmissionLimits = { searchesPerMinute: 60, uploadsPerMinute: 600, searchConcurrency: 1, searchQueue: 1 };
 
 export interface ConfigOverrides {
   home?: string;
