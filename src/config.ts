@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { invalidParameter } from './errors.ts';
 import type { AnonymousAccess } from './services/auth.ts';
-import type { AdmissionLimits } from './services/admission.service.ts';
 import { PROJECT_ROOT } from './paths.ts';
 
 /** Runtime configuration, from flags first, then environment, then defaults. Validated once, up front. */
@@ -128,6 +127,18 @@ export const DEFAULT_PIPELINE_THREADS = 1;
  * 15.2 s without admission, 6.4 s with 2 running + 4 waiting, 3.9 s with 1 + 1 (bench/results/load-20s-admission-*).
  */
 export const DEFAULT_ADMISSION: AdmissionLimits = { searchesPerMinute: 60, uploadsPerMinute: 600, searchConcurrency: 1, searchQueue: 1 };
+
+/** What one server admits of heavy requests (services/admission.service.ts, docs/adr/0024). */
+export interface AdmissionLimits {
+  /** Searches one key (or all anonymous requests together) may start per minute; 0: no limit (CMIR_SEARCH_RATE). */
+  searchesPerMinute: number;
+  /** Uploads (ingestions and searches by file) one key may send per minute; 0: no limit (CMIR_UPLOAD_RATE). */
+  uploadsPerMinute: number;
+  /** Searches running at once on this server (CMIR_SEARCH_CONCURRENCY). */
+  searchConcurrency: number;
+  /** Searches that may wait for one of those; one more is answered SERVER_BUSY (CMIR_SEARCH_QUEUE). */
+  searchQueue: number;
+}
 
 export interface ConfigOverrides {
   home?: string;

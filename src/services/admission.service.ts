@@ -1,30 +1,20 @@
 import pLimit from 'p-limit';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { AdmissionLimits } from '../config.ts';
 import { RateLimitedError, ServerBusyError } from '../errors.ts';
 import type { Principal } from './auth.ts';
-
-/**
- * What one server admits of the heavy requests (docs/adr/0024): searches and uploads per API key per minute, and
- * searches running at once, with a short queue behind them. A request over a limit is answered at once with a typed
- * error and when to retry, instead of queueing behind work the machine cannot do: measured before this (bench:load,
- * 2 searches/s asking 8.6 CPU-seconds a second of 2 cores), every listing waited behind the searches, p99 51 s.
- */
-export interface AdmissionLimits {
-  /** Searches one key (or all anonymous requests together) may start per minute; 0: no limit (CMIR_SEARCH_RATE). */
-  searchesPerMinute: number;
-  /** Uploads (ingestions and searches by file) one key may send per minute; 0: no limit (CMIR_UPLOAD_RATE). */
-  uploadsPerMinute: number;
-  /** Searches running at once on this server (CMIR_SEARCH_CONCURRENCY). */
-  searchConcurrency: number;
-  /** Searches that may wait for one of those; one more is answered SERVER_BUSY (CMIR_SEARCH_QUEUE). */
-  searchQueue: number;
-}
 
 /** Who a limit counts against: the key, or one bucket for every request without one. */
 function bucketOf(principal: Principal): string {
   return principal.kind === 'key' ? `key:${principal.actor.keyId ?? principal.actor.name}` : 'anonymous';
 }
 
+/**
+ * What one server admits of the heavy requests (docs/adr/0024): searches and uploads per API key per minute, and
+ * searches running at once, with a short queue behind them (limits: config.ts AdmissionLimits). A request over a
+ * limit is answered at once with a typed error and when to retry, instead of queueing behind work the machine cannot do: measured before this (bench:load,
+ * 2 searches/s asking 8.6 CPU-seconds a second of 2 cores), every listing waited behind the searches, p99 51 s.
+ */
 export class AdmissionService {
   private readonly searchRate: RateLimiterMemory | null;
   private readonly uploadRate: RateLimiterMemory | null;
