@@ -12,8 +12,9 @@ function bucketOf(principal: Principal): string {
 /**
  * What one server admits of the heavy requests (docs/adr/0024): searches and uploads per API key per minute, and
  * searches running at once, with a short queue behind them (limits: config.ts AdmissionLimits). A request over a
- * limit is answered at once with a typed error and when to retry, instead of queueing behind work the machine cannot do: measured before this (bench:load,
- * 2 searches/s asking 8.6 CPU-seconds a second of 2 cores), every listing waited behind the searches, p99 51 s.
+ * limit is answered at once with a typed error and when to retry, instead of queueing behind work the machine cannot
+ * do: before this (bench:load, 2 searches/s asking 8.6 CPU-seconds a second of 2 cores) every listing waited behind
+ * the searches, p99 51 s.
  */
 export class AdmissionService {
   private readonly searchRate: RateLimiterMemory | null;
