@@ -7,16 +7,10 @@ import { useEffect, useRef, useState } from 'react';
 import { ApiError, gql } from '../api.ts';
 import { AuthImg, ErrorBox, FootprintThumb, routeParams } from '../components.tsx';
 import { matchPolygon } from '../geometry.ts';
+import type { ImageSummary } from '../types.ts';
 
-interface Candidate {
-  id: string;
-  name: string;
-  width: number;
-  height: number;
-  thumbnailUrl: string;
-  modality: { name: string };
-  slide: { name: string } | null;
-}
+/** A match's image: the summary the Images page reads, less the slide's id (this query does not ask for it). */
+type Candidate = Omit<ImageSummary, 'slide'> & { slide: { name: string } | null };
 interface Match {
   rank: number;
   score: number;

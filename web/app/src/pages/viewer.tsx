@@ -8,19 +8,12 @@ import { gql } from '../api.ts';
 import { AuthImg, ErrorBox, StatusBadge, useImageSrc, useKeyVersion } from '../components.tsx';
 import { DeepZoom } from '../deep-zoom.tsx';
 import { hitPolygon, invertAffine, parseRegion, type Polygon, rectPolygon, STATUS_COLOURS, svgMatrix, svgPoints } from '../geometry.ts';
-import { LINK_FIELDS, type LinkFull } from '../types.ts';
+import { type ImageSummary, LINK_FIELDS, type LinkFull } from '../types.ts';
 
 export const VIEW_IMAGE = 'id name width height tileSource thumbnailUrl(size: 1024) modality { name } slide { id name }';
 
-interface ViewImage {
-  id: string;
-  name: string;
-  width: number;
-  height: number;
+interface ViewImage extends ImageSummary {
   tileSource: string;
-  thumbnailUrl: string;
-  modality: { name: string };
-  slide: { id: string; name: string } | null;
   micronsPerPixel: number | null;
   createdAt: string;
   links: (LinkFull & { source: ViewImage; target: ViewImage | null })[];
