@@ -5,6 +5,7 @@
  * query answered by `search.search`. `bench/retrieval.ts` is the command line; `test/bench/retrieval-floor.test.ts`
  * runs a small version as a regression floor.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -129,8 +130,15 @@ export const QUICK_VOCABULARY_SIZE = 1000;
  * The configurations of issue 5. `default` leaves `rerank` out, so it is whatever the search service ships
  * (today AUTO: correlate across modalities with topK 200, verify within one with topK 30; results record which ran).
  */
+/** The mri-ct CoMIR pair, when one is shipped (issue 22; `cmir train --pair mri-ct --modalities mri,other`). */
+const MRI_CT_MODEL = path.join(import.meta.dirname, '..', '..', 'models', 'mri-ct');
+
+function hasModelFor(dataset: Dataset): boolean {
+  return dataset !== 'mri-ct' || existsSync(path.join(MRI_CT_MODEL, 'manifest.json'));
+}
+
 export function configsFor(dataset: Dataset, oriented: boolean): ConfigSpec[] {
-  const hasModel = dataset !== 'mri-ct';
+  const hasModel = hasModelFor(dataset);
   const m = hasModel ? 'comir' : 'raw';
   const list: ConfigSpec[] = [];
   if (hasModel) list.push({ name: 'raw', space: 'raw', oriented: false, rerank: { mode: 'none', topK: 1 } });
@@ -517,6 +525,12 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
     const spaceConfigs = configs.filter((c) => c.space === space);
     if (spaceConfigs.length === 0) continue;
     await withApp(async (app) => {
+      // mri-ct: one model for all three sets; its `other` network serves CT, PET and SPECT, and each set keeps its
+      // own repository (modalityName), so every set's two modality names map to the model's networks.
+      if (space === 'model' && dataset === 'mri-ct' && hasModelFor(dataset)) {
+        const sets = ['CT', 'PET', 'SPECT'];
+        await app.services.models.register(MRI_CT_MODEL, { mri: sets.map((s) => `MRI_${s}SET`), other: sets.map((s) => `${s}_${s}SET`) });
+      }
       // Repository: every pair's target-side image, once per (modality name, file).
       const owner = new Map<number, { id: string; group: string }[]>();
       const ingested = new Set<string>();
@@ -669,7 +683,11 @@ export async function runBenchmark(options: BenchmarkOptions): Promise<Benchmark
   }
   if (dataset === 'vis-nir') notes.push('vis-nir: NIR queries are the stored NIR images (real affine warp, pairs.csv `affine`) as is, crop = 30 % centre crop; RGB queries are seeded rigid transforms; the NIR repository is the stored (warped) NIR images. NIR files declare their black warp fill as no data (noDataValue 0, as queries and at ingestion; docs/adr/0006).');
   notes.push('correlate configs and default use the target model pair\'s pose defaults (manifest `search`; docs/adr/0005): vis-nir sweeps scales 0.926, 1, 1.08 with the rotations, shg-bf one scale.');
-  if (dataset === 'mri-ct') notes.push('mri-ct: no CoMIR model, so every config runs on raw grey pixels; one repository per set (test split); accCase counts a hit by case.');
+  if (dataset === 'mri-ct') {
+    notes.push(hasModelFor(dataset)
+      ? 'mri-ct: the models/mri-ct CoMIR pair (its `other` network serves CT, PET and SPECT; `raw` = grey pixels); one repository per set (test split); accCase counts a hit by case.'
+      : 'mri-ct: no CoMIR model, so every config runs on raw grey pixels; one repository per set (test split); accCase counts a hit by case.');
+  }
   if (paperLimit === 0) notes.push('paper30 not run (paperLimit 0): it trains a 20,000-word vocabulary per query on the top-30 candidates\' patches (reference 1.4a), minutes per query on this machine; run it with --paper-limit N.');
   else if (Number.isFinite(paperLimit)) notes.push(`paper30 runs on at most ${paperLimit} queries per direction and kind (a 20,000-word vocabulary per query; see n).`);
   return {

@@ -46,7 +46,7 @@ export const Mutation: MutationResolvers = guardMutations({
   },
   registerModel: async (_, { input }, { services }) => {
     const dir = await services.images.assertServerPath(input.dir, true);
-    const mapping = (input.mapping ?? {}) as Record<string, string>;
+    const mapping = (input.mapping ?? {}) as Record<string, string | string[]>;
     return (await services.models.register(dir, mapping)).modalities;
   },
   buildVocabulary: (_, { input }, { services }) =>

@@ -30,25 +30,31 @@ export class ModelService {
   }
 
   /**
-   * Registers the model in `dir`. Its networks map to modalities named by `mapping` (manifest name -> modality), by
-   * default the manifest's names in upper case (shg -> SHG). Each modality takes its network's channels and
+   * Registers the model in `dir`. Its networks map to modalities named by `mapping` (manifest name -> modality, or
+   * -> a list of modalities that share the network), by default the network's `serves` list in the manifest, else its
+   * name in upper case (shg -> SHG). Each modality takes its network's channels and
    * normalisation, also when it has images. A model whose manifest or files are invalid is refused with MODEL_INVALID
    * and nothing changes.
    */
-  async register(dir: string, mapping: Record<string, string> = {}): Promise<RegisteredModel> {
+  async register(dir: string, mapping: Record<string, string | string[]> = {}): Promise<RegisteredModel> {
     const absolute = path.resolve(dir);
     const model = await loadComirModel(absolute); // validates the manifest and every file's sha256
     const manifestText = await readFile(path.join(absolute, 'manifest.json'));
     const version = createHash('sha256').update(manifestText).digest('hex');
-    const targets = model.manifest.modalities.map((m) => ({
-      network: m,
-      name: validateModalityName(mapping[m.name] ?? m.name.toUpperCase()),
-    }));
-    for (const key of Object.keys(mapping)) {
+    for (const [key, value] of Object.entries(mapping)) {
       if (!model.manifest.modalities.some((m) => m.name === key)) {
         throw invalidParameter('mapping', `one of the model's networks (${model.modalities.join(', ')})`, key);
       }
+      const names = Array.isArray(value) ? value : [value];
+      if (names.length === 0 || names.some((n) => typeof n !== 'string')) {
+        throw invalidParameter(`mapping.${key}`, 'a modality name or a non-empty list of them', value);
+      }
     }
+    // One network may serve several modalities (mri-ct's `other` network: CT, PET and SPECT).
+    const targets = model.manifest.modalities.flatMap((m) => {
+      const value = mapping[m.name] ?? m.serves ?? m.name.toUpperCase();
+      return [...new Set(Array.isArray(value) ? value : [value])].map((name) => ({ network: m, name: validateModalityName(name) }));
+    });
     return this.prisma.$transaction(async (tx) => {
       const row = await tx.comirModel.upsert({
         where: { name_version: { name: model.manifest.pair, version } },

@@ -102,6 +102,28 @@ describe(`CoMIR models on ${TEST_BACKEND}`, () => {
     expect(await app.services.models.list()).toEqual(before);
   });
 
+  test('one network may serve several modalities (a list in the mapping), each with its channels and normalisation', async () => {
+    const { modalities } = await app.services.models.register(path.join(MODELS, 'shg-bf'), { shg: ['SHG_A', 'SHG_B'], bf: 'BF_A' });
+    expect(modalities.map((m) => [m.name, m.comirNetwork, m.normalization]).sort()).toEqual([
+      ['BF_A', 'bf', 'linear'],
+      ['SHG_A', 'shg', 'log1p'],
+      ['SHG_B', 'shg', 'log1p'],
+    ]);
+    await expect(app.services.models.register(path.join(MODELS, 'shg-bf'), { shg: [] })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    // without a mapping, a network's manifest `serves` list names its modalities
+    const dir = path.join(scratch, 'serves');
+    await cp(path.join(MODELS, 'shg-bf'), dir, { recursive: true });
+    const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8'));
+    manifest.modalities[0].serves = ['SHG_C', 'SHG_D'];
+    manifest.modalities[1].serves = ['BF_C']; // not BF: the other tests' BF stays in the shipped model's space
+    await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+    const served = await app.services.models.register(dir);
+    expect(served.modalities.map((m) => m.name).sort()).toEqual(['BF_C', 'SHG_C', 'SHG_D']);
+    manifest.modalities[0].serves = [];
+    await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+    await expect(app.services.models.register(dir)).rejects.toMatchObject({ code: 'MODEL_INVALID', message: expect.stringContaining('serves') });
+  });
+
   test('a new model version may change a network\'s normalisation for a modality that has images (a new space)', async () => {
     const dir = path.join(scratch, 'percentile');
     await cp(path.join(MODELS, 'shg-bf'), dir, { recursive: true });

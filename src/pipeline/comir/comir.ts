@@ -52,6 +52,11 @@ export interface ManifestModality {
     source?: string;
   };
   output: { name: string; channels: 1 };
+  /**
+   * The modalities this network serves when the model is registered without a mapping (default: the name in upper
+   * case). mri-ct's `other` network serves CT, PET and SPECT (its training column mixes the three).
+   */
+  serves?: string[];
 }
 
 export const WINDOW_DESCRIPTOR_FORMAT = 'cmir-window/1';
@@ -174,6 +179,9 @@ export function validateManifest(json: unknown, dir = '.'): ComirManifest {
     }
     const o = m.output;
     if (!isObj(o) || typeof o.name !== 'string' || o.channels !== 1) fail(dir, `modality ${m.name}: output needs name and channels 1`);
+    if (m.serves !== undefined && (!Array.isArray(m.serves) || m.serves.length === 0 || m.serves.some((x) => typeof x !== 'string' || !x))) {
+      fail(dir, `modality ${m.name}: serves must be a non-empty list of modality names`);
+    }
   }
   const wd = json.window_descriptor;
   if (wd !== undefined) {

@@ -597,7 +597,7 @@ export type RegionInput = {
 export type RegisterModelInput = {
   /** A model folder on the server, inside the models folder or CMIR_INGEST_ROOTS. */
   dir: Scalars['String']['input'];
-  /** Network -> modality, e.g. { shg: "SHG" }; default: the network's name in upper case. */
+  /** Network -> modality, e.g. { shg: "SHG" }, or -> a list of modalities that share the network, e.g. { other: ["CT", "PET"] }; default: the network's name in upper case. */
   mapping?: InputMaybe<Scalars['JSON']['input']>;
 };
 
