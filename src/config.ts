@@ -1,7 +1,9 @@
 import path from 'node:path';
 import { invalidParameter } from './errors.ts';
-import type { AnonymousAccess } from './services/auth.ts';
 import { PROJECT_ROOT } from './paths.ts';
+
+/** What anonymous requests may do (CMIR_ANONYMOUS): nothing, or run queries. */
+export type AnonymousAccess = 'none' | 'read';
 
 /** Runtime configuration, from flags first, then environment, then defaults. Validated once, up front. */
 export interface Config {

@@ -20,7 +20,11 @@ export class AdmissionService {
   private readonly searchRate: RateLimiterMemory | null;
   private readonly uploadRate: RateLimiterMemory | null;
   private readonly running: ReturnType<typeof pLimit>;
-  /** The running time of recent searches (ms), for the Retry-After of a busy answer. */
+  /**
+   * The running time of recent searches (ms), for the Retry-After of a busy answer. It starts at 2 s, below the default
+   * search's p50 at N = 1,000 on 2 cores (3.4 s whole, 3.7 s crop: bench/results/scale-retrieval-1000-cascade.md), so a
+   * first busy answer errs short rather than long; from the first search on it follows the measured times.
+   */
   private recentMs = 2000;
 
   constructor(private readonly limits: AdmissionLimits) {

@@ -17,8 +17,9 @@ export function roleIncludes(have: Role, need: Role): boolean {
   return ROLES.indexOf(have) >= ROLES.indexOf(need);
 }
 
-/** What anonymous requests may do (CMIR_ANONYMOUS): nothing, or run queries. */
-export type AnonymousAccess = 'none' | 'read';
+import type { AnonymousAccess } from '../config.ts';
+
+export type { AnonymousAccess };
 
 /** Who acted: written into the audit trail and onto links (createdBy, decidedBy). Never taken from the client. */
 export interface Actor {
