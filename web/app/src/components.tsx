@@ -16,10 +16,15 @@ export function useKeyVersion(): number {
  */
 export function useImageSrc(src: string): string | null | 'failed' {
   const keyVersion = useKeyVersion();
-  const [url, setUrl] = useState<string | null | 'failed'>(null);
+  // without a key the URL itself, from the first render: the browser asks for it at once (the grid's first paint)
+  const [url, setUrl] = useState<string | null | 'failed'>(() => (apiKey.get() ? null : src));
   useEffect(() => {
     let revoke = () => {};
     let live = true;
+    if (!apiKey.get()) {
+      setUrl(src);
+      return;
+    }
     setUrl(null);
     imageUrl(src).then(
       (u) => {
@@ -37,12 +42,16 @@ export function useImageSrc(src: string): string | null | 'failed' {
 }
 
 /** An image of this server shown with the key of this tab. */
-export function AuthImg({ src, alt, className }: { src: string; alt: string; className?: string }) {
+export function AuthImg({ src, alt, className, eager }: { src: string; alt: string; className?: string; eager?: boolean }) {
   const url = useImageSrc(src);
   const [failed, setFailed] = useState(false);
   if (failed || url === 'failed') return <div className={`img-failed ${className ?? ''}`}>image unavailable</div>;
-  // lazy: a page of thumbnails loads those on screen first
-  return url ? <img src={url} alt={alt} className={className} loading="lazy" onError={() => setFailed(true)} /> : <div className={`img-loading ${className ?? ''}`} />;
+  // lazy unless on the first screen: Chromium defers a lazy image until layout shows it near the viewport
+  return url ? (
+    <img src={url} alt={alt} className={className} loading={eager ? 'eager' : 'lazy'} fetchPriority={eager ? 'high' : 'auto'} onError={() => setFailed(true)} />
+  ) : (
+    <div className={`img-loading ${className ?? ''}`} />
+  );
 }
 
 /**
