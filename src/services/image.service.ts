@@ -27,7 +27,7 @@ import { validateModalityName } from './modality.service.ts';
 import { dataMask, requireData, validateNoDataValue } from './no-data.ts';
 import { type Page, pageOf, validatePageArgs } from './pagination.ts';
 import { validatePixelSize } from './pixel-size.ts';
-import { validateSlideName } from './slide.service.ts';
+import { type MetadataMatch, metadataMatches, validateSlideName } from './slide.service.ts';
 
 export interface IngestInput {
   /** The file's bytes (an upload, or read by the CLI). */
@@ -66,6 +66,8 @@ export interface ImageFilter {
   slideId?: number | null;
   /** A substring of the name, case-insensitive. */
   name?: string | null;
+  /** On a slide whose metadata holds each of these key = value pairs. */
+  slideMetadata?: readonly MetadataMatch[] | null;
 }
 
 /** Thumbnail sizes allowed: bounded so a client cannot make the server render huge PNGs. */
@@ -392,6 +394,7 @@ export class ImageService {
       modalityId: filter.modality ? ((await this.modalityRepo.findByName(filter.modality))?.id ?? -1) : undefined,
       slideId: filter.slideId ?? undefined,
       nameContains: filter.name ?? undefined,
+      slideMetadata: metadataMatches(filter.slideMetadata),
     };
     const [rows, totalCount] = await Promise.all([this.images.page(where, first + 1, afterId), this.images.count(where)]);
     return pageOf(rows, first, totalCount, afterId !== undefined);

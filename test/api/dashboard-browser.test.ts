@@ -63,6 +63,8 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
     for (let i = 0; i < SLIDES; i++) {
       const image = await app.services.images.ingest({ data: await greyPng(texturedImage(256, 256, 400 + i)), fileName: `bf-${i}.png`, modality: 'BF', slide: `slide-${i}` });
       if (400 + i === SOURCE.seed) expectedTarget = toGlobalId('Image', image.id);
+      // slide metadata for the grid's key = value filters: a string and a number
+      await app.services.slides.updateMetadata(image.slideId!, { stain: i % 2 ? 'PSR' : 'HE', batch: i });
     }
     acquisition = await greyPng(crop(texturedImage(256, 256, SOURCE.seed), SOURCE.x, SOURCE.y, SOURCE.size, SOURCE.size));
     // the SHG modality exists (a query's modality must), with one other acquisition in it
@@ -112,6 +114,59 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
     await page.getByLabel('Modality').selectOption('');
     await page.getByLabel('Slide').selectOption({ label: 'slide-1' });
     await expect.poll(() => page.locator('.grid .card strong').allInnerTexts()).toEqual(['bf-1']);
+    expect(problems).toEqual([]);
+  });
+
+  test('slides and images: slide metadata filters (key = value); slides listed, searchable, each opening in the viewer on its tiles', async () => {
+    const names = () => page.locator('.grid .card strong').allInnerTexts();
+    // a fresh page: the previous test left its filters in this one
+    await page.goto(`${origin}/#/images`);
+    await page.reload();
+    await expect.poll(() => page.getByTestId('image-count').innerText(), { timeout: 15_000 }).toBe(`${SLIDES + 1} images`);
+    const pair = page.getByLabel('Metadata filter', { exact: true });
+    // not a pair: said next to the field, nothing filtered
+    await pair.fill('stain PSR');
+    await pair.press('Enter');
+    await expect.poll(() => page.getByRole('status').innerText()).toMatch(/key = value/);
+    expect(await names()).toHaveLength(SLIDES + 1);
+    await pair.fill('stain = PSR');
+    await pair.press('Enter');
+    await expect.poll(names).toEqual(['bf-1', 'bf-3']);
+    // a number typed as text matches the number stored; both pairs must hold
+    await pair.fill('batch = 3');
+    await pair.press('Enter');
+    await expect.poll(names).toEqual(['bf-3']);
+    await expect.poll(() => page.getByTestId('metadata-chip').allTextContents()).toEqual(['stain = PSR×', 'batch = 3×']);
+    await shot('images-metadata-filter');
+    await page.getByRole('button', { name: 'Remove batch = 3' }).click();
+    await expect.poll(names).toEqual(['bf-1', 'bf-3']);
+
+    // the Slides page keeps the filter: slides whose metadata has stain = PSR, each shown by its image
+    await page.getByRole('link', { name: 'Slides', exact: true }).click();
+    const cards = page.getByTestId('slide-card');
+    await expect.poll(() => cards.locator('strong').allInnerTexts()).toEqual(['slide-1', 'slide-3']);
+    await expect.poll(() => page.getByTestId('image-count').innerText()).toBe('2 slides');
+    await expect.poll(() => cards.first().innerText()).toMatch(/1 image · shown: BF 256×256\n.*\bstain=PSR\b/);
+    expect(await cards.first().innerText()).toMatch(/\bbatch=1\b/);
+    await page.getByRole('button', { name: 'Remove stain = PSR' }).click();
+    await expect.poll(() => page.getByTestId('image-count').innerText()).toBe(`${SLIDES} slides`);
+    await expect.poll(() => cards.locator('img').evaluateAll((imgs) => imgs.length > 0 && imgs.every((i) => (i as HTMLImageElement).naturalWidth > 0))).toBe(true);
+    await shot('slides');
+    // searchable by name
+    await page.getByLabel('Search by name').fill('SLIDE-2');
+    await expect.poll(() => cards.locator('strong').allInnerTexts()).toEqual(['slide-2']);
+    // "All 1 image": the Images list filtered by that slide
+    await cards.first().getByRole('button', { name: /All 1 image/ }).click();
+    await expect.poll(() => page.url()).toMatch(/#\/images$/);
+    await expect.poll(names).toEqual(['bf-2']);
+    await expect.poll(() => page.getByLabel('Slide').evaluate((s) => (s as HTMLSelectElement).selectedOptions[0].text)).toBe('slide-2');
+    // a slide opens in the viewer on its deep-zoom tiles
+    await page.getByRole('link', { name: 'Slides', exact: true }).click();
+    await page.getByLabel('Search by name').fill('slide-2');
+    await expect.poll(() => cards.locator('strong').allInnerTexts()).toEqual(['slide-2']);
+    await cards.first().getByRole('link').click();
+    await expect.poll(() => page.url()).toBe(`${origin}/#/viewer/${encodeURIComponent(expectedTarget)}`);
+    await expect.poll(() => canvasInk(page, 'main-viewer'), { timeout: 15_000 }).toBeGreaterThan(0.1);
     expect(problems).toEqual([]);
   });
 

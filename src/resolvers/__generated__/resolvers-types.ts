@@ -146,6 +146,8 @@ export type ImageFilter = {
   /** Images whose name contains this text (case-insensitive). */
   name?: InputMaybe<Scalars['String']['input']>;
   slide?: InputMaybe<Scalars['ID']['input']>;
+  /** Images on a slide whose metadata holds every one of these key = value pairs. */
+  slideMetadata?: InputMaybe<Array<MetadataMatch>>;
 };
 
 export type IngestImageInput = {
@@ -350,6 +352,15 @@ export type Match = {
   score: Scalars['Float']['output'];
   /** 2x3 affine, row-major, query pixels -> image pixels (re-ranked matches only); pass it to linkAcquisition. */
   transform?: Maybe<Array<Scalars['Float']['output']>>;
+};
+
+/**
+ * One key of a slide's metadata and its value, written as text: matches a string value equal to it, or a number or
+ * boolean value that reads as it ("age" = "54" matches 54 and "54"; "fixed" = "true" matches true).
+ */
+export type MetadataMatch = {
+  key: Scalars['String']['input'];
+  value: Scalars['String']['input'];
 };
 
 /** An imaging modality (SHG, BF, NIR, ...). */
@@ -570,6 +581,7 @@ export type QuerySlideArgs = {
 
 export type QuerySlidesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<SlideFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -771,6 +783,13 @@ export type SlideEdge = {
   node: Slide;
 };
 
+export type SlideFilter = {
+  /** Slides whose metadata holds every one of these key = value pairs. */
+  metadata?: InputMaybe<Array<MetadataMatch>>;
+  /** Slides whose name contains this text (case-insensitive). */
+  name?: InputMaybe<Scalars['String']['input']>;
+};
+
 /** Pushed over WebSocket (graphql-ws, at /graphql); queries and mutations go over HTTP. */
 export type Subscription = {
   __typename?: 'Subscription';
@@ -956,6 +975,7 @@ export type ResolversTypes = ResolversObject<{
   LinkFilter: LinkFilter;
   LinkStatus: LinkStatus;
   Match: ResolverTypeWrapper<SearchMatch>;
+  MetadataMatch: MetadataMatch;
   Modality: ResolverTypeWrapper<ModalityRow>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
@@ -978,6 +998,7 @@ export type ResolversTypes = ResolversObject<{
   Slide: ResolverTypeWrapper<SlideRow>;
   SlideConnection: ResolverTypeWrapper<Omit<SlideConnection, 'edges'> & { edges: Array<ResolversTypes['SlideEdge']> }>;
   SlideEdge: ResolverTypeWrapper<Omit<SlideEdge, 'node'> & { node: ResolversTypes['Slide'] }>;
+  SlideFilter: SlideFilter;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   TilingState: TilingState;
@@ -1020,6 +1041,7 @@ export type ResolversParentTypes = ResolversObject<{
   LinkEvent: AuditEventRow;
   LinkFilter: LinkFilter;
   Match: SearchMatch;
+  MetadataMatch: MetadataMatch;
   Modality: ModalityRow;
   Mutation: Record<PropertyKey, never>;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
@@ -1039,6 +1061,7 @@ export type ResolversParentTypes = ResolversObject<{
   Slide: SlideRow;
   SlideConnection: Omit<SlideConnection, 'edges'> & { edges: Array<ResolversParentTypes['SlideEdge']> };
   SlideEdge: Omit<SlideEdge, 'node'> & { node: ResolversParentTypes['Slide'] };
+  SlideFilter: SlideFilter;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   UpdateSlideMetadataInput: UpdateSlideMetadataInput;
