@@ -234,6 +234,8 @@ export type JobState =
 /** A correspondence: the source acquisition was taken from the target image (and its slide), there. */
 export type Link = Node & {
   __typename?: 'Link';
+  /** The reviewer's comment with the latest decision; null: none. */
+  comment?: Maybe<Scalars['String']['output']>;
   createdAt: Scalars['DateTime']['output'];
   /** The name of the API key (or `cli:<user>`) that proposed it; set by the server, never by the client. */
   createdBy?: Maybe<Scalars['String']['output']>;
@@ -744,6 +746,8 @@ export type SearchTimings = {
 };
 
 export type SetLinkStatusInput = {
+  /** A comment kept with this decision (at most 2,000 characters); omitted or blank: the decision has none. */
+  comment?: InputMaybe<Scalars['String']['input']>;
   id: Scalars['ID']['input'];
   status: LinkStatus;
 };
@@ -1168,6 +1172,7 @@ export type JobEdgeResolvers<ContextType = Context, ParentType extends Resolvers
 }>;
 
 export type LinkResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Link'] = ResolversParentTypes['Link']> = ResolversObject<{
+  comment?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   createdBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   decidedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
