@@ -279,10 +279,67 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
     expect(problems).toEqual([]);
   });
 
-  test('the server gone: the page says so and keeps what it showed', async () => {
+  test('bad input in the review: a revoked key opens the dialog with the reason, the server gone shows a banner and the decision is sent again when it answers; the typed comment survives both', async () => {
+    const bf = (n: number) => app.services.images.list({ name: `bf-${n}` }, { first: 1 }).then((p) => p.edges[0].node);
+    const shg = (await app.services.images.list({ name: 'shg-other' }, { first: 1 })).edges[0].node;
+    const who = { keyId: null, name: 'dr. earlier' };
+    const first = await app.services.links.link({ sourceId: shg.id, targetId: (await bf(3)).id, transform: [1, 0, 10, 0, 1, 10], score: 0.3, method: 'manual' }, who);
+    const second = await app.services.links.link({ sourceId: shg.id, targetId: (await bf(4)).id, transform: [1, 0, 20, 0, 1, 20], score: 0.2, method: 'manual' }, who);
+    // this tab holds a key that is revoked while the person types (an expired session, as they see it)
+    const soonGone = await createKey(app, 'curator', 'dr. gone');
+    await page.goto(`${origin}/#/review`);
+    await page.evaluate((k) => sessionStorage.setItem('cmir.apiKey', k), soonGone);
+    await page.reload();
+    await expect.poll(() => page.getByTestId('queue-position').innerText(), { timeout: 15_000 }).toMatch(/^1 of 2/);
+    const box = page.getByLabel('Review comment');
+    const typed = 'Fibres line up with the\nstroma at the top left: right place.';
+    await box.fill(typed);
+    await app.services.keys.revoke('dr. gone', { keyId: null, name: 'admin' });
+    await page.getByRole('button', { name: 'Confirm (c)' }).click();
+    const dialog = page.getByRole('dialog', { name: 'API key' });
+    await expect.poll(() => dialog.innerText()).toMatch(/The key was refused \(expired or revoked\?\): API key "dr\. gone" was revoked/);
+    expect(await box.inputValue()).toBe(typed);
+    await shot('review-key-refused');
+    await dialog.locator('input').fill(curatorKey);
+    await dialog.locator('input').press('Enter');
+    await expect.poll(() => page.getByTestId('decided').innerText()).toMatch(/^Confirmed by dr\. review, /);
+    expect(await page.getByTestId('saved-comment').innerText()).toBe(`“${typed}”`);
+    expect((await app.db.prisma.link.findUnique({ where: { id: first.id } }))?.comment).toBe(typed);
+    expect(await box.inputValue()).toBe('');
+
+    // the server gone (every request fails on the network) while the next comment is typed
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => page.getByTestId('queue-position').innerText()).toMatch(/^2 of 2/);
+    const gone = (route: import('playwright-core').Route) => route.abort('connectionrefused');
+    await page.route(/\/(graphql|healthz)$/, gone);
+    await box.fill('Wrong slide: the fibres run the other way.');
+    await page.getByRole('button', { name: 'Reject (r)' }).click();
+    const banner = page.getByTestId('server-banner');
+    await expect.poll(() => banner.innerText(), { timeout: 10_000 }).toMatch(/does not answer.*asking again every 2 s/);
+    await expect.poll(() => page.getByTestId('review-item').getByRole('alert').innerText()).toMatch(/SERVER_UNREACHABLE[\s\S]*Not saved: reject and the comment are kept, and sent again when the server answers/);
+    // a reload while it is gone would lose the page, not the comment: it is in this tab's storage
+    expect(await page.evaluate((id) => sessionStorage.getItem(`cmir.review.comment.${id}`), toGlobalId('Link', second.id))).toBe('Wrong slide: the fibres run the other way.');
+    await expect.poll(() => banner.innerText(), { timeout: 10_000 }).toMatch(/\([1-9]\d* tried\)/);
+    await shot('review-server-gone');
+    expect((await app.db.prisma.link.findUnique({ where: { id: second.id } }))?.status).toBe('PROPOSED');
+    // back: the banner goes and the decision is sent again by itself, with the comment
+    await page.unroute(/\/(graphql|healthz)$/, gone);
+    await expect.poll(() => banner.count(), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => page.getByTestId('decided').innerText(), { timeout: 10_000 }).toMatch(/^Rejected by dr\. review, /);
+    const saved = await app.db.prisma.link.findUnique({ where: { id: second.id } });
+    expect(saved).toMatchObject({ status: 'REJECTED', decidedBy: 'dr. review', comment: 'Wrong slide: the fibres run the other way.' });
+    await shot('review-back');
+    // the refusals were the revoked key's and the dropped connections', nothing else
+    expect(problems).toEqual([]);
+  });
+
+  test('the server gone: a banner says so, asks again, and the page keeps what it showed', async () => {
+    await page.goto(`${origin}/#/jobs`);
+    await expect.poll(() => page.getByTestId('active-jobs').count(), { timeout: 15_000 }).toBe(1);
     await server.stop();
     stopped = true;
-    await expect.poll(() => page.getByRole('alert').innerText(), { timeout: 10_000 }).toMatch(/SERVER_UNREACHABLE.*does not answer/);
+    await expect.poll(() => page.getByTestId('server-banner').innerText(), { timeout: 10_000 }).toMatch(/does not answer.*asking again every 2 s/);
+    await expect.poll(() => page.locator('.error').innerText()).toMatch(/SERVER_UNREACHABLE.*does not answer/);
     expect(await page.getByTestId('active-jobs').count()).toBe(1);
     await shot('server-gone');
   });

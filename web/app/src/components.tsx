@@ -1,6 +1,6 @@
 /** Small pieces every page uses: a thumbnail that sends the key, a footprint over it, an error box, the key dialog. */
 import { type ReactNode, useEffect, useRef, useState } from 'react';
-import { ApiError, apiKey, imageUrl, onKeyChange, setKeyPrompt } from './api.ts';
+import { ApiError, apiKey, connection, imageUrl, onConnectionChange, onKeyChange, RECONNECT_MS, setKeyPrompt } from './api.ts';
 import { type Polygon, STATUS_COLOURS, svgPoints } from './geometry.ts';
 
 /** Re-renders when the key of this tab changes (images fetched with it load again). */
@@ -162,6 +162,26 @@ export function KeyDialog() {
           ) : null}
         </div>
       </form>
+    </div>
+  );
+}
+
+/** Re-renders when the server goes or comes back; true while it does not answer. */
+export function useServerDown(): boolean {
+  const [, setV] = useState(0);
+  useEffect(() => onConnectionChange(() => setV((x) => x + 1)), []);
+  return connection.down !== null;
+}
+
+/** The banner at the top of every page while the server does not answer: since when, and that it is asked again. */
+export function ServerBanner() {
+  const down = useServerDown();
+  if (!down || !connection.down) return null;
+  return (
+    <div className="server-banner" role="alert" data-testid="server-banner">
+      <strong>The cmir server does not answer</strong> (since {connection.down.toLocaleTimeString()}): asking again every {RECONNECT_MS / 1000} s
+      {connection.attempts ? ` (${connection.attempts} tried)` : ''}. Nothing you typed here is lost; a review decision not saved is sent again when
+      it answers.
     </div>
   );
 }

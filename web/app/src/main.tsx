@@ -5,7 +5,7 @@
 import { lazy, StrictMode, Suspense } from 'react';
 import { createRoot } from 'react-dom/client';
 import { apiKey } from './api.ts';
-import { KeyDialog, useKeyVersion, useRoute } from './components.tsx';
+import { KeyDialog, ServerBanner, useKeyVersion, useRoute } from './components.tsx';
 import { BrowsePage } from './pages/images.tsx';
 import { JobsPage } from './pages/jobs.tsx';
 import { ReviewPage } from './pages/review.tsx';
@@ -47,6 +47,7 @@ function App() {
           {apiKey.get() ? 'API key ✓' : 'API key'}
         </button>
       </header>
+      <ServerBanner />
       <main>
         {page === 'viewer' && rest[0] ? (
           <Suspense fallback={<p className="muted">Loading the viewer…</p>}>
