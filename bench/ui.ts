@@ -290,6 +290,8 @@ try {
     firstThumbnailRequested: mid((b) => b.thumbnails.firstStart),
     lastThumbnailOnScreenArrived: mid((b) => b.thumbnails.onScreenLastEnd),
     thumbnailsOnScreen: mid((b) => b.thumbnails.onScreen),
+    /** thumbnails fetched one request each (0: they came inline in the first page's answer) */
+    thumbnailRequests: mid((b) => b.thumbnails.count),
     thumbnailRequestMedian: mid((b) => b.thumbnails.medianMs),
     thumbnailServerMedian: mid((b) => b.thumbnails.medianServerMs),
     rendererScript: mid((b) => b.renderer.script),
@@ -330,7 +332,11 @@ try {
     `| viewer pan (a 200-300 px drag, zoomed in) until its last tile arrived, cold server, median of ${PANS} | ${summary.panMs.coldMedian} ms | |`,
     `| same, warm server (fresh browser cache), median of ${PANS} (max) | ${summary.panMs.warmMedian} ms (${summary.panMs.warmMax}) | |`,
     '',
-    `Where a warm first paint's time went (medians, ms from the navigation's start; Chromium's resource timing and Performance metrics): the page arrived ${phases.documentArrived}, the bundle ${phases.bundleArrived}, the first page's query sent ${phases.firstQuerySent} and answered ${phases.firstPageAnswered}, the first thumbnail asked for ${phases.firstThumbnailRequested}, the last of the ${phases.thumbnailsOnScreen} on screen arrived ${phases.lastThumbnailOnScreenArrived} (each ${phases.thumbnailRequestMedian} ms from request to response, ${phases.thumbnailServerMedian} of it waiting for the server's first byte); the renderer's main thread ran scripts for ${phases.rendererScript} ms, ${phases.rendererTasks} ms of tasks in all.`,
+    `Where a warm first paint's time went (medians, ms from the navigation's start; Chromium's resource timing and Performance metrics): the page arrived ${phases.documentArrived}, the bundle ${phases.bundleArrived}, the first page's query sent ${phases.firstQuerySent} and answered ${phases.firstPageAnswered}, ${
+      phases.thumbnailRequests > 0
+        ? `the first thumbnail asked for ${phases.firstThumbnailRequested}, the last of the ${phases.thumbnailsOnScreen} on screen arrived ${phases.lastThumbnailOnScreenArrived} (each ${phases.thumbnailRequestMedian} ms from request to response, ${phases.thumbnailServerMedian} of it waiting for the server's first byte)`
+        : `the ${phases.thumbnailsOnScreen} thumbnails on screen came inline in that answer (no thumbnail requests)`
+    }; the renderer's main thread ran scripts for ${phases.rendererScript} ms, ${phases.rendererTasks} ms of tasks in all.`,
     ...(abSummary
       ? [
           '',

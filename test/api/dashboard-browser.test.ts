@@ -354,7 +354,7 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
     const closed = await startServer(closedApp, 0, '127.0.0.1');
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     try {
-      const image = await closedApp.services.images.ingest({ data: await greyPng(texturedImage(256, 256, 77)), fileName: 'locked.png', modality: 'BF' });
+      const image = await closedApp.services.images.ingest({ data: await greyPng(texturedImage(256, 256, 77)), fileName: 'locked.png', modality: 'BF', slide: 'locked-slide' });
       const reader = await createKey(closedApp, 'reader');
       const p = await context.newPage();
       const errors: string[] = [];
@@ -366,8 +366,11 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
       await dialog.locator('input').fill(reader);
       await dialog.locator('input').press('Enter');
       await expect.poll(() => p.getByTestId('image-count').innerText(), { timeout: 15_000 }).toBe('1 image');
-      // the thumbnail came through fetch with the key, shown from a blob: URL
-      await expect.poll(() => p.locator('.grid .card img').evaluate((i) => [(i as HTMLImageElement).src.slice(0, 5), (i as HTMLImageElement).naturalWidth])).toEqual(['blob:', 256]);
+      // the grid's thumbnail came inline in the (keyed) GraphQL answer
+      await expect.poll(() => p.locator('.grid .card img').evaluate((i) => [(i as HTMLImageElement).src.slice(0, 5), (i as HTMLImageElement).naturalWidth])).toEqual(['data:', 256]);
+      // a slide's cover is a thumbnail URL: fetched with the key, shown from a blob: URL
+      await p.getByRole('link', { name: 'Slides', exact: true }).click();
+      await expect.poll(() => p.getByTestId('slide-card').locator('img').evaluate((i) => [(i as HTMLImageElement).src.slice(0, 5), (i as HTMLImageElement).naturalWidth]), { timeout: 15_000 }).toEqual(['blob:', 256]);
       await p.goto(`${base}/#/viewer/${encodeURIComponent(toGlobalId('Image', image.id))}`);
       await expect.poll(() => canvasInk(p, 'main-viewer'), { timeout: 15_000 }).toBeGreaterThan(0.1);
       await p.screenshot({ path: path.join(SHOTS, 'viewer-with-key.png') });

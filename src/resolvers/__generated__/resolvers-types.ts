@@ -110,6 +110,11 @@ export type Image = Node & {
   noDataValue?: Maybe<Scalars['Float']['output']>;
   sha256: Scalars['String']['output'];
   slide?: Maybe<Slide>;
+  /**
+   * The same PNG thumbnail inline, as a data: URL (longer side `size` px, 16 to 256), for lists that show many at once:
+   * one request for a page of them instead of one per image (the dashboard's grid). Rendered and cached as thumbnailUrl's.
+   */
+  thumbnailDataUrl: Scalars['String']['output'];
   /** URL of a PNG thumbnail (longer side `size` px), served by this server. */
   thumbnailUrl: Scalars['String']['output'];
   /**
@@ -120,6 +125,12 @@ export type Image = Node & {
   /** The pyramid and tiling of a whole-slide image; null for a plain image. */
   wholeSlide?: Maybe<WholeSlide>;
   width: Scalars['Int']['output'];
+};
+
+
+/** One acquisition: a stored file of one modality, optionally on a slide. */
+export type ImageThumbnailDataUrlArgs = {
+  size?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -1119,6 +1130,7 @@ export type ImageResolvers<ContextType = Context, ParentType extends ResolversPa
   noDataValue?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   sha256?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   slide?: Resolver<Maybe<ResolversTypes['Slide']>, ParentType, ContextType>;
+  thumbnailDataUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType, RequireFields<ImageThumbnailDataUrlArgs, 'size'>>;
   thumbnailUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType, RequireFields<ImageThumbnailUrlArgs, 'size'>>;
   tileSource?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   wholeSlide?: Resolver<Maybe<ResolversTypes['WholeSlide']>, ParentType, ContextType>;

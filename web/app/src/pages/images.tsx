@@ -17,8 +17,10 @@ interface Connection<T> {
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
   edges: { node: T }[];
 }
+/** A card of the Images grid: its thumbnail inline (a data: URL), so a page of 24 is one request, not 25. */
+type GridImage = Omit<ImageSummary, 'thumbnailUrl'> & { thumbnailDataUrl: string };
 interface ImagesData {
-  images: Connection<ImageSummary>;
+  images: Connection<GridImage>;
 }
 interface SlideCard {
   id: string;
@@ -29,8 +31,12 @@ interface SlideCard {
 
 export const IMAGE_FIELDS = 'id name width height thumbnailUrl(size: 256) modality { name } slide { id name }';
 
+/**
+ * The grid's thumbnails come inline (Image.thumbnailDataUrl): 24 thumbnail requests through Chromium's 6 connections
+ * per host were the largest part of the first paint (bench/results/ui.md, "where a warm first paint's time went").
+ */
 const IMAGES_QUERY = `query Images($first: Int, $after: String, $filter: ImageFilter) { images(first: $first, after: $after, filter: $filter) {
-  totalCount pageInfo { hasNextPage endCursor } edges { node { ${IMAGE_FIELDS} } } } }`;
+  totalCount pageInfo { hasNextPage endCursor } edges { node { id name width height thumbnailDataUrl(size: 256) modality { name } slide { id name } } } } }`;
 
 /** A slide's images, enough to pick the one that shows it: its whole-slide image where it has one, else the first. */
 const SLIDES_QUERY = `query Slides($first: Int, $after: String, $filter: SlideFilter, $modality: String) { slides(first: $first, after: $after, filter: $filter) {
@@ -82,7 +88,7 @@ export function BrowsePage({ mode }: { mode: 'images' | 'slides' }) {
   });
   /** Cursors of the pages before this one (keyset pagination: the API's cursors only go forward). */
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const [images, setImages] = useState<Connection<ImageSummary> | null>(null);
+  const [images, setImages] = useState<Connection<GridImage> | null>(null);
   const [slides, setSlides] = useState<Connection<SlideCard> | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [debounced, setDebounced] = useState('');
@@ -236,11 +242,11 @@ export function BrowsePage({ mode }: { mode: 'images' | 'slides' }) {
       ) : null}
       <ul className="grid">
         {mode === 'images'
-          ? images?.edges.map(({ node: img }, i) => (
+          ? images?.edges.map(({ node: img }) => (
               <li key={img.id} className="card">
                 <a href={`#/viewer/${encodeURIComponent(img.id)}`} title={`Open ${img.name} in the viewer`}>
                   <div className="thumb">
-                    <AuthImg src={img.thumbnailUrl} alt={img.name} eager={i < FIRST_SCREEN} />
+                    <img src={img.thumbnailDataUrl} alt={img.name} />
                   </div>
                   <div className="caption">
                     <strong>{img.name}</strong>
