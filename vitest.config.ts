@@ -22,7 +22,7 @@ export default defineConfig({
               extends: true as const,
               // links.test.ts too: idempotent linking under concurrent requests rests on a unique index, which only a
               // server with several connections really races
-              test: { name: 'postgres', include: ['test/medium/**/*.test.ts', 'test/api/links.test.ts'], env: { CMIR_TEST_BACKEND: 'postgres' } },
+              test: { name: 'postgres', include: ['test/medium/**/*.test.ts', 'test/api/links.test.ts', 'test/api/slide-filters.test.ts'], env: { CMIR_TEST_BACKEND: 'postgres' } },
             },
           ]
         : []),

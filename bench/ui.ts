@@ -2,8 +2,8 @@
  * The dashboard's speed in Debian's Chromium (playwright-core), offline, at 1280 x 800 (issue 20's targets):
  *
  * 1. First meaningful paint of the Images page with 1,000 images: from the navigation's start to the frame in which
- *    the count ("1000 images") and the first page's 24 cards are shown and every thumbnail on screen (12 at 1280 x 800)
- *    is decoded (polled every animation frame, in the page); also when the grid alone (names, thumbnails loading) was. Each run in a fresh browser context (no browser cache); the first run meets the server cold
+ *    the count ("1000 images") and the first page's 24 cards are shown and every thumbnail on screen
+ *    is decoded (all 24 at 1280 x 800: the fourth row shows its top; polled every animation frame, in the page); also when the grid alone (names, thumbnails loading) was. Each run in a fresh browser context (no browser cache); the first run meets the server cold
  *    (thumbnails rendered by sharp), the others warm. Target <= 1 s. The 1,000 images are 128 x 96 PNGs ingested
  *    through the product path (ImageService.ingest, as `cmir ingest` does: ~0.12 s each here), on 10 slides.
  * 2. A viewer pan's tile loads: a 6000 x 4000 pyramidal JPEG TIFF (256-px tiles), put into the file store with its
@@ -14,7 +14,7 @@
  *    pans again in a fresh browser context (no browser cache; the server's tile cache holds the tiles). Target: a
  *    warm pan's tiles load in <= 200 ms.
  *
- *   npx tsx bench/ui.ts [--images 1000] [--runs 5]      (npm run bench:ui)
+ *   npx tsx bench/ui.ts [--images 1000] [--runs 5] [--paint-only] [--ab OTHER_DIST --ab-label NAME]      (npm run bench:ui)
  *
  * Writes bench/results/ui.json and .md. Needs /usr/bin/chromium (or CMIR_CHROMIUM).
  */
@@ -23,7 +23,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promise
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type CDPSession, chromium, type Page } from 'playwright-core';
 import sharp, { type OverlayOptions } from 'sharp';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
@@ -74,10 +74,12 @@ async function buildSlide(): Promise<string> {
 }
 
 /** One visit of the Images page in a fresh context: ms from navigation start to the first complete frame. */
-async function firstPaint(browser: Browser, origin: string): Promise<{ grid: number; meaningful: number; contentful: number }> {
+async function firstPaint(browser: Browser, origin: string): Promise<{ grid: number; meaningful: number; contentful: number; breakdown: Breakdown }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   try {
     const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Performance.enable');
     await page.goto(`${origin}/`);
     const grid = await page.waitForFunction(
       (n) => document.querySelector('[data-testid="image-count"]')?.textContent === `${n} images` && document.querySelectorAll('.grid .card strong').length === 24 ? performance.now() : null,
@@ -100,10 +102,64 @@ async function firstPaint(browser: Browser, origin: string): Promise<{ grid: num
       { polling: 'raf', timeout: 30_000 },
     );
     const contentful = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN);
-    return { grid: r1((await grid.jsonValue()) as number), meaningful: r1((await meaningful.jsonValue()) as number), contentful: r1(contentful) };
+    return { grid: r1((await grid.jsonValue()) as number), meaningful: r1((await meaningful.jsonValue()) as number), contentful: r1(contentful), breakdown: { ...(await breakdown(page)), renderer: await rendererMs(cdp) } };
   } finally {
     await context.close();
   }
+}
+
+/** Where a first paint's time went, from Chromium's own performance entries (ms since the navigation's start). */
+interface Breakdown {
+  /** the page's HTML arrived */
+  documentEnd: number;
+  /** each script and stylesheet of the app: requested -> arrived, and its size on the wire */
+  assets: { name: string; start: number; end: number; bytes: number }[];
+  /** each GraphQL request: sent -> answered */
+  graphql: { start: number; end: number }[];
+  /**
+   * thumbnails: how many, the first requested, the last arrived, the median request -> response and its part on the
+   * server (request sent -> first byte), the last of those on screen arrived, how many are on screen
+   */
+  /** the renderer's main thread: ms in script, layout, style and all its tasks (Chromium's Performance metrics) */
+  renderer: { script: number; layout: number; style: number; tasks: number };
+  thumbnails: { count: number; firstStart: number; lastEnd: number; medianMs: number; bytes: number; medianServerMs: number; onScreenLastEnd: number; onScreen: number };
+}
+
+/** The page's renderer main thread until now, by Chromium's Performance domain (CDP): script, layout, style, all tasks. */
+async function rendererMs(cdp: CDPSession): Promise<{ script: number; layout: number; style: number; tasks: number }> {
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  const get = (name: string) => r1((metrics.find((m) => m.name === name)?.value ?? NaN) * 1000);
+  return { script: get('ScriptDuration'), layout: get('LayoutDuration'), style: get('RecalcStyleDuration'), tasks: get('TaskDuration') };
+}
+
+async function breakdown(page: Page): Promise<Omit<Breakdown, 'renderer'>> {
+  // a string, not a function: tsx's keepNames would wrap a function's inner arrows in a __name the page lacks
+  return page.evaluate(`(() => {
+    const r = (v) => Math.round(v * 10) / 10;
+    const nav = performance.getEntriesByType('navigation')[0];
+    const res = performance.getEntriesByType('resource');
+    const path = (e) => new URL(e.name).pathname;
+    const thumbs = res.filter((e) => path(e).startsWith('/thumbnails/'));
+    const waits = thumbs.map((e) => e.responseEnd - e.startTime).sort((a, b) => a - b);
+    return {
+      documentEnd: r(nav.responseEnd),
+      assets: res.filter((e) => path(e).startsWith('/app/')).map((e) => ({ name: path(e), start: r(e.startTime), end: r(e.responseEnd), bytes: e.transferSize })),
+      graphql: res.filter((e) => path(e) === '/graphql').map((e) => ({ start: r(e.startTime), end: r(e.responseEnd) })),
+      thumbnails: {
+        count: thumbs.length,
+        firstStart: r(Math.min(...thumbs.map((e) => e.startTime))),
+        lastEnd: r(Math.max(...thumbs.map((e) => e.responseEnd))),
+        medianMs: r(waits[Math.floor(waits.length / 2)] ?? NaN),
+        bytes: thumbs.reduce((a, e) => a + e.transferSize, 0),
+        medianServerMs: r(thumbs.map((e) => e.responseStart - e.requestStart).sort((a, b) => a - b)[Math.floor(thumbs.length / 2)] ?? NaN),
+        onScreenLastEnd: r(Math.max(...[...document.querySelectorAll('.grid .card')].filter((c) => c.getBoundingClientRect().top < innerHeight).map((c) => {
+          const e = performance.getEntriesByName(c.querySelector('img').src)[0];
+          return e ? e.responseEnd : NaN;
+        }))),
+        onScreen: [...document.querySelectorAll('.grid .card')].filter((c) => c.getBoundingClientRect().top < innerHeight).length,
+      },
+    };
+  })()`);
 }
 
 /** Waits until no IIIF tile response came for `quietMs`; returns the time of the last one (or null: none came). */
@@ -179,7 +235,35 @@ try {
 
   const paints = [];
   for (let i = 0; i < RUNS; i++) paints.push(await firstPaint(browser, origin));
-  console.log('first paints', paints);
+  console.log('first paints', JSON.stringify(paints, null, 1));
+  const other = arg('ab', '');
+  let abSummary: { other: string; thisMedian: number; otherMedian: number; thisRuns: number[]; otherRuns: number[] } | null = null;
+  if (other) {
+    // --ab DIR: first paints of this build and of another (DIR: a web/app/dist built from another commit), alternated
+    // on this warm server, so a before/after shares the machine's load (the server reads APP_DIR on every request)
+    const ab: { build: string; meaningful: number; grid: number }[] = [];
+    const mine = `${APP_DIR}.ab-mine`;
+    for (let i = 0; i < 2 * RUNS; i++) {
+      const theirs = i % 2 === 1;
+      if (theirs) await rename(APP_DIR, mine).then(() => rename(other, APP_DIR));
+      try {
+        const p = await firstPaint(browser, origin);
+        ab.push({ build: theirs ? other : 'this', meaningful: p.meaningful, grid: p.grid });
+      } finally {
+        if (theirs) await rename(APP_DIR, other).then(() => rename(mine, APP_DIR));
+      }
+    }
+    const runsOf = (build: string) => ab.filter((r) => r.build === build).map((r) => r.meaningful);
+    abSummary = { other: arg('ab-label', 'the other build'), thisMedian: r1(median(runsOf('this'))), otherMedian: r1(median(runsOf(other))), thisRuns: runsOf('this'), otherRuns: runsOf(other) };
+    console.log(abSummary);
+  }
+  // --paint-only: profiling the first paint alone (no results written)
+  if (process.argv.includes('--paint-only')) {
+    await Promise.all([browser.close(), server.stop()]);
+    await app.close();
+    await rm(home, { recursive: true, force: true });
+    process.exit(0);
+  }
 
   const data = await readFile(await buildSlide());
   const modality = await app.services.modalities.create({ name: 'WSI', channels: 3 });
@@ -193,6 +277,26 @@ try {
   console.log('pans', { cold, warm });
 
   const warmPaints = paints.slice(1).map((p) => p.meaningful);
+  // where a warm first paint's time went: the median of each milestone over the warm runs
+  const warmBreakdowns = paints.slice(1).map((p) => p.breakdown);
+  const mid = (f: (b: Breakdown) => number) => r1(median(warmBreakdowns.map(f)));
+  const appJs = (b: Breakdown) => b.assets.find((a) => a.name === '/app/app.js')?.end ?? NaN;
+  const phases = {
+    documentArrived: mid((b) => b.documentEnd),
+    bundleArrived: mid((b) => Math.max(...b.assets.map((a) => a.end))),
+    appJsArrived: mid(appJs),
+    firstQuerySent: mid((b) => Math.min(...b.graphql.map((g) => g.start))),
+    firstPageAnswered: mid((b) => b.graphql[0]?.end ?? NaN),
+    firstThumbnailRequested: mid((b) => b.thumbnails.firstStart),
+    lastThumbnailOnScreenArrived: mid((b) => b.thumbnails.onScreenLastEnd),
+    thumbnailsOnScreen: mid((b) => b.thumbnails.onScreen),
+    /** thumbnails fetched one request each (0: they came inline in the first page's answer) */
+    thumbnailRequests: mid((b) => b.thumbnails.count),
+    thumbnailRequestMedian: mid((b) => b.thumbnails.medianMs),
+    thumbnailServerMedian: mid((b) => b.thumbnails.medianServerMs),
+    rendererScript: mid((b) => b.renderer.script),
+    rendererTasks: mid((b) => b.renderer.tasks),
+  };
   const warmGrids = paints.slice(1).map((p) => p.grid);
   const summary = {
     machine: `${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), node ${process.version}, Chromium ${browser.version()}, load average ${os.loadavg()[0].toFixed(1)} at the end`,
@@ -206,6 +310,8 @@ try {
       warm: { median: r1(median(warm.flatMap((p) => p.tileMs))), max: Math.max(...warm.flatMap((p) => p.tileMs)) },
     },
     panMs: { coldMedian: r1(median(cold.map((p) => p.ms))), warmMedian: r1(median(warm.map((p) => p.ms))), warmMax: Math.max(...warm.map((p) => p.ms)), cold, warm },
+    firstPaintPhasesMs: phases,
+    ...(abSummary ? { firstPaintBeforeAfter: abSummary } : {}),
     targets: { firstMeaningfulPaintMs: 1000, warmPanMs: 200 },
   };
   const ok = (v: number, t: number) => (v <= t ? 'met' : 'missed');
@@ -225,6 +331,18 @@ try {
     `| same, warm server (fresh browser cache): median (max) of ${warm.flatMap((p) => p.tileMs).length} | ${summary.tileLoadMs.warm.median} ms (${summary.tileLoadMs.warm.max}) | 200 ms: ${ok(summary.tileLoadMs.warm.max, 200)} (max) |`,
     `| viewer pan (a 200-300 px drag, zoomed in) until its last tile arrived, cold server, median of ${PANS} | ${summary.panMs.coldMedian} ms | |`,
     `| same, warm server (fresh browser cache), median of ${PANS} (max) | ${summary.panMs.warmMedian} ms (${summary.panMs.warmMax}) | |`,
+    '',
+    `Where a warm first paint's time went (medians, ms from the navigation's start; Chromium's resource timing and Performance metrics): the page arrived ${phases.documentArrived}, the bundle ${phases.bundleArrived}, the first page's query sent ${phases.firstQuerySent} and answered ${phases.firstPageAnswered}, ${
+      phases.thumbnailRequests > 0
+        ? `the first thumbnail asked for ${phases.firstThumbnailRequested}, the last of the ${phases.thumbnailsOnScreen} on screen arrived ${phases.lastThumbnailOnScreenArrived} (each ${phases.thumbnailRequestMedian} ms from request to response, ${phases.thumbnailServerMedian} of it waiting for the server's first byte)`
+        : `the ${phases.thumbnailsOnScreen} thumbnails on screen came inline in that answer (no thumbnail requests)`
+    }; the renderer's main thread ran scripts for ${phases.rendererScript} ms, ${phases.rendererTasks} ms of tasks in all.`,
+    ...(abSummary
+      ? [
+          '',
+          `Before/after on the same warm server, alternating (${RUNS} runs each): this build ${abSummary.thisMedian} ms median (${abSummary.thisRuns.join(', ')}), ${abSummary.other} ${abSummary.otherMedian} ms (${abSummary.otherRuns.join(', ')}).`,
+        ]
+      : []),
     '',
     `Slide: ${summary.slide}, put into the file store directly. Tiles per pan: cold ${cold.map((p) => p.tiles).join(', ')}; warm ${warm.map((p) => p.tiles).join(', ')}.`,
     "A pan's time includes the drag itself (8 mouse steps) and OpenSeadragon's glide after it (tiles are asked for as the view moves), to the last tile response; a tile's load is its own request -> response.",

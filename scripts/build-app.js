@@ -4,7 +4,7 @@
  * esbuild, so the server serves it at / without a CDN (docs/adr/0022). Run by `npm install` (postinstall) and
  * `npm run build:app`; a few seconds.
  */
-import { cp, copyFile, mkdir, rm } from 'node:fs/promises';
+import { cp, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { build } from 'esbuild';
@@ -16,7 +16,8 @@ const started = Date.now();
 
 await rm(out, { recursive: true, force: true });
 await mkdir(out, { recursive: true });
-await build({
+const result = await build({
+  metafile: true,
   entryPoints: { app: path.join(src, 'src', 'main.tsx') },
   bundle: true,
   minify: true,
@@ -34,7 +35,15 @@ await build({
   absWorkingDir: root,
   outdir: out,
 });
-await copyFile(path.join(src, 'index.html'), path.join(out, 'index.html'));
+// The chunks app.js imports statically (code it shares with the viewer's chunk) are named in the page as
+// modulepreload links, so the browser fetches them beside app.js instead of after parsing it (bench/results/ui.md).
+const entry = Object.entries(result.metafile.outputs).find(([, o]) => o.entryPoint === 'web/app/src/main.tsx');
+const preloads = entry[1].imports
+  .filter((i) => i.kind === 'import-statement')
+  .map((i) => `    <link rel="modulepreload" href="app/${path.relative(out, path.join(root, i.path)).split(path.sep).join('/')}" />\n`)
+  .join('');
+const html = await readFile(path.join(src, 'index.html'), 'utf8');
+await writeFile(path.join(out, 'index.html'), html.replace('    <script type="module"', `${preloads}    <script type="module"`));
 await copyFile(path.join(src, 'app.css'), path.join(out, 'app.css'));
 // OpenSeadragon's navigation button images (its prefixUrl), from the package
 const osd = path.dirname(createRequire(import.meta.url).resolve('openseadragon'));

@@ -1,5 +1,6 @@
 import type { Image, Prisma as P } from './generated/client.ts';
 import type { Prisma } from './database.ts';
+import { containsInsensitive, type MetadataMatchRow, slideWhere } from './slide.repository.ts';
 
 export type Tx = Omit<Prisma, '$connect' | '$disconnect' | '$on' | '$transaction' | '$extends'>;
 
@@ -8,6 +9,8 @@ export interface ImageFilterRow {
   slideId?: number;
   /** A substring of the name, case-insensitive. */
   nameContains?: string;
+  /** On a slide whose metadata holds each of these. */
+  slideMetadata?: MetadataMatchRow[];
 }
 
 /** Plain data access for images: no cmir logic here. */
@@ -46,9 +49,10 @@ export class ImageRepository {
     return {
       modalityId: filter.modalityId,
       slideId: filter.slideId,
-      // Prisma sends `contains` as ILIKE '%value%' without escaping LIKE's wildcards: escaped here (backslash is
+      // Prisma sends `contains` as ILIKE '%value%' without escaping LIKE's wildcards: escaped (backslash is
       // Postgres's default LIKE escape, PostgreSQL docs 9.7.1), so "p_3" finds only names with "p_3" in them
-      ...(filter.nameContains ? { name: { contains: filter.nameContains.replace(/[\\%_]/g, '\\$&'), mode: 'insensitive' as const } } : {}),
+      ...(filter.nameContains ? { name: containsInsensitive(filter.nameContains) } : {}),
+      ...(filter.slideMetadata?.length ? { slide: slideWhere({ metadata: filter.slideMetadata }) } : {}),
     };
   }
 

@@ -30,8 +30,8 @@ export class LinkRepository {
     return tx.link.findUnique({ where: { id } });
   }
 
-  setStatus(tx: Tx, id: number, status: LinkStatus, decidedBy: string | null): Promise<Link> {
-    return tx.link.update({ where: { id }, data: { status, decidedBy, decidedAt: new Date() } });
+  setStatus(tx: Tx, id: number, status: LinkStatus, decidedBy: string | null, comment: string | null = null): Promise<Link> {
+    return tx.link.update({ where: { id }, data: { status, decidedBy, decidedAt: new Date(), comment } });
   }
 
   /**

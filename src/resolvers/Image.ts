@@ -9,6 +9,7 @@ export const Image: ImageResolvers = {
   links: (image, _, { loaders }) => loaders.imageLinks.load(image.id),
   thumbnailUrl: (image, { size }, { baseUrl }) =>
     `${baseUrl}/thumbnails/${toGlobalId('Image', image.id)}.png?size=${size ?? 256}`,
+  thumbnailDataUrl: async (image, { size }, { services }) => `data:image/png;base64,${(await services.images.inlineThumbnail(image.id, size ?? 256)).toString('base64')}`,
   tileSource: (image, _, { baseUrl }) => `${baseUrl}/iiif/3/${image.id}/info.json`,
   wholeSlide: async (image, _, { services }) => {
     if (!image.pyramid) return null;

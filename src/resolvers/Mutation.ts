@@ -70,7 +70,7 @@ export const Mutation: MutationResolvers = guardMutations({
       actorOf(principal),
     ),
   setLinkStatus: (_, { input }, { services, principal }) =>
-    services.links.setStatus(fromGlobalId('Link', input.id), input.status, actorOf(principal)),
+    services.links.setStatus(fromGlobalId('Link', input.id), input.status, actorOf(principal), input.comment),
   deleteImage: async (_, { id }, { services }) => {
     const image = await services.images.delete(fromGlobalId('Image', id));
     return { deletedId: toGlobalId('Image', image.id) };

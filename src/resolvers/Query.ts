@@ -29,13 +29,18 @@ export const Query: QueryResolvers = {
     const row = await load[ref.type]?.(ref.id);
     return row ? ({ __typename: ref.type, ...row } as never) : null;
   },
-  slides: (_, args, { services }) => services.slides.list(args),
+  slides: (_, { first, after, filter }, { services }) => services.slides.list({ first, after }, { name: filter?.name, metadata: filter?.metadata }),
   slide: (_, { id }, { loaders }) => loaders.slide.load(fromGlobalId('Slide', id)),
   modalities: (_, __, { services }) => services.modalities.list(),
   models: (_, __, { services }) => services.models.list(),
   images: (_, { first, after, filter }, { services }) =>
     services.images.list(
-      { modality: filter?.modality, slideId: filter?.slide ? fromGlobalId('Slide', filter.slide) : undefined, name: filter?.name },
+      {
+        modality: filter?.modality,
+        slideId: filter?.slide ? fromGlobalId('Slide', filter.slide) : undefined,
+        name: filter?.name,
+        slideMetadata: filter?.slideMetadata,
+      },
       { first, after },
     ),
   image: (_, { id }, { loaders }) => loaders.image.load(fromGlobalId('Image', id)),

@@ -27,7 +27,7 @@ import { validateModalityName } from './modality.service.ts';
 import { dataMask, requireData, validateNoDataValue } from './no-data.ts';
 import { type Page, pageOf, validatePageArgs } from './pagination.ts';
 import { validatePixelSize } from './pixel-size.ts';
-import { validateSlideName } from './slide.service.ts';
+import { type MetadataMatch, metadataMatches, validateSlideName } from './slide.service.ts';
 
 export interface IngestInput {
   /** The file's bytes (an upload, or read by the CLI). */
@@ -66,10 +66,17 @@ export interface ImageFilter {
   slideId?: number | null;
   /** A substring of the name, case-insensitive. */
   name?: string | null;
+  /** On a slide whose metadata holds each of these key = value pairs. */
+  slideMetadata?: readonly MetadataMatch[] | null;
 }
 
 /** Thumbnail sizes allowed: bounded so a client cannot make the server render huge PNGs. */
 export const THUMBNAIL_SIZES = { min: 16, max: 1024 } as const;
+/**
+ * The largest inline thumbnail (Image.thumbnailDataUrl): a page of 24 at 256 px is ~0.5 MB of PNG as base64 for
+ * typical grey tissue (bench/results/ui.json: 462,822 bytes for 24 of them), where 1024 px would be ~16 times that.
+ */
+export const INLINE_THUMBNAIL_MAX = 256;
 
 /**
  * What every ingestion checks first (a plain image or a whole slide): modality, slide and image names, and the page.
@@ -392,6 +399,7 @@ export class ImageService {
       modalityId: filter.modality ? ((await this.modalityRepo.findByName(filter.modality))?.id ?? -1) : undefined,
       slideId: filter.slideId ?? undefined,
       nameContains: filter.name ?? undefined,
+      slideMetadata: metadataMatches(filter.slideMetadata),
     };
     const [rows, totalCount] = await Promise.all([this.images.page(where, first + 1, afterId), this.images.count(where)]);
     return pageOf(rows, first, totalCount, afterId !== undefined);
@@ -447,6 +455,14 @@ export class ImageService {
   }
 
   /** A PNG thumbnail, rendered once per (file, size) and cached under `home/cache/thumbnails`. */
+  /** A thumbnail small enough to inline in a GraphQL answer (Image.thumbnailDataUrl): at most INLINE_THUMBNAIL_MAX px. */
+  inlineThumbnail(id: number, size: number): Promise<Buffer> {
+    if (!Number.isInteger(size) || size < THUMBNAIL_SIZES.min || size > INLINE_THUMBNAIL_MAX) {
+      throw invalidParameter('size', `an integer between ${THUMBNAIL_SIZES.min} and ${INLINE_THUMBNAIL_MAX} for an inline thumbnail`, size);
+    }
+    return this.thumbnail(id, size);
+  }
+
   async thumbnail(id: number, size: number): Promise<Buffer> {
     if (!Number.isInteger(size) || size < THUMBNAIL_SIZES.min || size > THUMBNAIL_SIZES.max) {
       throw invalidParameter('size', `an integer between ${THUMBNAIL_SIZES.min} and ${THUMBNAIL_SIZES.max}`, size);

@@ -72,8 +72,11 @@ function clippedFootprint(
 }
 
 /** What the audit trail keeps of a link: its status and who proposed and decided it. */
+/** A review comment's length bound: a paragraph a person types, not a document. */
+export const LINK_COMMENT_MAX = 2000;
+
 function linkState(link: Link) {
-  return { status: link.status, createdBy: link.createdBy, decidedBy: link.decidedBy, decidedAt: link.decidedAt };
+  return { status: link.status, createdBy: link.createdBy, decidedBy: link.decidedBy, decidedAt: link.decidedAt, comment: link.comment };
 }
 
 /** Links: the users' main workflow, turning a search match into a recorded, reviewable correspondence. */
@@ -207,12 +210,17 @@ export class LinkService {
    * Decides a link: its status, who (the actor's name) and when. The decision before it stays in the audit trail
    * (`Link.history`), written in the same transaction with the status before and after.
    */
-  async setStatus(id: number, status: LinkStatus, actor: Actor): Promise<Link> {
+  /** A decision, with the reviewer's comment (blank: none; at most LINK_COMMENT_MAX characters). */
+  async setStatus(id: number, status: LinkStatus, actor: Actor, comment?: string | null): Promise<Link> {
     if (!STATUSES.includes(status)) throw invalidParameter('status', STATUSES.join(', '), status);
+    const text = comment?.trim() || null;
+    if (text !== null && (text.length > LINK_COMMENT_MAX || containsNul(text))) {
+      throw invalidParameter('comment', `at most ${LINK_COMMENT_MAX} characters, without U+0000 (NUL)`, text.length > 60 ? `${text.slice(0, 60)}…` : text);
+    }
     return this.prisma.$transaction(async (tx) => {
       const before = await this.links.findForUpdate(tx, id);
       if (!before) throw new NotFoundError('Link', id);
-      const after = await this.links.setStatus(tx, id, status, actor.name);
+      const after = await this.links.setStatus(tx, id, status, actor.name, text);
       await this.audit.record(tx, actor, { action: 'setLinkStatus', targetType: 'Link', targetId: id, before: linkState(before), after: linkState(after) });
       return after;
     });

@@ -1,5 +1,5 @@
 import type { Prisma as P, Slide } from '../db/generated/client.ts';
-import type { SlideRepository } from '../db/slide.repository.ts';
+import type { MetadataMatchRow, SlideRepository } from '../db/slide.repository.ts';
 import { BadUserInputError, containsNul, invalidParameter, NotFoundError } from '../errors.ts';
 import { type Page, pageOf, validatePageArgs } from './pagination.ts';
 
@@ -18,6 +18,42 @@ function validateMetadata(metadata: unknown): Record<string, unknown> {
   return metadata as Record<string, unknown>;
 }
 
+/** Bounds of a metadata filter: what a person types, not a query language (keys as slide metadata allows). */
+export const METADATA_MATCH_LIMITS = { matches: 20, keyLength: 200, valueLength: 1000 } as const;
+
+export interface MetadataMatch {
+  key: string;
+  value: string;
+}
+
+/**
+ * key = value pairs of a filter, checked, each with the JSON values it matches: the text itself, and the number or
+ * boolean it reads as (metadata set from JSON holds `"age": 54`, a person types "54").
+ */
+export function metadataMatches(matches: readonly MetadataMatch[] | null | undefined): MetadataMatchRow[] {
+  if (!matches?.length) return [];
+  if (matches.length > METADATA_MATCH_LIMITS.matches) throw invalidParameter('metadata', `at most ${METADATA_MATCH_LIMITS.matches} key = value pairs`, matches.length);
+  return matches.map(({ key, value }) => {
+    if (key.trim() === '' || key.length > METADATA_MATCH_LIMITS.keyLength || containsNul(key)) {
+      throw invalidParameter('metadata key', `a non-empty key of at most ${METADATA_MATCH_LIMITS.keyLength} characters, without U+0000 (NUL)`, key);
+    }
+    if (value.length > METADATA_MATCH_LIMITS.valueLength || containsNul(value)) {
+      throw invalidParameter('metadata value', `at most ${METADATA_MATCH_LIMITS.valueLength} characters, without U+0000 (NUL)`, value);
+    }
+    const values: (string | number | boolean)[] = [value];
+    const trimmed = value.trim();
+    if (trimmed !== '' && Number.isFinite(Number(trimmed))) values.push(Number(trimmed));
+    if (trimmed === 'true' || trimmed === 'false') values.push(trimmed === 'true');
+    return { key: key.trim(), values };
+  });
+}
+
+export interface SlideFilter {
+  /** A substring of the name, case-insensitive. */
+  name?: string | null;
+  metadata?: readonly MetadataMatch[] | null;
+}
+
 export class SlideService {
   constructor(private readonly slides: SlideRepository) {}
 
@@ -27,9 +63,10 @@ export class SlideService {
     return slide;
   }
 
-  async list(args: { first?: number | null; after?: string | null }): Promise<Page<Slide>> {
+  async list(args: { first?: number | null; after?: string | null }, filter: SlideFilter = {}): Promise<Page<Slide>> {
     const { first, afterId } = validatePageArgs(args);
-    const [rows, totalCount] = await Promise.all([this.slides.page(first + 1, afterId), this.slides.count()]);
+    const where = { nameContains: filter.name?.trim() || undefined, metadata: metadataMatches(filter.metadata) };
+    const [rows, totalCount] = await Promise.all([this.slides.page(where, first + 1, afterId), this.slides.count(where)]);
     return pageOf(rows, first, totalCount, afterId !== undefined);
   }
 

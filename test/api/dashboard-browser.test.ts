@@ -63,6 +63,8 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
     for (let i = 0; i < SLIDES; i++) {
       const image = await app.services.images.ingest({ data: await greyPng(texturedImage(256, 256, 400 + i)), fileName: `bf-${i}.png`, modality: 'BF', slide: `slide-${i}` });
       if (400 + i === SOURCE.seed) expectedTarget = toGlobalId('Image', image.id);
+      // slide metadata for the grid's key = value filters: a string and a number
+      await app.services.slides.updateMetadata(image.slideId!, { stain: i % 2 ? 'PSR' : 'HE', batch: i });
     }
     acquisition = await greyPng(crop(texturedImage(256, 256, SOURCE.seed), SOURCE.x, SOURCE.y, SOURCE.size, SOURCE.size));
     // the SHG modality exists (a query's modality must), with one other acquisition in it
@@ -112,6 +114,59 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
     await page.getByLabel('Modality').selectOption('');
     await page.getByLabel('Slide').selectOption({ label: 'slide-1' });
     await expect.poll(() => page.locator('.grid .card strong').allInnerTexts()).toEqual(['bf-1']);
+    expect(problems).toEqual([]);
+  });
+
+  test('slides and images: slide metadata filters (key = value); slides listed, searchable, each opening in the viewer on its tiles', async () => {
+    const names = () => page.locator('.grid .card strong').allInnerTexts();
+    // a fresh page: the previous test left its filters in this one
+    await page.goto(`${origin}/#/images`);
+    await page.reload();
+    await expect.poll(() => page.getByTestId('image-count').innerText(), { timeout: 15_000 }).toBe(`${SLIDES + 1} images`);
+    const pair = page.getByLabel('Metadata filter', { exact: true });
+    // not a pair: said next to the field, nothing filtered
+    await pair.fill('stain PSR');
+    await pair.press('Enter');
+    await expect.poll(() => page.getByRole('status').innerText()).toMatch(/key = value/);
+    expect(await names()).toHaveLength(SLIDES + 1);
+    await pair.fill('stain = PSR');
+    await pair.press('Enter');
+    await expect.poll(names).toEqual(['bf-1', 'bf-3']);
+    // a number typed as text matches the number stored; both pairs must hold
+    await pair.fill('batch = 3');
+    await pair.press('Enter');
+    await expect.poll(names).toEqual(['bf-3']);
+    await expect.poll(() => page.getByTestId('metadata-chip').allTextContents()).toEqual(['stain = PSR×', 'batch = 3×']);
+    await shot('images-metadata-filter');
+    await page.getByRole('button', { name: 'Remove batch = 3' }).click();
+    await expect.poll(names).toEqual(['bf-1', 'bf-3']);
+
+    // the Slides page keeps the filter: slides whose metadata has stain = PSR, each shown by its image
+    await page.getByRole('link', { name: 'Slides', exact: true }).click();
+    const cards = page.getByTestId('slide-card');
+    await expect.poll(() => cards.locator('strong').allInnerTexts()).toEqual(['slide-1', 'slide-3']);
+    await expect.poll(() => page.getByTestId('image-count').innerText()).toBe('2 slides');
+    await expect.poll(() => cards.first().innerText()).toMatch(/1 image · shown: BF 256×256\n.*\bstain=PSR\b/);
+    expect(await cards.first().innerText()).toMatch(/\bbatch=1\b/);
+    await page.getByRole('button', { name: 'Remove stain = PSR' }).click();
+    await expect.poll(() => page.getByTestId('image-count').innerText()).toBe(`${SLIDES} slides`);
+    await expect.poll(() => cards.locator('img').evaluateAll((imgs) => imgs.length > 0 && imgs.every((i) => (i as HTMLImageElement).naturalWidth > 0))).toBe(true);
+    await shot('slides');
+    // searchable by name
+    await page.getByLabel('Search by name').fill('SLIDE-2');
+    await expect.poll(() => cards.locator('strong').allInnerTexts()).toEqual(['slide-2']);
+    // "All 1 image": the Images list filtered by that slide
+    await cards.first().getByRole('button', { name: /All 1 image/ }).click();
+    await expect.poll(() => page.url()).toMatch(/#\/images$/);
+    await expect.poll(names).toEqual(['bf-2']);
+    await expect.poll(() => page.getByLabel('Slide').evaluate((s) => (s as HTMLSelectElement).selectedOptions[0].text)).toBe('slide-2');
+    // a slide opens in the viewer on its deep-zoom tiles
+    await page.getByRole('link', { name: 'Slides', exact: true }).click();
+    await page.getByLabel('Search by name').fill('slide-2');
+    await expect.poll(() => cards.locator('strong').allInnerTexts()).toEqual(['slide-2']);
+    await cards.first().getByRole('link').click();
+    await expect.poll(() => page.url()).toBe(`${origin}/#/viewer/${encodeURIComponent(expectedTarget)}`);
+    await expect.poll(() => canvasInk(page, 'main-viewer'), { timeout: 15_000 }).toBeGreaterThan(0.1);
     expect(problems).toEqual([]);
   });
 
@@ -224,10 +279,67 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
     expect(problems).toEqual([]);
   });
 
-  test('the server gone: the page says so and keeps what it showed', async () => {
+  test('bad input in the review: a revoked key opens the dialog with the reason, the server gone shows a banner and the decision is sent again when it answers; the typed comment survives both', async () => {
+    const bf = (n: number) => app.services.images.list({ name: `bf-${n}` }, { first: 1 }).then((p) => p.edges[0].node);
+    const shg = (await app.services.images.list({ name: 'shg-other' }, { first: 1 })).edges[0].node;
+    const who = { keyId: null, name: 'dr. earlier' };
+    const first = await app.services.links.link({ sourceId: shg.id, targetId: (await bf(3)).id, transform: [1, 0, 10, 0, 1, 10], score: 0.3, method: 'manual' }, who);
+    const second = await app.services.links.link({ sourceId: shg.id, targetId: (await bf(4)).id, transform: [1, 0, 20, 0, 1, 20], score: 0.2, method: 'manual' }, who);
+    // this tab holds a key that is revoked while the person types (an expired session, as they see it)
+    const soonGone = await createKey(app, 'curator', 'dr. gone');
+    await page.goto(`${origin}/#/review`);
+    await page.evaluate((k) => sessionStorage.setItem('cmir.apiKey', k), soonGone);
+    await page.reload();
+    await expect.poll(() => page.getByTestId('queue-position').innerText(), { timeout: 15_000 }).toMatch(/^1 of 2/);
+    const box = page.getByLabel('Review comment');
+    const typed = 'Fibres line up with the\nstroma at the top left: right place.';
+    await box.fill(typed);
+    await app.services.keys.revoke('dr. gone', { keyId: null, name: 'admin' });
+    await page.getByRole('button', { name: 'Confirm (c)' }).click();
+    const dialog = page.getByRole('dialog', { name: 'API key' });
+    await expect.poll(() => dialog.innerText()).toMatch(/The key was refused \(expired or revoked\?\): API key "dr\. gone" was revoked/);
+    expect(await box.inputValue()).toBe(typed);
+    await shot('review-key-refused');
+    await dialog.locator('input').fill(curatorKey);
+    await dialog.locator('input').press('Enter');
+    await expect.poll(() => page.getByTestId('decided').innerText()).toMatch(/^Confirmed by dr\. review, /);
+    expect(await page.getByTestId('saved-comment').innerText()).toBe(`“${typed}”`);
+    expect((await app.db.prisma.link.findUnique({ where: { id: first.id } }))?.comment).toBe(typed);
+    expect(await box.inputValue()).toBe('');
+
+    // the server gone (every request fails on the network) while the next comment is typed
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => page.getByTestId('queue-position').innerText()).toMatch(/^2 of 2/);
+    const gone = (route: import('playwright-core').Route) => route.abort('connectionrefused');
+    await page.route(/\/(graphql|healthz)$/, gone);
+    await box.fill('Wrong slide: the fibres run the other way.');
+    await page.getByRole('button', { name: 'Reject (r)' }).click();
+    const banner = page.getByTestId('server-banner');
+    await expect.poll(() => banner.innerText(), { timeout: 10_000 }).toMatch(/does not answer.*asking again every 2 s/);
+    await expect.poll(() => page.getByTestId('review-item').getByRole('alert').innerText()).toMatch(/SERVER_UNREACHABLE[\s\S]*Not saved: reject and the comment are kept, and sent again when the server answers/);
+    // a reload while it is gone would lose the page, not the comment: it is in this tab's storage
+    expect(await page.evaluate((id) => sessionStorage.getItem(`cmir.review.comment.${id}`), toGlobalId('Link', second.id))).toBe('Wrong slide: the fibres run the other way.');
+    await expect.poll(() => banner.innerText(), { timeout: 10_000 }).toMatch(/\([1-9]\d* tried\)/);
+    await shot('review-server-gone');
+    expect((await app.db.prisma.link.findUnique({ where: { id: second.id } }))?.status).toBe('PROPOSED');
+    // back: the banner goes and the decision is sent again by itself, with the comment
+    await page.unroute(/\/(graphql|healthz)$/, gone);
+    await expect.poll(() => banner.count(), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => page.getByTestId('decided').innerText(), { timeout: 10_000 }).toMatch(/^Rejected by dr\. review, /);
+    const saved = await app.db.prisma.link.findUnique({ where: { id: second.id } });
+    expect(saved).toMatchObject({ status: 'REJECTED', decidedBy: 'dr. review', comment: 'Wrong slide: the fibres run the other way.' });
+    await shot('review-back');
+    // the refusals were the revoked key's and the dropped connections', nothing else
+    expect(problems).toEqual([]);
+  });
+
+  test('the server gone: a banner says so, asks again, and the page keeps what it showed', async () => {
+    await page.goto(`${origin}/#/jobs`);
+    await expect.poll(() => page.getByTestId('active-jobs').count(), { timeout: 15_000 }).toBe(1);
     await server.stop();
     stopped = true;
-    await expect.poll(() => page.getByRole('alert').innerText(), { timeout: 10_000 }).toMatch(/SERVER_UNREACHABLE.*does not answer/);
+    await expect.poll(() => page.getByTestId('server-banner').innerText(), { timeout: 10_000 }).toMatch(/does not answer.*asking again every 2 s/);
+    await expect.poll(() => page.locator('.error').innerText()).toMatch(/SERVER_UNREACHABLE.*does not answer/);
     expect(await page.getByTestId('active-jobs').count()).toBe(1);
     await shot('server-gone');
   });
@@ -242,7 +354,7 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
     const closed = await startServer(closedApp, 0, '127.0.0.1');
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     try {
-      const image = await closedApp.services.images.ingest({ data: await greyPng(texturedImage(256, 256, 77)), fileName: 'locked.png', modality: 'BF' });
+      const image = await closedApp.services.images.ingest({ data: await greyPng(texturedImage(256, 256, 77)), fileName: 'locked.png', modality: 'BF', slide: 'locked-slide' });
       const reader = await createKey(closedApp, 'reader');
       const p = await context.newPage();
       const errors: string[] = [];
@@ -254,8 +366,11 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
       await dialog.locator('input').fill(reader);
       await dialog.locator('input').press('Enter');
       await expect.poll(() => p.getByTestId('image-count').innerText(), { timeout: 15_000 }).toBe('1 image');
-      // the thumbnail came through fetch with the key, shown from a blob: URL
-      await expect.poll(() => p.locator('.grid .card img').evaluate((i) => [(i as HTMLImageElement).src.slice(0, 5), (i as HTMLImageElement).naturalWidth])).toEqual(['blob:', 256]);
+      // the grid's thumbnail came inline in the (keyed) GraphQL answer
+      await expect.poll(() => p.locator('.grid .card img').evaluate((i) => [(i as HTMLImageElement).src.slice(0, 5), (i as HTMLImageElement).naturalWidth])).toEqual(['data:', 256]);
+      // a slide's cover is a thumbnail URL: fetched with the key, shown from a blob: URL
+      await p.getByRole('link', { name: 'Slides', exact: true }).click();
+      await expect.poll(() => p.getByTestId('slide-card').locator('img').evaluate((i) => [(i as HTMLImageElement).src.slice(0, 5), (i as HTMLImageElement).naturalWidth]), { timeout: 15_000 }).toEqual(['blob:', 256]);
       await p.goto(`${base}/#/viewer/${encodeURIComponent(toGlobalId('Image', image.id))}`);
       await expect.poll(() => canvasInk(p, 'main-viewer'), { timeout: 15_000 }).toBeGreaterThan(0.1);
       await p.screenshot({ path: path.join(SHOTS, 'viewer-with-key.png') });

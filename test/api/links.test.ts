@@ -174,6 +174,22 @@ describe(`idempotent linking and clipped regions on ${TEST_BACKEND}`, () => {
     expect(await rowCount()).toBe(before + 3);
   });
 
+  test('a decision with a comment keeps it (trimmed, in the audit trail too); a blank one is none; an oversized one is BAD_USER_INPUT and changes nothing', async () => {
+    const made = await link('a2', 'b1', { x: 1, y: 2, width: 10, height: 10 });
+    const decide = (comment: unknown) =>
+      run('mutation($id: ID!, $comment: String) { setLinkStatus(input: { id: $id, status: REJECTED, comment: $comment }) { status comment } }', { id: made.id, comment });
+    expect((await decide('  stroma, not tumour: wrong region  ')).data!.setLinkStatus).toEqual({ status: 'REJECTED', comment: 'stroma, not tumour: wrong region' });
+    const refused = await decide('x'.repeat(2001));
+    expect(refused.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(refused.errors?.[0].message).toMatch(/comment/);
+    const now = await ok('query($id: ID!) { node(id: $id) { ... on Link { comment history { action toStatus } } } }', { id: made.id });
+    expect(now.node.comment).toBe('stroma, not tumour: wrong region');
+    expect(now.node.history).toHaveLength(2);
+    const audit = await app.db.prisma.auditEvent.findMany({ where: { action: 'setLinkStatus', targetType: 'Link' }, orderBy: { id: 'desc' }, take: 1 });
+    expect((audit[0].after as { comment: string }).comment).toBe('stroma, not tumour: wrong region');
+    expect((await decide('   ')).data!.setLinkStatus.comment).toBeNull();
+  });
+
   test('six identical requests at once: one row, every answer names it', async () => {
     const before = await rowCount();
     const answers = await Promise.all(Array.from({ length: 6 }, () => link('a2', 'b3', { x: 1, y: 2, width: 10, height: 10 })));

@@ -110,6 +110,11 @@ export type Image = Node & {
   noDataValue?: Maybe<Scalars['Float']['output']>;
   sha256: Scalars['String']['output'];
   slide?: Maybe<Slide>;
+  /**
+   * The same PNG thumbnail inline, as a data: URL (longer side `size` px, 16 to 256), for lists that show many at once:
+   * one request for a page of them instead of one per image (the dashboard's grid). Rendered and cached as thumbnailUrl's.
+   */
+  thumbnailDataUrl: Scalars['String']['output'];
   /** URL of a PNG thumbnail (longer side `size` px), served by this server. */
   thumbnailUrl: Scalars['String']['output'];
   /**
@@ -120,6 +125,12 @@ export type Image = Node & {
   /** The pyramid and tiling of a whole-slide image; null for a plain image. */
   wholeSlide?: Maybe<WholeSlide>;
   width: Scalars['Int']['output'];
+};
+
+
+/** One acquisition: a stored file of one modality, optionally on a slide. */
+export type ImageThumbnailDataUrlArgs = {
+  size?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -146,6 +157,8 @@ export type ImageFilter = {
   /** Images whose name contains this text (case-insensitive). */
   name?: InputMaybe<Scalars['String']['input']>;
   slide?: InputMaybe<Scalars['ID']['input']>;
+  /** Images on a slide whose metadata holds every one of these key = value pairs. */
+  slideMetadata?: InputMaybe<Array<MetadataMatch>>;
 };
 
 export type IngestImageInput = {
@@ -232,6 +245,8 @@ export type JobState =
 /** A correspondence: the source acquisition was taken from the target image (and its slide), there. */
 export type Link = Node & {
   __typename?: 'Link';
+  /** The reviewer's comment with the latest decision; null: none. */
+  comment?: Maybe<Scalars['String']['output']>;
   createdAt: Scalars['DateTime']['output'];
   /** The name of the API key (or `cli:<user>`) that proposed it; set by the server, never by the client. */
   createdBy?: Maybe<Scalars['String']['output']>;
@@ -350,6 +365,15 @@ export type Match = {
   score: Scalars['Float']['output'];
   /** 2x3 affine, row-major, query pixels -> image pixels (re-ranked matches only); pass it to linkAcquisition. */
   transform?: Maybe<Array<Scalars['Float']['output']>>;
+};
+
+/**
+ * One key of a slide's metadata and its value, written as text: matches a string value equal to it, or a number or
+ * boolean value that reads as it ("age" = "54" matches 54 and "54"; "fixed" = "true" matches true).
+ */
+export type MetadataMatch = {
+  key: Scalars['String']['input'];
+  value: Scalars['String']['input'];
 };
 
 /** An imaging modality (SHG, BF, NIR, ...). */
@@ -570,6 +594,7 @@ export type QuerySlideArgs = {
 
 export type QuerySlidesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<SlideFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -732,6 +757,8 @@ export type SearchTimings = {
 };
 
 export type SetLinkStatusInput = {
+  /** A comment kept with this decision (at most 2,000 characters); omitted or blank: the decision has none. */
+  comment?: InputMaybe<Scalars['String']['input']>;
   id: Scalars['ID']['input'];
   status: LinkStatus;
 };
@@ -769,6 +796,13 @@ export type SlideEdge = {
   __typename?: 'SlideEdge';
   cursor: Scalars['String']['output'];
   node: Slide;
+};
+
+export type SlideFilter = {
+  /** Slides whose metadata holds every one of these key = value pairs. */
+  metadata?: InputMaybe<Array<MetadataMatch>>;
+  /** Slides whose name contains this text (case-insensitive). */
+  name?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** Pushed over WebSocket (graphql-ws, at /graphql); queries and mutations go over HTTP. */
@@ -956,6 +990,7 @@ export type ResolversTypes = ResolversObject<{
   LinkFilter: LinkFilter;
   LinkStatus: LinkStatus;
   Match: ResolverTypeWrapper<SearchMatch>;
+  MetadataMatch: MetadataMatch;
   Modality: ResolverTypeWrapper<ModalityRow>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
@@ -978,6 +1013,7 @@ export type ResolversTypes = ResolversObject<{
   Slide: ResolverTypeWrapper<SlideRow>;
   SlideConnection: ResolverTypeWrapper<Omit<SlideConnection, 'edges'> & { edges: Array<ResolversTypes['SlideEdge']> }>;
   SlideEdge: ResolverTypeWrapper<Omit<SlideEdge, 'node'> & { node: ResolversTypes['Slide'] }>;
+  SlideFilter: SlideFilter;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   TilingState: TilingState;
@@ -1020,6 +1056,7 @@ export type ResolversParentTypes = ResolversObject<{
   LinkEvent: AuditEventRow;
   LinkFilter: LinkFilter;
   Match: SearchMatch;
+  MetadataMatch: MetadataMatch;
   Modality: ModalityRow;
   Mutation: Record<PropertyKey, never>;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
@@ -1039,6 +1076,7 @@ export type ResolversParentTypes = ResolversObject<{
   Slide: SlideRow;
   SlideConnection: Omit<SlideConnection, 'edges'> & { edges: Array<ResolversParentTypes['SlideEdge']> };
   SlideEdge: Omit<SlideEdge, 'node'> & { node: ResolversParentTypes['Slide'] };
+  SlideFilter: SlideFilter;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   UpdateSlideMetadataInput: UpdateSlideMetadataInput;
@@ -1092,6 +1130,7 @@ export type ImageResolvers<ContextType = Context, ParentType extends ResolversPa
   noDataValue?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   sha256?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   slide?: Resolver<Maybe<ResolversTypes['Slide']>, ParentType, ContextType>;
+  thumbnailDataUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType, RequireFields<ImageThumbnailDataUrlArgs, 'size'>>;
   thumbnailUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType, RequireFields<ImageThumbnailUrlArgs, 'size'>>;
   tileSource?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   wholeSlide?: Resolver<Maybe<ResolversTypes['WholeSlide']>, ParentType, ContextType>;
@@ -1145,6 +1184,7 @@ export type JobEdgeResolvers<ContextType = Context, ParentType extends Resolvers
 }>;
 
 export type LinkResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Link'] = ResolversParentTypes['Link']> = ResolversObject<{
+  comment?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   createdBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   decidedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;

@@ -44,13 +44,60 @@ export function authHeaders(): Record<string, string> {
   return key ? { Authorization: `Bearer ${key}` } : {};
 }
 
-const UNREACHABLE = 'The cmir server does not answer: is `cmir serve` still running? Reload the page when it is.';
+const UNREACHABLE = 'The cmir server does not answer: is `cmir serve` still running? This page asks again every 2 s; what you typed is kept.';
 
-/** One HTTP request, with failures mapped to ApiError (network: SERVER_UNREACHABLE). */
+/** How often a page that lost the server asks /healthz whether it is back. */
+export const RECONNECT_MS = 2000;
+
+/**
+ * Whether the server answers, as this tab last saw it: a request that fails on the network marks it gone, and then
+ * /healthz (which needs no key) is asked every RECONNECT_MS until it answers; any answer marks it back. Listeners
+ * (the banner, a review waiting to be saved again) hear both.
+ */
+export const connection = {
+  down: null as Date | null,
+  attempts: 0,
+};
+const connectionListeners = new Set<() => void>();
+export function onConnectionChange(l: () => void): () => void {
+  connectionListeners.add(l);
+  return () => connectionListeners.delete(l);
+}
+let probe: ReturnType<typeof setTimeout> | null = null;
+function markDown(): void {
+  if (!connection.down) {
+    connection.down = new Date();
+    connection.attempts = 0;
+    connectionListeners.forEach((l) => l());
+  }
+  probe ??= setTimeout(async function ask() {
+    connection.attempts++;
+    try {
+      const res = await fetch('healthz', { cache: 'no-store' });
+      if (res.ok) return markUp();
+    } catch {
+      // still gone
+    }
+    connectionListeners.forEach((l) => l());
+    probe = setTimeout(ask, RECONNECT_MS);
+  }, RECONNECT_MS);
+}
+function markUp(): void {
+  if (probe) clearTimeout(probe);
+  probe = null;
+  if (!connection.down) return;
+  connection.down = null;
+  connectionListeners.forEach((l) => l());
+}
+
+/** One HTTP request, with failures mapped to ApiError (network: SERVER_UNREACHABLE, and the tab starts asking again). */
 async function send(url: string, init: RequestInit): Promise<Response> {
   try {
-    return await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), ...authHeaders() } });
+    const res = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), ...authHeaders() } });
+    markUp();
+    return res;
   } catch {
+    markDown();
     throw new ApiError('SERVER_UNREACHABLE', UNREACHABLE);
   }
 }

@@ -1,6 +1,6 @@
 /** Small pieces every page uses: a thumbnail that sends the key, a footprint over it, an error box, the key dialog. */
 import { type ReactNode, useEffect, useRef, useState } from 'react';
-import { ApiError, apiKey, imageUrl, onKeyChange, setKeyPrompt } from './api.ts';
+import { ApiError, apiKey, connection, imageUrl, onConnectionChange, onKeyChange, RECONNECT_MS, setKeyPrompt } from './api.ts';
 import { type Polygon, STATUS_COLOURS, svgPoints } from './geometry.ts';
 
 /** Re-renders when the key of this tab changes (images fetched with it load again). */
@@ -16,10 +16,15 @@ export function useKeyVersion(): number {
  */
 export function useImageSrc(src: string): string | null | 'failed' {
   const keyVersion = useKeyVersion();
-  const [url, setUrl] = useState<string | null | 'failed'>(null);
+  // without a key the URL itself, from the first render: the browser asks for it at once (the grid's first paint)
+  const [url, setUrl] = useState<string | null | 'failed'>(() => (apiKey.get() ? null : src));
   useEffect(() => {
     let revoke = () => {};
     let live = true;
+    if (!apiKey.get()) {
+      setUrl(src);
+      return;
+    }
     setUrl(null);
     imageUrl(src).then(
       (u) => {
@@ -37,12 +42,16 @@ export function useImageSrc(src: string): string | null | 'failed' {
 }
 
 /** An image of this server shown with the key of this tab. */
-export function AuthImg({ src, alt, className }: { src: string; alt: string; className?: string }) {
+export function AuthImg({ src, alt, className, eager }: { src: string; alt: string; className?: string; eager?: boolean }) {
   const url = useImageSrc(src);
   const [failed, setFailed] = useState(false);
   if (failed || url === 'failed') return <div className={`img-failed ${className ?? ''}`}>image unavailable</div>;
-  // lazy: a page of thumbnails loads those on screen first
-  return url ? <img src={url} alt={alt} className={className} loading="lazy" onError={() => setFailed(true)} /> : <div className={`img-loading ${className ?? ''}`} />;
+  // lazy unless on the first screen: Chromium defers a lazy image until layout shows it near the viewport
+  return url ? (
+    <img src={url} alt={alt} className={className} loading={eager ? 'eager' : 'lazy'} fetchPriority={eager ? 'high' : 'auto'} onError={() => setFailed(true)} />
+  ) : (
+    <div className={`img-loading ${className ?? ''}`} />
+  );
 }
 
 /**
@@ -153,6 +162,26 @@ export function KeyDialog() {
           ) : null}
         </div>
       </form>
+    </div>
+  );
+}
+
+/** Re-renders when the server goes or comes back; true while it does not answer. */
+export function useServerDown(): boolean {
+  const [, setV] = useState(0);
+  useEffect(() => onConnectionChange(() => setV((x) => x + 1)), []);
+  return connection.down !== null;
+}
+
+/** The banner at the top of every page while the server does not answer: since when, and that it is asked again. */
+export function ServerBanner() {
+  const down = useServerDown();
+  if (!down || !connection.down) return null;
+  return (
+    <div className="server-banner" role="alert" data-testid="server-banner">
+      <strong>The cmir server does not answer</strong> (since {connection.down.toLocaleTimeString()}): asking again every {RECONNECT_MS / 1000} s
+      {connection.attempts ? ` (${connection.attempts} tried)` : ''}. Nothing you typed here is lost; a review decision not saved is sent again when
+      it answers.
     </div>
   );
 }

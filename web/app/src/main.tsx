@@ -5,8 +5,8 @@
 import { lazy, StrictMode, Suspense } from 'react';
 import { createRoot } from 'react-dom/client';
 import { apiKey } from './api.ts';
-import { KeyDialog, useKeyVersion, useRoute } from './components.tsx';
-import { ImagesPage } from './pages/images.tsx';
+import { KeyDialog, ServerBanner, useKeyVersion, useRoute } from './components.tsx';
+import { BrowsePage } from './pages/images.tsx';
 import { JobsPage } from './pages/jobs.tsx';
 import { ReviewPage } from './pages/review.tsx';
 import { SearchPage } from './pages/search.tsx';
@@ -16,6 +16,7 @@ const ViewerPage = lazy(() => import('./pages/viewer.tsx').then((m) => ({ defaul
 
 const PAGES = [
   ['images', 'Images'],
+  ['slides', 'Slides'],
   ['review', 'Review queue'],
   ['search', 'Search'],
   ['jobs', 'Jobs'],
@@ -46,6 +47,7 @@ function App() {
           {apiKey.get() ? 'API key ✓' : 'API key'}
         </button>
       </header>
+      <ServerBanner />
       <main>
         {page === 'viewer' && rest[0] ? (
           <Suspense fallback={<p className="muted">Loading the viewer…</p>}>
@@ -55,7 +57,7 @@ function App() {
         {page === 'review' ? <ReviewPage /> : null}
         {page === 'search' ? <SearchPage /> : null}
         {page === 'jobs' ? <JobsPage /> : null}
-        {page === 'images' || !['viewer', 'review', 'search', 'jobs'].includes(page) ? <ImagesPage /> : null}
+        {page === 'slides' || page === 'images' || !['viewer', 'review', 'search', 'jobs'].includes(page) ? <BrowsePage mode={page === 'slides' ? 'slides' : 'images'} /> : null}
       </main>
       <KeyDialog />
     </>
