@@ -132,7 +132,7 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
   const services: Services = {
     modalities,
     slides: new SlideService(repos.slides),
-    images: new ImageService(config, prisma, repos.images, repos.slides, repos.modalities, modalities, files, representations, vocabularies, cache, embeddings, wsi),
+    images: new ImageService(config, prisma, repos.images, repos.slides, repos.modalities, modalities, files, representations, vocabularies, cache, embeddings, wsi, jobs),
     jobs,
     links: new LinkService(prisma, repos.links, repos.images, audit, repos.modalities),
     models,

@@ -3,13 +3,13 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { Job, JobState, Prisma as P } from '../db/generated/client.ts';
 import type { JobRepository, JobUpdate } from '../db/job.repository.ts';
-import { invalidParameter, NotFoundError } from '../errors.ts';
+import { isAppError, invalidParameter, NotFoundError } from '../errors.ts';
 import { type Attempt, InProcessQueue, type JobQueue, retryDelayMs } from './job-queue.ts';
 import { type Page, pageOf, validatePageArgs } from './pagination.ts';
 import { watch } from './watch.ts';
 
-/** Every kind of job, as `start` records it: vocabulary builds, reindexing, whole-slide tiling. */
-export const JOB_KINDS = ['vocabulary.build', 'index.rebuild', 'slide.tile'] as const;
+/** Every kind of job, as `start` records it: vocabulary builds, reindexing, whole-slide tiling, ingestion. */
+export const JOB_KINDS = ['vocabulary.build', 'index.rebuild', 'slide.tile', 'image.ingest'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 /**
@@ -17,10 +17,23 @@ export type JobKind = (typeof JOB_KINDS)[number];
  * stored, so another attempt costs only what was lost; a vocabulary build starts over (k-means from the beginning) and
  * a failed one is more likely a problem of its images than of its process: one attempt, then a person looks.
  */
-export const MAX_ATTEMPTS: Record<JobKind, number> = { 'index.rebuild': 3, 'slide.tile': 3, 'vocabulary.build': 1 };
+export const MAX_ATTEMPTS: Record<JobKind, number> = { 'index.rebuild': 3, 'slide.tile': 3, 'vocabulary.build': 1, 'image.ingest': 3 };
 
-/** Runs a queued job of one kind: from its params (JSON) to its result (JSON), reporting progress. */
-export type JobHandler = (params: P.JsonObject, progress: JobProgress) => Promise<P.InputJsonValue>;
+/**
+ * Runs a queued job of one kind: from its params (JSON) to its result (JSON), reporting progress. `job` is its row as
+ * the attempt began (its id, for writes that must commit with the handler's own: image.ingest).
+ */
+export type JobHandler = (params: P.JsonObject, progress: JobProgress, job: Job) => Promise<P.InputJsonValue>;
+
+/**
+ * What a job's FAILED row holds in `result` when its handler failed with a typed error (an AppError: a file that is
+ * not an image, a duplicate): the error's code and details, so that a caller waiting for the job (the synchronous
+ * `ingestImage`) answers with the same typed error as before the queue. Such a failure is not retried: the same input
+ * fails the same way (the dead letter at once).
+ */
+export interface JobErrorResult {
+  error: { code: string; message: string; details: P.InputJsonObject };
+}
 
 
 export interface JobProgress {
@@ -89,11 +102,21 @@ export class JobService {
   private readonly listeners = new Map<number, (done: number, total: number) => void>();
   private readonly handlers = new Map<string, JobHandler>();
   private timer: NodeJS.Timeout | undefined;
+  /** False in an API-only replica (`cmir serve --no-worker`): `wait` never works the queue there. */
+  private mayWork = true;
 
   constructor(private readonly jobs: JobRepository, opts: JobServiceOptions = {}) {
     this.owner = opts.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.heartbeatMs = opts.heartbeatMs ?? 15_000;
     this.queue = opts.queue ?? new InProcessQueue();
+  }
+
+  /**
+   * Makes this process an API-only replica (`cmir serve --no-worker`): it never takes queued jobs, not even while it
+   * waits for one (`wait`); workers run them.
+   */
+  refuseWork(): void {
+    this.mayWork = false;
   }
 
   /** Registers how jobs of a kind run (each service registers its kinds; every process that may run jobs has all). */
@@ -194,7 +217,7 @@ export class JobService {
     try {
       await this.write(job.id, { state: 'RUNNING', owner: this.owner, attempts: a.attempt, startedAt: new Date(), finishedAt: undefined });
       this.startHeartbeat();
-      const result = await handler(job.params as P.JsonObject, progress);
+      const result = await handler(job.params as P.JsonObject, progress, job);
       await pending;
       await this.write(job.id, { state: 'SUCCEEDED', result, error: null, finishedAt: new Date(), ...latest });
       this.listeners.delete(job.id);
@@ -207,6 +230,13 @@ export class JobService {
         return;
       }
       const message = (reason as Error).message;
+      if (isAppError(reason)) {
+        // a typed error (bad input): another attempt would fail alike; the dead letter at once, with its code
+        this.listeners.delete(job.id);
+        const result: JobErrorResult = { error: { code: reason.code, message, details: JSON.parse(JSON.stringify(reason.details)) as P.InputJsonObject } };
+        await this.write(job.id, { state: 'FAILED', error: message, result: result as unknown as P.InputJsonObject, finishedAt: new Date() });
+        return;
+      }
       if (a.attempt < a.maxAttempts) {
         // the queue runs it again after its backoff (graphile-worker: e^attempts s)
         await this.write(job.id, {
@@ -422,15 +452,17 @@ export class JobService {
   }
 
   /**
-   * Resolves with the job's final row once it has ended. A process that waits for a queued job works the queue
-   * (one at a time) if it did not already, so that `cmir reindex` finishes on a Postgres without workers.
+   * Resolves with the job's final row once it has ended, or with its row as it is after `timeoutMs`. A process that
+   * waits for a queued job works the queue (one at a time) if it did not already, so that `cmir reindex` finishes on a
+   * Postgres without workers; an API-only replica (`refuseWork`) does not.
    */
-  async wait(id: number): Promise<Job> {
+  async wait(id: number, opts: { timeoutMs?: number } = {}): Promise<Job> {
     await this.running.get(id);
+    const until = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
     for (;;) {
       const job = await this.get(id);
-      if (jobFinished(job)) return job;
-      if (job.queued && !this.queue.working) await this.work(1);
+      if (jobFinished(job) || Date.now() >= until) return job;
+      if (job.queued && !this.queue.working && this.mayWork) await this.work(1);
       await this.changeOf(id, WAIT_POLL_MS);
     }
   }

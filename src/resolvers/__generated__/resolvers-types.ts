@@ -186,6 +186,11 @@ export type Job = Node & {
   /** Last sign of life from the owner (written with progress and every 15 s). */
   heartbeatAt?: Maybe<Scalars['DateTime']['output']>;
   id: Scalars['ID']['output'];
+  /**
+   * The image the job is about: for image.ingest the image it stored (null until it SUCCEEDED), for slide.tile the
+   * slide's image; null for other kinds or when the image was deleted since.
+   */
+  image?: Maybe<Image>;
   kind: Scalars['String']['output'];
   /** The most attempts the job gets; FAILED with attempts = maxAttempts is the dead letter. */
   maxAttempts: Scalars['Int']['output'];
@@ -379,8 +384,21 @@ export type Mutation = {
   createModality: Modality;
   createSlide: Slide;
   deleteImage: DeleteImagePayload;
+  /**
+   * Ingests an image and answers with it once it is stored and indexed. On a Postgres server the decoding, CoMIR and
+   * vectors run as an `image.ingest` job on a worker while this request waits (at most 5 minutes, then SERVER_BUSY with
+   * the job's id in `extensions.job`); on the embedded database in this process.
+   */
   ingestImage: Image;
   linkAcquisition: Link;
+  /**
+   * Queues an image's ingestion and answers at once with its job (docs/adr/0027): the file is checked (header, size,
+   * duplicate) and stored, then a worker decodes and indexes it (`image.ingest`: retried, cancellable with cancelJob;
+   * FAILED with the error's code in `result.error` for a file it refuses). Follow it with `job(id)` or `jobUpdated`;
+   * `Job.image` is the image once it SUCCEEDED. A whole-slide file on the server (path) answers with its tiling job.
+   * The same file queued again while its job is unfinished answers with that job.
+   */
+  queueImageIngestion: Job;
   /** Validates a model folder against its manifest (sha256, channels) and maps its networks to modalities. */
   registerModel: Array<Modality>;
   /**
@@ -434,6 +452,11 @@ export type MutationIngestImageArgs = {
 
 export type MutationLinkAcquisitionArgs = {
   input: LinkAcquisitionInput;
+};
+
+
+export type MutationQueueImageIngestionArgs = {
+  input: IngestImageInput;
 };
 
 
@@ -1122,6 +1145,7 @@ export type JobResolvers<ContextType = Context, ParentType extends ResolversPare
   finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   heartbeatAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  image?: Resolver<Maybe<ResolversTypes['Image']>, ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   maxAttempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   owner?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1220,6 +1244,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   deleteImage?: Resolver<ResolversTypes['DeleteImagePayload'], ParentType, ContextType, RequireFields<MutationDeleteImageArgs, 'id'>>;
   ingestImage?: Resolver<ResolversTypes['Image'], ParentType, ContextType, RequireFields<MutationIngestImageArgs, 'input'>>;
   linkAcquisition?: Resolver<ResolversTypes['Link'], ParentType, ContextType, RequireFields<MutationLinkAcquisitionArgs, 'input'>>;
+  queueImageIngestion?: Resolver<ResolversTypes['Job'], ParentType, ContextType, RequireFields<MutationQueueImageIngestionArgs, 'input'>>;
   registerModel?: Resolver<Array<ResolversTypes['Modality']>, ParentType, ContextType, RequireFields<MutationRegisterModelArgs, 'input'>>;
   reindex?: Resolver<ResolversTypes['Job'], ParentType, ContextType, Partial<MutationReindexArgs>>;
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
