@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { Job, JobState, Prisma as P } from '../db/generated/client.ts';
 import type { JobRepository, JobUpdate } from '../db/job.repository.ts';
+import { NoNotifications, type Notifications } from '../db/notifications.ts';
 import { isAppError, invalidParameter, NotFoundError } from '../errors.ts';
 import { type Attempt, InProcessQueue, type JobQueue, retryDelayMs } from './job-queue.ts';
 import { type Page, pageOf, validatePageArgs } from './pagination.ts';
@@ -73,6 +74,8 @@ export interface JobServiceOptions {
   heartbeatMs?: number;
   /** Where queued jobs wait (docs/adr/0023); default an in-process queue (the embedded database's). */
   queue?: JobQueue;
+  /** How the other processes on the database hear of this one's job rows (docs/adr/0027); default none (embedded). */
+  notifications?: Notifications;
 }
 
 /**
@@ -88,7 +91,8 @@ export class JobService {
   readonly owner: string;
   /**
    * Each job row this process writes (its start, every progress write, its end), as written: what the `jobUpdated`
-   * subscription pushes. In-process: a job another server runs on a shared Postgres is not seen here.
+   * subscription pushes. On a shared Postgres, after `listen`, also the rows other processes write (read back when
+   * their NOTIFY arrives, docs/adr/0027).
    */
   readonly changes = new EventEmitter<{ job: [Job] }>().setMaxListeners(0);
   readonly queue: JobQueue;
@@ -109,7 +113,9 @@ export class JobService {
     this.owner = opts.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.heartbeatMs = opts.heartbeatMs ?? 15_000;
     this.queue = opts.queue ?? new InProcessQueue();
+    this.notifications = opts.notifications ?? new NoNotifications();
   }
+  private readonly notifications: Notifications;
 
   /**
    * Makes this process an API-only replica (`cmir serve --no-worker`): it never takes queued jobs, not even while it
@@ -132,7 +138,7 @@ export class JobService {
   async enqueue(kind: JobKind, params: P.InputJsonObject, onProgress?: (done: number, total: number) => void): Promise<Job> {
     const job = await this.jobs.createQueued(kind, params, MAX_ATTEMPTS[kind]);
     if (onProgress) this.listeners.set(job.id, onProgress);
-    this.changes.emit('job', job);
+    this.changed(job);
     try {
       await this.queue.enqueue(job.id, job.maxAttempts);
     } catch (e) {
@@ -274,7 +280,7 @@ export class JobService {
       // the library still holds it locked by the dead runner: released (a last attempt stays failed there too)
       await this.queue.handBack([job.id]);
       const row = await this.jobs.findById(job.id);
-      if (row) this.changes.emit('job', row);
+      if (row) this.changed(row);
     }
   }
 
@@ -384,7 +390,7 @@ export class JobService {
     onProgress?: (done: number, total: number) => void,
   ): Promise<Job> {
     const job = await this.jobs.create(kind, params, 0, this.owner);
-    this.changes.emit('job', job);
+    this.changed(job);
     let last = 0;
     let latest = { done: 0, total: 0 };
     let pending: Promise<unknown> = Promise.resolve();
@@ -420,8 +426,30 @@ export class JobService {
   /** Writes a job's row and tells the subscribers. */
   private async write(id: number, data: Parameters<JobRepository['update']>[1]): Promise<Job> {
     const row = await this.jobs.update(id, data);
-    this.changes.emit('job', row);
+    this.changed(row);
     return row;
+  }
+
+  /** Tells this process's subscribers of a row it wrote, and the other processes (`cmir_job`, docs/adr/0027). */
+  private changed(row: Job): void {
+    this.changes.emit('job', row);
+    void this.notifications.publish('cmir_job', { id: row.id, state: row.state });
+  }
+
+  /**
+   * Listens to the job rows other processes write (once, at start-up): each is read and passed to this process's
+   * subscribers (`jobUpdated`, `wait`), when it has any.
+   */
+  async listen(): Promise<void> {
+    await this.notifications.subscribe('cmir_job', (m) => {
+      if (typeof m.id !== 'number' || this.changes.listenerCount('job') === 0) return;
+      void this.jobs.findById(m.id).then(
+        (row) => {
+          if (row) this.changes.emit('job', row);
+        },
+        () => undefined,
+      );
+    });
   }
 
   private startHeartbeat(): void {
