@@ -88,7 +88,7 @@ describe('roles', () => {
     // the assignment
     const byRole = (role: Role) => Object.entries(MUTATION_POLICY).filter(([, p]) => p.role === role).map(([name]) => name).sort();
     expect(byRole('reader')).toEqual([]);
-    expect(byRole('curator')).toEqual(['createSlide', 'ingestImage', 'linkAcquisition', 'setLinkStatus', 'updateSlideMetadata']);
+    expect(byRole('curator')).toEqual(['createSlide', 'ingestImage', 'linkAcquisition', 'queueImageIngestion', 'setLinkStatus', 'updateSlideMetadata']);
   });
 
   for (const name of Object.keys(MUTATION_POLICY) as MutationName[]) {
