@@ -221,7 +221,7 @@ export type JobEdge = {
 };
 
 export type JobFilter = {
-  /** vocabulary.build, index.rebuild or slide.tile. */
+  /** vocabulary.build, index.rebuild, slide.tile or image.ingest. */
   kind?: InputMaybe<Scalars['String']['input']>;
   state?: InputMaybe<JobState>;
 };
@@ -799,9 +799,9 @@ export type Subscription = {
   __typename?: 'Subscription';
   /**
    * A job as it changes: now, then at each progress write (at most 4 a second) and state change, ending after it
-   * finishes. Without id: every job this server starts or runs. Jobs run by another process (another server, or a
-   * `cmir worker` on a Postgres server) are not pushed: a dashboard polls `job(id)`, whose row every runner writes
-   * (progress at most 4 times a second, a heartbeat every 15 s).
+   * finishes. Without id: every job whose row changes. On a Postgres server this includes jobs that other processes
+   * (other servers, `cmir worker`) run: each runner announces its writes over LISTEN/NOTIFY (docs/adr/0027). Polling
+   * `job(id)` works too: every runner writes its row (progress at most 4 times a second, a heartbeat every 15 s).
    */
   jobUpdated: Job;
   /** Each new link (not one asked for again), as it is stored; with a filter, only those that match it. */
