@@ -396,6 +396,8 @@ export class ImageService {
   /**
    * The synchronous contract over the queue: queue the job (or join the one for the same file), wait, answer as
    * `ingest`. The file's header is read by the job, not here, so a file costs one probe and one decode as before.
+   * The same file sent twice at once to this process: one job, the other call DUPLICATE_IMAGE (as without the queue);
+   * a file whose job another process queued and that has not ended: this call answers with that job's outcome.
    */
   private async ingestQueued(plan: IngestPlan, sha256: string, jobs: JobService): Promise<Image> {
     for (;;) {
@@ -409,11 +411,10 @@ export class ImageService {
         await here.catch(() => undefined);
         continue;
       }
+      // queued before by another process (or by one that stopped, whose job is handed back and run again): that job
+      // is this file's ingestion, and its outcome this call's
       const running = await this.unfinishedIngestion(sha256);
-      if (running) {
-        await this.waitIngestion(running.id, jobs).catch(() => undefined);
-        continue;
-      }
+      if (running) return this.waitIngestion(running.id, jobs);
       if (this.inFlight.has(sha256)) continue;
       const work = this.enqueueIngestion(plan, sha256, jobs, false).then((job) => this.waitIngestion(job.id, jobs));
       this.inFlight.set(sha256, work);
