@@ -414,8 +414,9 @@ export class ImageService {
       // queued before by another process (or by one that stopped, whose job is handed back and run again): that job
       // is this file's ingestion, and its outcome this call's
       const running = await this.unfinishedIngestion(sha256);
-      if (running) return this.waitIngestion(running.id, jobs);
+      // queued by another call of this process meanwhile: wait for that one above (then DUPLICATE_IMAGE)
       if (this.inFlight.has(sha256)) continue;
+      if (running) return this.waitIngestion(running.id, jobs);
       const work = this.enqueueIngestion(plan, sha256, jobs, false).then((job) => this.waitIngestion(job.id, jobs));
       this.inFlight.set(sha256, work);
       try {
