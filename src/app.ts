@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Config } from './config.ts';
 import { type Database, openDatabase } from './db/database.ts';
 import { FileStore } from './db/file-store.ts';
+import { NoNotifications, PgNotifications } from './db/notifications.ts';
 import { AdmissionService } from './services/admission.service.ts';
 import { ImageRepository } from './db/image.repository.ts';
 import { ApiKeyRepository } from './db/api-key.repository.ts';
@@ -110,11 +111,16 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
   // it runs them itself and its unfinished jobs at start-up are orphans. On a shared Postgres only jobs whose
   // heartbeat stopped are: queued ones are handed back to the queue, the others failed.
   const queue = db.kind === 'postgres' && config.databaseUrl ? new GraphileQueue(config.databaseUrl) : new InProcessQueue();
-  const jobs = new JobService(repos.jobs, { queue, heartbeatMs: config.jobHeartbeatMs });
+  // What one process changes that others hold in memory (first-stage inverted files, job rows for jobUpdated) is told
+  // over LISTEN/NOTIFY on a Postgres server (docs/adr/0027); the embedded database has one process.
+  const notifications = db.kind === 'postgres' && config.databaseUrl ? new PgNotifications(config.databaseUrl) : new NoNotifications();
+  const jobs = new JobService(repos.jobs, { queue, heartbeatMs: config.jobHeartbeatMs, notifications });
+  await jobs.listen();
   await jobs.recover(db.kind === 'pglite');
   // the embedded database's queue runs every job at once, as jobs ran before the queue
   if (queue.name === 'in-process') await jobs.work(Infinity);
-  const cache = new IndexCache(repos.vectors);
+  const cache = new IndexCache(repos.vectors, notifications);
+  await cache.listen();
   // CoMIR, window vectors and no-data masks run on worker threads (started at first use), off the event loop (docs/adr/0020)
   const threads = new PipelineThreads(config.pipelineThreads);
   const representations = new RepresentationService(config, prisma, files, threads);
@@ -132,7 +138,7 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
   const services: Services = {
     modalities,
     slides: new SlideService(repos.slides),
-    images: new ImageService(config, prisma, repos.images, repos.slides, repos.modalities, modalities, files, representations, vocabularies, cache, embeddings, wsi),
+    images: new ImageService(config, prisma, repos.images, repos.slides, repos.modalities, modalities, files, representations, vocabularies, cache, embeddings, wsi, jobs),
     jobs,
     links: new LinkService(prisma, repos.links, repos.images, audit, repos.modalities),
     models,
@@ -158,6 +164,7 @@ export async function createApp(config: Config, opts: { memory?: boolean } = {})
     services,
     async close() {
       await jobs.stop(config.shutdownGraceMs);
+      await notifications.close();
       await threads.close();
       await correlation.close();
       await db.close();

@@ -4,7 +4,8 @@ import type { Normalization } from '../pipeline/decode/decode.ts';
 import { readUpload, uploadedFile } from './upload.ts';
 import { fromGlobalId, toGlobalId } from '../ids.ts';
 import { actorOf, roleIncludes } from '../services/auth.ts';
-import type { MutationResolvers } from './__generated__/resolvers-types.ts';
+import type { Context } from '../server/context.ts';
+import type { IngestImageInput, MutationResolvers } from './__generated__/resolvers-types.ts';
 import { guardMutations } from './mutation-roles.ts';
 
 /** Every resolver here runs behind its role (mutation-roles.ts: MUTATION_POLICY), checked before it starts. */
@@ -18,31 +19,20 @@ export const Mutation: MutationResolvers = guardMutations({
       channels: input.channels ?? undefined,
       normalization: (input.normalization ?? 'LINEAR').toLowerCase() as Normalization,
     }),
-  ingestImage: async (_, { input }, { services, principal, maxUploadBytes }) => {
-    if ((input.file == null) === (input.path == null)) {
-      throw new BadUserInputError('give exactly one of file (an upload) and path (a file on the server)');
-    }
-    // an ingestion is heavy work whichever way the file comes: counted against the key's rate (docs/adr/0024)
-    await services.admission.upload(principal);
-    const options = {
-      modality: input.modality,
-      slide: input.slide,
-      name: input.name,
-      page: input.page,
-      noDataValue: input.noDataValue,
-      micronsPerPixel: input.micronsPerPixel,
-      // a new modality is the admin's to make (docs/adr/0014); a curator's image of an unknown one is FORBIDDEN
-      createModality: principal.kind === 'key' && roleIncludes(principal.role, 'admin'),
-    };
-    if (input.file != null) {
-      const upload = await uploadedFile(input.file);
-      const data = await readUpload(upload, maxUploadBytes);
-      // a part without a file name (or with one busboy cannot read) has none: the image then needs `name`
-      return services.images.ingest({ ...options, data, fileName: upload.filename ?? '' });
-    }
+  ingestImage: async (_, { input }, context) => {
+    const { services } = context;
+    const { options, upload } = await ingestArgs(input, context);
+    if (upload) return services.images.ingest({ ...options, ...upload });
     // a file on the server may be a whole-slide image: stored as it is and tiled by a job (Image.wholeSlide)
     const file = await services.images.assertServerPath(input.path!);
     return (await services.images.ingestFile(file, { ...options, name: input.name ?? pathName(input.path!) })).image;
+  },
+  queueImageIngestion: async (_, { input }, context) => {
+    const { services } = context;
+    const { options, upload } = await ingestArgs(input, context);
+    if (upload) return services.images.submit({ ...options, ...upload });
+    const file = await services.images.assertServerPath(input.path!);
+    return services.images.submitFile(file, { ...options, name: input.name ?? pathName(input.path!) });
   },
   registerModel: async (_, { input }, { services }) => {
     const dir = await services.images.assertServerPath(input.dir, true);
@@ -82,4 +72,30 @@ export const Mutation: MutationResolvers = guardMutations({
 /** The default image name of a server path: its file name without extension (as given, before links are resolved). */
 function pathName(p: string): string {
   return path.parse(p).name;
+}
+
+/**
+ * What both ingestion mutations check and read first: exactly one of file and path, the key's upload rate
+ * (docs/adr/0024), the options, and an upload's bytes.
+ */
+async function ingestArgs(input: IngestImageInput, { services, principal, maxUploadBytes }: Context) {
+  if ((input.file == null) === (input.path == null)) {
+    throw new BadUserInputError('give exactly one of file (an upload) and path (a file on the server)');
+  }
+  // an ingestion is heavy work whichever way the file comes: counted against the key's rate (docs/adr/0024)
+  await services.admission.upload(principal);
+  const options = {
+    modality: input.modality,
+    slide: input.slide,
+    name: input.name,
+    page: input.page,
+    noDataValue: input.noDataValue,
+    micronsPerPixel: input.micronsPerPixel,
+    // a new modality is the admin's to make (docs/adr/0014); a curator's image of an unknown one is FORBIDDEN
+    createModality: principal.kind === 'key' && roleIncludes(principal.role, 'admin'),
+  };
+  if (input.file == null) return { options, upload: null };
+  const file = await uploadedFile(input.file);
+  // a part without a file name (or with one busboy cannot read) has none: the image then needs `name`
+  return { options, upload: { data: await readUpload(file, maxUploadBytes), fileName: file.filename ?? '' } };
 }

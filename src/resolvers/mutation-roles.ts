@@ -37,6 +37,7 @@ export const MUTATION_POLICY: Record<MutationName, MutationPolicy> = {
   createSlide: { role: 'curator', audit: (slide, args) => ({ targetType: 'Slide', targetId: slide.id, after: inputOf(args) }) },
   updateSlideMetadata: { role: 'curator', audit: (slide, args) => ({ targetType: 'Slide', targetId: slide.id, after: { ...inputOf(args), metadata: slide.metadata } }) },
   ingestImage: { role: 'curator', audit: (image, args) => ({ targetType: 'Image', targetId: image.id, after: { ...inputOf(args), sha256: image.sha256 } }) },
+  queueImageIngestion: { role: 'curator', audit: (job, args) => ({ targetType: 'Job', targetId: job.id, after: { ...inputOf(args), sha256: job.params?.sha256 ?? null } }) },
   linkAcquisition: { role: 'curator', audit: 'service' },
   setLinkStatus: { role: 'curator', audit: 'service' },
   createModality: { role: 'admin', audit: (modality, args) => ({ targetType: 'Modality', targetId: modality.id, after: inputOf(args) }) },

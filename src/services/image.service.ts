@@ -8,17 +8,18 @@ import type { Config } from '../config.ts';
 import { isUniqueViolation, type Prisma } from '../db/database.ts';
 import type { FileStore } from '../db/file-store.ts';
 import { sha256Hex } from '../db/file-store.ts';
-import type { Image } from '../db/generated/client.ts';
+import type { Image, Job, Prisma as P } from '../db/generated/client.ts';
 import type { ImageRepository } from '../db/image.repository.ts';
 import type { ModalityRepository } from '../db/modality.repository.ts';
 import type { SlideRepository } from '../db/slide.repository.ts';
-import { type AppError, BadUserInputError, containsNul, DuplicateImageError, echo, invalidParameter, isAppError, NotFoundError, PayloadTooLargeError } from '../errors.ts';
+import { AppError, BadUserInputError, containsNul, DuplicateImageError, echo, type ErrorCode, invalidParameter, isAppError, NotFoundError, PayloadTooLargeError } from '../errors.ts';
 import { fromGlobalId, toGlobalId } from '../ids.ts';
 import { decodeImage, encodeGreyPng, probeImage, thumbnailPng } from '../pipeline/decode/decode.ts';
 import { type PyramidInfo, pyramidThumbnailPng } from '../pipeline/decode/pyramid.ts';
 import type { GreyImage, PlanarImage } from '../pipeline/types.ts';
 import type { EmbeddingService } from './embedding.service.ts';
 import type { IndexCache } from './index-cache.ts';
+import type { JobErrorResult, JobProgress, JobService } from './job.service.ts';
 import type { RepresentationService } from './representation.service.ts';
 import type { VocabularyService } from './vocabulary.service.ts';
 import type { WholeSlideService } from './wsi.service.ts';
@@ -60,6 +61,34 @@ interface IngestPlan {
   micronsPerPixel: number | null;
   createModality: boolean;
 }
+
+/**
+ * What an ingestion job (`image.ingest`) carries: the validated plan without the bytes, which wait in the file store
+ * under their checksum (docs/adr/0027).
+ */
+interface IngestJobParams {
+  sha256: string;
+  byteSize: number;
+  name: string;
+  modality: string;
+  slide: string | null;
+  page: number;
+  noDataValue: number | null;
+  micronsPerPixel: number | null;
+  createModality: boolean;
+}
+
+/** How an ingestion job ended well: its image. */
+interface IngestJobResult {
+  imageId: number;
+}
+
+/**
+ * How long the synchronous `ingest` waits for its queued job before answering SERVER_BUSY with the job's id (then
+ * follow it with `job(id)`). Ingesting one image takes seconds (a 1024 px CoMIR: about 2 s on 2 cores, docs/adr/0020);
+ * five minutes is a queue of about a hundred ahead of it on one worker, and below common proxies' idle timeouts.
+ */
+export const INGEST_WAIT_MS = 5 * 60_000;
 
 export interface ImageFilter {
   modality?: string | null;
@@ -179,7 +208,18 @@ export class ImageService {
     private readonly cache?: IndexCache,
     private readonly embeddings?: EmbeddingService,
     private readonly wsi?: WholeSlideService,
-  ) {}
+    private readonly jobs?: JobService,
+  ) {
+    jobs?.handle('image.ingest', (params, progress, job) => this.runIngestJob(params as unknown as IngestJobParams, progress, job));
+    this.queuedIngestion = jobs?.queue.name === 'graphile-worker';
+  }
+
+  /**
+   * Whether `ingest` runs its heavy part (decode, CoMIR, vectors, features) as a queued `image.ingest` job (docs/adr/0027)
+   * and waits for it: on a Postgres server, where any worker takes it and a worker's crash hands it to another. On the
+   * embedded database (one process) it runs in the caller, as before. `submit` always queues.
+   */
+  queuedIngestion: boolean;
 
   /**
    * Ingests a file on this machine: a whole-slide image (a tiled pyramidal TIFF, services/wsi.service.ts) is stored
@@ -197,6 +237,22 @@ export class ImageService {
     }
     const data = await readRegularFile(file);
     return { image: await this.ingest({ ...input, data, fileName: file }), tilingJob: null };
+  }
+
+  /**
+   * `submit` for a file on this machine: a whole-slide image is stored and its tiling job returned (as `ingestFile`
+   * starts it); any other image is read and queued.
+   */
+  async submitFile(file: string, input: Omit<IngestInput, 'data' | 'fileName'>): Promise<Job> {
+    const jobs = this.requireJobs();
+    await assertRegularFile(file);
+    const pyramid = this.wsi ? await this.wsi.detect(file, input.page ?? 0) : null;
+    if (pyramid) {
+      const { jobId } = await this.ingestFile(file, input).then((r) => ({ jobId: r.tilingJob }));
+      if (jobId !== null) return jobs.get(jobId);
+    }
+    const data = await readRegularFile(file);
+    return this.submit({ ...input, data, fileName: file });
   }
 
   private plan(input: IngestInput): IngestPlan {
@@ -223,6 +279,7 @@ export class ImageService {
     // The checksum before the pixels: a stored file, one being ingested right now, or one already refused costs a
     // hash, not a decode (issue 19).
     const sha256 = sha256Hex(plan.data);
+    if (this.queuedIngestion && this.jobs) return this.ingestQueued(plan, sha256, this.jobs);
     for (;;) {
       const existing = await this.images.findBySha256(sha256);
       if (existing) throw new DuplicateImageError(existing.id, sha256);
@@ -255,8 +312,13 @@ export class ImageService {
     }
   }
 
-  private async ingestNew(plan: IngestPlan, sha256: string): Promise<Image> {
+  /**
+   * Decodes, derives and writes one image. `job`: run as an ingestion job, which reports progress (and stops there when
+   * cancelled) and records its image in its own row in the same transaction as the image's rows (runIngestJob).
+   */
+  private async ingestNew(plan: IngestPlan, sha256: string, job?: { id: number; progress: JobProgress }): Promise<Image> {
     const { info, image: pixels } = await this.decode(plan, sha256);
+    job?.progress.report(1, 3);
     const valid =
       plan.noDataValue === null
         ? null
@@ -267,6 +329,7 @@ export class ImageService {
     // Derived data, computed before anything is written: the CoMIR (when the modality has a model) and the
     // histogram under the modality's active vocabulary (when it has one).
     const derived = await this.derive(plan.modality, pixels, valid);
+    job?.progress.report(2, 3);
     const written: string[] = [];
     try {
       const stored = await this.files.put(plan.data);
@@ -302,6 +365,7 @@ export class ImageService {
         }
         await derived.indexing?.write(tx, row.id);
         await derived.embedding?.write(tx, row.id, modality.id);
+        if (job) await tx.job.update({ where: { id: job.id }, data: { result: { imageId: row.id } satisfies IngestJobResult } });
         return row;
       });
       await derived.indexing?.committed(image.id);
@@ -314,6 +378,157 @@ export class ImageService {
       }
       throw e;
     }
+  }
+
+  /**
+   * Queues the ingestion of a file (docs/adr/0027) and returns its job: checked as `ingest` checks it (names, size,
+   * modality, a duplicate, the file's header), the file stored under its checksum, then an `image.ingest` job that a
+   * worker runs (decode, CoMIR, vectors, features, rows). The same file queued while its job is unfinished returns that
+   * job.
+   */
+  async submit(input: IngestInput): Promise<Job> {
+    const jobs = this.requireJobs();
+    const plan = this.plan(input);
+    await this.modalities.assertUsable(plan.modality, plan.createModality);
+    const sha256 = sha256Hex(plan.data);
+    const existing = await this.images.findBySha256(sha256);
+    if (existing) throw new DuplicateImageError(existing.id, sha256);
+    const known = this.refused.get(`${sha256}:${plan.page}`);
+    if (known) throw known;
+    const running = await this.unfinishedIngestion(sha256);
+    if (running) return running;
+    return this.enqueueIngestion(plan, sha256, jobs, true);
+  }
+
+  /**
+   * The synchronous contract over the queue: queue the job (or join the one for the same file), wait, answer as
+   * `ingest`. The file's header is read by the job, not here, so a file costs one probe and one decode as before.
+   * The same file sent twice at once to this process: one job, the other call DUPLICATE_IMAGE (as without the queue);
+   * a file whose job another process queued and that has not ended: this call answers with that job's outcome.
+   */
+  private async ingestQueued(plan: IngestPlan, sha256: string, jobs: JobService): Promise<Image> {
+    for (;;) {
+      const existing = await this.images.findBySha256(sha256);
+      if (existing) throw new DuplicateImageError(existing.id, sha256);
+      const known = this.refused.get(`${sha256}:${plan.page}`);
+      if (known) throw known;
+      // the same file sent by another caller: it is ingested once; this one then finds it stored (DUPLICATE_IMAGE)
+      const here = this.inFlight.get(sha256);
+      if (here) {
+        await here.catch(() => undefined);
+        continue;
+      }
+      // queued before by another process (or by one that stopped, whose job is handed back and run again): that job
+      // is this file's ingestion, and its outcome this call's
+      const running = await this.unfinishedIngestion(sha256);
+      // queued by another call of this process meanwhile: wait for that one above (then DUPLICATE_IMAGE)
+      if (this.inFlight.has(sha256)) continue;
+      if (running) return this.waitIngestion(running.id, jobs);
+      const work = this.enqueueIngestion(plan, sha256, jobs, false).then((job) => this.waitIngestion(job.id, jobs));
+      this.inFlight.set(sha256, work);
+      try {
+        return await work;
+      } finally {
+        this.inFlight.delete(sha256);
+      }
+    }
+  }
+
+  /** Waits for an ingestion job and answers as `ingest` would have: its image, or the typed error it failed with. */
+  private async waitIngestion(jobId: number, jobs: JobService): Promise<Image> {
+    const job = await jobs.wait(jobId, { timeoutMs: INGEST_WAIT_MS });
+    const id = toGlobalId('Job', job.id);
+    if (job.state === 'SUCCEEDED') return this.get((job.result as unknown as IngestJobResult).imageId);
+    if (job.state === 'FAILED') {
+      const typed = (job.result as unknown as JobErrorResult | null)?.error;
+      if (!typed) throw new Error(`ingestion job ${id} failed: ${job.error ?? 'no reason recorded'}`);
+      if (typed.code === 'DUPLICATE_IMAGE') throw new DuplicateImageError(fromGlobalId('Image', String(typed.details.existingId)), String(typed.details.sha256));
+      throw new AppError(typed.code as ErrorCode, typed.message, typed.details as Record<string, unknown>);
+    }
+    if (job.state === 'CANCELLED') throw new AppError('CONFLICT', `ingestion job ${id} was cancelled`, { job: id });
+    throw new AppError('SERVER_BUSY', `ingestion job ${id} is still ${job.state === 'QUEUED' ? 'waiting for a worker' : 'running'} after ${INGEST_WAIT_MS / 1000} s: follow it with job(id)`, { job: id });
+  }
+
+  /** The unfinished ingestion job of a file (by checksum), if any. */
+  private async unfinishedIngestion(sha256: string): Promise<Job | null> {
+    return this.prisma.job.findFirst({
+      where: { kind: 'image.ingest', state: { in: ['QUEUED', 'RUNNING'] }, params: { path: ['sha256'], equals: sha256 } },
+      orderBy: { id: 'asc' },
+    });
+  }
+
+  /**
+   * The request's part of a queued ingestion: with `probe`, the file's header (a file that is not an image, or has
+   * too many pixels, is refused at once at the cost of a header read), then the file stored under its checksum, then
+   * the job. A job that cannot be queued leaves no file behind.
+   */
+  private async enqueueIngestion(plan: IngestPlan, sha256: string, jobs: JobService, probe: boolean): Promise<Job> {
+    if (probe) {
+      try {
+        await probeImage(plan.data, { maxPixels: this.config.maxPixels, page: plan.page, timeoutSeconds: this.config.decodeSeconds });
+      } catch (e) {
+        if (isAppError(e)) this.refused.set(`${sha256}:${plan.page}`, e);
+        throw e;
+      }
+    }
+    const stored = await this.files.put(plan.data);
+    const params: IngestJobParams = {
+      sha256,
+      byteSize: plan.data.length,
+      name: plan.name,
+      modality: plan.modality,
+      slide: plan.slide,
+      page: plan.page,
+      noDataValue: plan.noDataValue,
+      micronsPerPixel: plan.micronsPerPixel,
+      createModality: plan.createModality,
+    };
+    try {
+      return await jobs.enqueue('image.ingest', params as unknown as P.InputJsonObject);
+    } catch (e) {
+      if (stored.created) await this.files.remove(sha256);
+      throw e;
+    }
+  }
+
+  /**
+   * An `image.ingest` job's attempt: the stored file decoded, derived and written as `ingest` does, its image recorded
+   * in the job's row in the same transaction. So a later attempt (after a kill -9 anywhere in this one) finds either
+   * the image and its own row naming it (done: the same image, nothing written twice) or nothing (done again). Another
+   * image with the file is DUPLICATE_IMAGE. A file that fails to decode leaves nothing in the store.
+   */
+  private async runIngestJob(params: IngestJobParams, progress: JobProgress, job: Job): Promise<P.InputJsonObject> {
+    const existing = await this.images.findBySha256(params.sha256);
+    if (existing) {
+      if ((job.result as unknown as IngestJobResult | null)?.imageId === existing.id) return { imageId: existing.id } satisfies IngestJobResult;
+      throw new DuplicateImageError(existing.id, params.sha256);
+    }
+    let data: Buffer;
+    try {
+      data = await this.files.read(params.sha256);
+    } catch {
+      throw new AppError('NOT_FOUND', `the file of ingestion job ${toGlobalId('Job', job.id)} (sha256 ${params.sha256}) is no longer in the file store`, { sha256: params.sha256 });
+    }
+    progress.report(0, 3);
+    try {
+      const image = await this.ingestNew({ ...params, data }, params.sha256, { id: job.id, progress });
+      progress.report(3, 3);
+      return { imageId: image.id } satisfies IngestJobResult;
+    } catch (e) {
+      // refused for good (not an image after all, ...): its file goes, unless an image or another job needs it
+      if (isAppError(e) && !(e instanceof DuplicateImageError) && !(await this.images.findBySha256(params.sha256))) {
+        const others = await this.prisma.job.count({
+          where: { id: { not: job.id }, kind: 'image.ingest', state: { in: ['QUEUED', 'RUNNING'] }, params: { path: ['sha256'], equals: params.sha256 } },
+        });
+        if (others === 0) await this.files.remove(params.sha256);
+      }
+      throw e;
+    }
+  }
+
+  private requireJobs(): JobService {
+    if (!this.jobs) throw new Error('ImageService was built without a JobService: ingestion jobs are unavailable');
+    return this.jobs;
   }
 
   private async derive(modalityName: string, pixels: PlanarImage, valid: Uint8Array | null) {
@@ -428,8 +643,10 @@ export class ImageService {
   async sweepFiles(graceMs: number): Promise<string[]> {
     const before = new Date(Date.now() - graceMs);
     // read after `before`: a file older than that is either referenced by a committed row now, or by none
+    // and the files that queued ingestion jobs wait to read (docs/adr/0027), however long they wait for a worker
     const rows = await this.prisma.$queryRaw<{ sha256: string }[]>`
-      SELECT sha256 FROM "Image" UNION SELECT sha256 FROM "Representation" UNION SELECT sha256 FROM "Tile"`;
+      SELECT sha256 FROM "Image" UNION SELECT sha256 FROM "Representation" UNION SELECT sha256 FROM "Tile"
+      UNION SELECT params->>'sha256' FROM "Job" WHERE kind = 'image.ingest' AND state IN ('QUEUED', 'RUNNING')`;
     const referenced = new Set(rows.map((r) => r.sha256));
     return this.files.sweep((sha) => referenced.has(sha), before);
   }

@@ -3,13 +3,14 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { Job, JobState, Prisma as P } from '../db/generated/client.ts';
 import type { JobRepository, JobUpdate } from '../db/job.repository.ts';
-import { invalidParameter, NotFoundError } from '../errors.ts';
+import { NoNotifications, type Notifications } from '../db/notifications.ts';
+import { isAppError, invalidParameter, NotFoundError } from '../errors.ts';
 import { type Attempt, InProcessQueue, type JobQueue, retryDelayMs } from './job-queue.ts';
 import { type Page, pageOf, validatePageArgs } from './pagination.ts';
 import { watch } from './watch.ts';
 
-/** Every kind of job, as `start` records it: vocabulary builds, reindexing, whole-slide tiling. */
-export const JOB_KINDS = ['vocabulary.build', 'index.rebuild', 'slide.tile'] as const;
+/** Every kind of job, as `start` records it: vocabulary builds, reindexing, whole-slide tiling, ingestion. */
+export const JOB_KINDS = ['vocabulary.build', 'index.rebuild', 'slide.tile', 'image.ingest'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 /**
@@ -17,10 +18,23 @@ export type JobKind = (typeof JOB_KINDS)[number];
  * stored, so another attempt costs only what was lost; a vocabulary build starts over (k-means from the beginning) and
  * a failed one is more likely a problem of its images than of its process: one attempt, then a person looks.
  */
-export const MAX_ATTEMPTS: Record<JobKind, number> = { 'index.rebuild': 3, 'slide.tile': 3, 'vocabulary.build': 1 };
+export const MAX_ATTEMPTS: Record<JobKind, number> = { 'index.rebuild': 3, 'slide.tile': 3, 'vocabulary.build': 1, 'image.ingest': 3 };
 
-/** Runs a queued job of one kind: from its params (JSON) to its result (JSON), reporting progress. */
-export type JobHandler = (params: P.JsonObject, progress: JobProgress) => Promise<P.InputJsonValue>;
+/**
+ * Runs a queued job of one kind: from its params (JSON) to its result (JSON), reporting progress. `job` is its row as
+ * the attempt began (its id, for writes that must commit with the handler's own: image.ingest).
+ */
+export type JobHandler = (params: P.JsonObject, progress: JobProgress, job: Job) => Promise<P.InputJsonValue>;
+
+/**
+ * What a job's FAILED row holds in `result` when its handler failed with a typed error (an AppError: a file that is
+ * not an image, a duplicate): the error's code and details, so that a caller waiting for the job (the synchronous
+ * `ingestImage`) answers with the same typed error as before the queue. Such a failure is not retried: the same input
+ * fails the same way (the dead letter at once).
+ */
+export interface JobErrorResult {
+  error: { code: string; message: string; details: P.InputJsonObject };
+}
 
 
 export interface JobProgress {
@@ -60,6 +74,8 @@ export interface JobServiceOptions {
   heartbeatMs?: number;
   /** Where queued jobs wait (docs/adr/0023); default an in-process queue (the embedded database's). */
   queue?: JobQueue;
+  /** How the other processes on the database hear of this one's job rows (docs/adr/0027); default none (embedded). */
+  notifications?: Notifications;
 }
 
 /**
@@ -75,7 +91,8 @@ export class JobService {
   readonly owner: string;
   /**
    * Each job row this process writes (its start, every progress write, its end), as written: what the `jobUpdated`
-   * subscription pushes. In-process: a job another server runs on a shared Postgres is not seen here.
+   * subscription pushes. On a shared Postgres, after `listen`, also the rows other processes write (read back when
+   * their NOTIFY arrives, docs/adr/0027).
    */
   readonly changes = new EventEmitter<{ job: [Job] }>().setMaxListeners(0);
   readonly queue: JobQueue;
@@ -89,11 +106,23 @@ export class JobService {
   private readonly listeners = new Map<number, (done: number, total: number) => void>();
   private readonly handlers = new Map<string, JobHandler>();
   private timer: NodeJS.Timeout | undefined;
+  /** False in an API-only replica (`cmir serve --no-worker`): `wait` never works the queue there. */
+  private mayWork = true;
 
   constructor(private readonly jobs: JobRepository, opts: JobServiceOptions = {}) {
     this.owner = opts.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.heartbeatMs = opts.heartbeatMs ?? 15_000;
     this.queue = opts.queue ?? new InProcessQueue();
+    this.notifications = opts.notifications ?? new NoNotifications();
+  }
+  private readonly notifications: Notifications;
+
+  /**
+   * Makes this process an API-only replica (`cmir serve --no-worker`): it never takes queued jobs, not even while it
+   * waits for one (`wait`); workers run them.
+   */
+  refuseWork(): void {
+    this.mayWork = false;
   }
 
   /** Registers how jobs of a kind run (each service registers its kinds; every process that may run jobs has all). */
@@ -109,7 +138,7 @@ export class JobService {
   async enqueue(kind: JobKind, params: P.InputJsonObject, onProgress?: (done: number, total: number) => void): Promise<Job> {
     const job = await this.jobs.createQueued(kind, params, MAX_ATTEMPTS[kind]);
     if (onProgress) this.listeners.set(job.id, onProgress);
-    this.changes.emit('job', job);
+    this.changed(job);
     try {
       await this.queue.enqueue(job.id, job.maxAttempts);
     } catch (e) {
@@ -194,7 +223,7 @@ export class JobService {
     try {
       await this.write(job.id, { state: 'RUNNING', owner: this.owner, attempts: a.attempt, startedAt: new Date(), finishedAt: undefined });
       this.startHeartbeat();
-      const result = await handler(job.params as P.JsonObject, progress);
+      const result = await handler(job.params as P.JsonObject, progress, job);
       await pending;
       await this.write(job.id, { state: 'SUCCEEDED', result, error: null, finishedAt: new Date(), ...latest });
       this.listeners.delete(job.id);
@@ -207,6 +236,13 @@ export class JobService {
         return;
       }
       const message = (reason as Error).message;
+      if (isAppError(reason)) {
+        // a typed error (bad input): another attempt would fail alike; the dead letter at once, with its code
+        this.listeners.delete(job.id);
+        const result: JobErrorResult = { error: { code: reason.code, message, details: JSON.parse(JSON.stringify(reason.details)) as P.InputJsonObject } };
+        await this.write(job.id, { state: 'FAILED', error: message, result: result as unknown as P.InputJsonObject, finishedAt: new Date() });
+        return;
+      }
       if (a.attempt < a.maxAttempts) {
         // the queue runs it again after its backoff (graphile-worker: e^attempts s)
         await this.write(job.id, {
@@ -244,7 +280,7 @@ export class JobService {
       // the library still holds it locked by the dead runner: released (a last attempt stays failed there too)
       await this.queue.handBack([job.id]);
       const row = await this.jobs.findById(job.id);
-      if (row) this.changes.emit('job', row);
+      if (row) this.changed(row);
     }
   }
 
@@ -354,7 +390,7 @@ export class JobService {
     onProgress?: (done: number, total: number) => void,
   ): Promise<Job> {
     const job = await this.jobs.create(kind, params, 0, this.owner);
-    this.changes.emit('job', job);
+    this.changed(job);
     let last = 0;
     let latest = { done: 0, total: 0 };
     let pending: Promise<unknown> = Promise.resolve();
@@ -390,8 +426,30 @@ export class JobService {
   /** Writes a job's row and tells the subscribers. */
   private async write(id: number, data: Parameters<JobRepository['update']>[1]): Promise<Job> {
     const row = await this.jobs.update(id, data);
-    this.changes.emit('job', row);
+    this.changed(row);
     return row;
+  }
+
+  /** Tells this process's subscribers of a row it wrote, and the other processes (`cmir_job`, docs/adr/0027). */
+  private changed(row: Job): void {
+    this.changes.emit('job', row);
+    void this.notifications.publish('cmir_job', { id: row.id, state: row.state });
+  }
+
+  /**
+   * Listens to the job rows other processes write (once, at start-up): each is read and passed to this process's
+   * subscribers (`jobUpdated`, `wait`), when it has any.
+   */
+  async listen(): Promise<void> {
+    await this.notifications.subscribe('cmir_job', (m) => {
+      if (typeof m.id !== 'number' || this.changes.listenerCount('job') === 0) return;
+      void this.jobs.findById(m.id).then(
+        (row) => {
+          if (row) this.changes.emit('job', row);
+        },
+        () => undefined,
+      );
+    });
   }
 
   private startHeartbeat(): void {
@@ -422,15 +480,17 @@ export class JobService {
   }
 
   /**
-   * Resolves with the job's final row once it has ended. A process that waits for a queued job works the queue
-   * (one at a time) if it did not already, so that `cmir reindex` finishes on a Postgres without workers.
+   * Resolves with the job's final row once it has ended, or with its row as it is after `timeoutMs`. A process that
+   * waits for a queued job works the queue (one at a time) if it did not already, so that `cmir reindex` finishes on a
+   * Postgres without workers; an API-only replica (`refuseWork`) does not.
    */
-  async wait(id: number): Promise<Job> {
+  async wait(id: number, opts: { timeoutMs?: number } = {}): Promise<Job> {
     await this.running.get(id);
+    const until = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
     for (;;) {
       const job = await this.get(id);
-      if (jobFinished(job)) return job;
-      if (job.queued && !this.queue.working) await this.work(1);
+      if (jobFinished(job) || Date.now() >= until) return job;
+      if (job.queued && !this.queue.working && this.mayWork) await this.work(1);
       await this.changeOf(id, WAIT_POLL_MS);
     }
   }

@@ -62,6 +62,7 @@ const MUTATIONS: Record<MutationName, () => Promise<{ query: string; variables?:
   },
   // no CMIR_INGEST_ROOTS: BAD_USER_INPUT, after the role check
   ingestImage: async () => ({ query: 'mutation { ingestImage(input: { modality: "SHG", path: "/nowhere.png" }) { id } }' }),
+  queueImageIngestion: async () => ({ query: 'mutation { queueImageIngestion(input: { modality: "SHG", path: "/nowhere.png" }) { id } }' }),
   linkAcquisition: async () => ({ query: 'mutation($s: ID!, $t: ID!) { linkAcquisition(input: { source: $s, target: $t }) { id } }', variables: { s: source, t: target } }),
   setLinkStatus: async () => {
     const link = await app.services.links.link({ sourceId: 1, targetId: 2 }, { keyId: null, name: 'test' });
@@ -87,7 +88,7 @@ describe('roles', () => {
     // the assignment
     const byRole = (role: Role) => Object.entries(MUTATION_POLICY).filter(([, p]) => p.role === role).map(([name]) => name).sort();
     expect(byRole('reader')).toEqual([]);
-    expect(byRole('curator')).toEqual(['createSlide', 'ingestImage', 'linkAcquisition', 'setLinkStatus', 'updateSlideMetadata']);
+    expect(byRole('curator')).toEqual(['createSlide', 'ingestImage', 'linkAcquisition', 'queueImageIngestion', 'setLinkStatus', 'updateSlideMetadata']);
   });
 
   for (const name of Object.keys(MUTATION_POLICY) as MutationName[]) {

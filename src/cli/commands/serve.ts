@@ -71,6 +71,8 @@ export function registerServe(program: Command): void {
       // queued jobs (docs/adr/0023): on a Postgres server this process takes them too unless --no-worker; the embedded
       // database's queue runs in this process from the start
       if (opts.worker && app.db.kind === 'postgres') await app.services.jobs.work(concurrency);
+      // an API-only replica: not even a request that waits for its job (ingestImage) takes one (docs/adr/0027)
+      if (!opts.worker) app.services.jobs.refuseWork();
       const jobs = app.db.kind === 'pglite' ? 'runs its jobs' : opts.worker ? `runs queued jobs, ${concurrency} at a time` : 'runs no jobs (--no-worker)';
       console.log(`cmir serving ${server.url} (${where}; ${jobs}); anonymous requests: ${server.anonymous === 'read' ? 'queries only' : 'refused'} (CMIR_ANONYMOUS)`);
       // whole-slide images whose tiling a stopped process left unfinished go on from their last stored tile

@@ -199,6 +199,11 @@ export type Job = Node & {
   /** Last sign of life from the owner (written with progress and every 15 s). */
   heartbeatAt?: Maybe<Scalars['DateTime']['output']>;
   id: Scalars['ID']['output'];
+  /**
+   * The image the job is about: for image.ingest the image it stored (null until it SUCCEEDED), for slide.tile the
+   * slide's image; null for other kinds or when the image was deleted since.
+   */
+  image?: Maybe<Image>;
   kind: Scalars['String']['output'];
   /** The most attempts the job gets; FAILED with attempts = maxAttempts is the dead letter. */
   maxAttempts: Scalars['Int']['output'];
@@ -229,7 +234,7 @@ export type JobEdge = {
 };
 
 export type JobFilter = {
-  /** vocabulary.build, index.rebuild or slide.tile. */
+  /** vocabulary.build, index.rebuild, slide.tile or image.ingest. */
   kind?: InputMaybe<Scalars['String']['input']>;
   state?: InputMaybe<JobState>;
 };
@@ -403,8 +408,21 @@ export type Mutation = {
   createModality: Modality;
   createSlide: Slide;
   deleteImage: DeleteImagePayload;
+  /**
+   * Ingests an image and answers with it once it is stored and indexed. On a Postgres server the decoding, CoMIR and
+   * vectors run as an `image.ingest` job on a worker while this request waits (at most 5 minutes, then SERVER_BUSY with
+   * the job's id in `extensions.job`); on the embedded database in this process.
+   */
   ingestImage: Image;
   linkAcquisition: Link;
+  /**
+   * Queues an image's ingestion and answers at once with its job (docs/adr/0027): the file is checked (header, size,
+   * duplicate) and stored, then a worker decodes and indexes it (`image.ingest`: retried, cancellable with cancelJob;
+   * FAILED with the error's code in `result.error` for a file it refuses). Follow it with `job(id)` or `jobUpdated`;
+   * `Job.image` is the image once it SUCCEEDED. A whole-slide file on the server (path) answers with its tiling job.
+   * The same file queued again while its job is unfinished answers with that job.
+   */
+  queueImageIngestion: Job;
   /** Validates a model folder against its manifest (sha256, channels) and maps its networks to modalities. */
   registerModel: Array<Modality>;
   /**
@@ -458,6 +476,11 @@ export type MutationIngestImageArgs = {
 
 export type MutationLinkAcquisitionArgs = {
   input: LinkAcquisitionInput;
+};
+
+
+export type MutationQueueImageIngestionArgs = {
+  input: IngestImageInput;
 };
 
 
@@ -810,9 +833,9 @@ export type Subscription = {
   __typename?: 'Subscription';
   /**
    * A job as it changes: now, then at each progress write (at most 4 a second) and state change, ending after it
-   * finishes. Without id: every job this server starts or runs. Jobs run by another process (another server, or a
-   * `cmir worker` on a Postgres server) are not pushed: a dashboard polls `job(id)`, whose row every runner writes
-   * (progress at most 4 times a second, a heartbeat every 15 s).
+   * finishes. Without id: every job whose row changes. On a Postgres server this includes jobs that other processes
+   * (other servers, `cmir worker`) run: each runner announces its writes over LISTEN/NOTIFY (docs/adr/0027). Polling
+   * `job(id)` works too: every runner writes its row (progress at most 4 times a second, a heartbeat every 15 s).
    */
   jobUpdated: Job;
   /** Each new link (not one asked for again), as it is stored; with a filter, only those that match it. */
@@ -1161,6 +1184,7 @@ export type JobResolvers<ContextType = Context, ParentType extends ResolversPare
   finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   heartbeatAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  image?: Resolver<Maybe<ResolversTypes['Image']>, ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   maxAttempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   owner?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1260,6 +1284,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   deleteImage?: Resolver<ResolversTypes['DeleteImagePayload'], ParentType, ContextType, RequireFields<MutationDeleteImageArgs, 'id'>>;
   ingestImage?: Resolver<ResolversTypes['Image'], ParentType, ContextType, RequireFields<MutationIngestImageArgs, 'input'>>;
   linkAcquisition?: Resolver<ResolversTypes['Link'], ParentType, ContextType, RequireFields<MutationLinkAcquisitionArgs, 'input'>>;
+  queueImageIngestion?: Resolver<ResolversTypes['Job'], ParentType, ContextType, RequireFields<MutationQueueImageIngestionArgs, 'input'>>;
   registerModel?: Resolver<Array<ResolversTypes['Modality']>, ParentType, ContextType, RequireFields<MutationRegisterModelArgs, 'input'>>;
   reindex?: Resolver<ResolversTypes['Job'], ParentType, ContextType, Partial<MutationReindexArgs>>;
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
