@@ -253,7 +253,7 @@ export async function evaluateSearch(o: EvaluateOptions): Promise<SearchEvaluati
     const best = pickBest(configs);
     const fixedText = Object.keys(fixed).length ? `; fixed by the user: ${Object.entries(fixed).map(([k, v]) => `${k} ${v}`).join(', ')}` : '';
     return {
-      protocol: `held-out pairs (validation.ids) of ${dir}: each image of one modality queried in a repository of the other's held-out images, ` +
+      protocol: `the held-out pairs (validation.ids) of ${manifest.pair}'s pairs.csv: each image of one modality queried in a repository of the other's held-out images, ` +
         `whole and as its ${PROTOCOL.cropFraction * 100} % centre crop, after a seeded rigid transform (rotation +-${PROTOCOL.maxDegrees} deg, ` +
         `shift +-${PROTOCOL.maxShift * 100} % of the side; ../shared/data/README.md), by the product's search (services on a temporary in-memory home)`,
       seed,
