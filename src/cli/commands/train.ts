@@ -291,7 +291,11 @@ export function registerTrain(program: Command): void {
       }
       // the search defaults chosen on the held-out pairs, by the product's own search (docs/adr/0025); generated
       // --smoke pairs have no files to search
-      if (opts.evaluate === false || opts.smoke) return;
+      if (opts.evaluate === false) return;
+      if (opts.smoke) {
+        console.log('no search evaluation with --smoke (its generated pairs are not on disk)');
+        return;
+      }
       try {
         await runEvaluation(opts);
       } catch (e) {
