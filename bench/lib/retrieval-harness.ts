@@ -21,7 +21,7 @@ import { crop, warpAffine } from '../../src/pipeline/rerank/warp.ts';
 import { defaultTopK, firstStageOf } from '../../src/services/search-settings.ts';
 import type { SearchTimings } from '../../src/services/search.service.ts';
 import { DEFAULT_VOCABULARY_SIZE } from '../../src/services/vocabulary.service.ts';
-import { encodePng16, makeQueries, mulberry32, PROTOCOL, spread } from './queries.ts';
+import { encodePng16, makeQueries, mulberry32, pairSeed, PROTOCOL, spread } from './queries.ts';
 
 export type Dataset = 'shg-bf' | 'vis-nir' | 'mri-ct';
 export const DATASETS: readonly Dataset[] = ['shg-bf', 'vis-nir', 'mri-ct'];
@@ -389,13 +389,6 @@ function rigidFor(W: number, H: number, random: () => number): Affine {
   const tx = (random() * 2 - 1) * PROTOCOL.maxShift * W;
   const ty = (random() * 2 - 1) * PROTOCOL.maxShift * H;
   return rigidAbout(degrees, (W - 1) / 2, (H - 1) / 2, tx, ty);
-}
-
-/** Seed per pair id, so a pair's transform does not depend on which subset runs. */
-function pairSeed(seed: number, id: string): number {
-  let h = seed >>> 0;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
 }
 
 /** The 30 % centre crop of an image (reference 1.5: the s-CBIR query is the centre crop). */

@@ -44,6 +44,28 @@ describe('cmir train', () => {
     await expect(mk().parseAsync(['node', 'cmir', 'train', '--pair', 'shg-bf', '--smoke', '--photometric', '3'])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 
+  it('--evaluate-only needs held-out pairs on disk and a model with at least two, and trains nothing', async () => {
+    const mk = () => {
+      const p = new Command('cmir').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+      registerTrain(p);
+      return p;
+    };
+    const bad = (argv: string[], parameter: string) =>
+      expect(mk().parseAsync(['node', 'cmir', 'train', '--pair', 'shg-bf', ...argv])).rejects.toMatchObject({ code: 'BAD_USER_INPUT', details: { parameter } });
+    await bad(['--evaluate-only', '--smoke'], '--evaluate-only');
+    await bad(['--evaluate-only', '--data', '/d', '--descriptor-only'], '--evaluate-only');
+    await bad(['--evaluate-only', '--data', '/d', '--no-evaluate'], '--evaluate-only');
+    await bad(['--evaluate-only', '--data', '/d', '--evaluate-budget', '0'], '--evaluate-budget');
+    // a model that holds out one pair: nothing to search in, refused before anything is opened (no Python asked)
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'cmir-evalonly-'));
+    try {
+      await writeFile(path.join(dir, 'manifest.json'), JSON.stringify({ pair: 'shg-bf', modalities: [], validation: { ids: ['a'] } }));
+      await bad(['--evaluate-only', '--data', dir, '--out', dir, '--python', '/nonexistent/python3'], '--out');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reports a missing interpreter', async () => {
     await expect(runTrain({ pair: 'shg-bf', smoke: true, python: '/nonexistent/python3' })).rejects.toMatchObject({ code: 'PREREQUISITES_MISSING', message: expect.stringMatching(/not found/) });
   });

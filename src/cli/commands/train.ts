@@ -10,10 +10,12 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { invalidParameter, optionalInRange, PrerequisitesMissingError } from '../../errors.ts';
+import { BadUserInputError, invalidParameter, optionalInRange, PrerequisitesMissingError } from '../../errors.ts';
 import { loadComirModel } from '../../pipeline/comir/comir.ts';
 import { decodeImage } from '../../pipeline/decode/decode.ts';
 import { MAX_REFINE, POSE_BOUNDS } from '../../pipeline/rerank/correlate.ts';
+import { readPairRows } from '../pair-data.ts';
+import { evaluateSearch, type SearchDefaults, type SearchEvaluation, writeSearchEvaluation } from '../search-evaluation.ts';
 import { DEFAULT_PYTHON, describeMissing, requireTrainingPython, TRAINING_MODULES, trainingPython } from '../training-python.ts';
 import { PROJECT_ROOT } from '../../paths.ts';
 
@@ -51,6 +53,12 @@ export interface TrainOptions {
   descriptorOnly?: boolean;
   /** Steps of the window descriptor (default 3000, train_window_descriptor.py). */
   descriptorSteps?: number;
+  /** Skip the search evaluation after training (commander's --no-evaluate sets false). */
+  evaluate?: boolean;
+  /** Only run the search evaluation on the existing model in `out` (no training; docs/adr/0025). */
+  evaluateOnly?: boolean;
+  /** Seconds the evaluation's sweep may take before it starts no further configuration. */
+  evaluateBudget?: number;
 }
 
 export const TRAIN_DEVICES = ['cpu', 'cuda', 'auto'] as const;
@@ -108,13 +116,7 @@ export async function writeTrainingComirs(modelDir: string, data: string, out: s
   const model = await loadComirModel(modelDir, { intraOpNumThreads: Math.max(1, os.availableParallelism()) });
   try {
     const manifest = model.manifest;
-    const pairDir = existsSync(path.join(data, 'pairs.csv')) ? data : path.join(data, manifest.pair);
-    const lines = (await readFile(path.join(pairDir, 'pairs.csv'), 'utf8')).trim().split(/\r?\n/);
-    const cols = lines[0].split(',');
-    const rows = new Map(lines.slice(1).map((l) => {
-      const r = Object.fromEntries(l.split(',').map((v, i) => [cols[i], v]));
-      return [r.id, r] as const;
-    }));
+    const { dir: pairDir, rows } = await readPairRows(data, manifest.pair);
     const ids = (v: unknown) => (Array.isArray(v) ? (v as string[]) : []);
     const roles: [string, string[]][] = [['train', ids(manifest.training?.train_ids)], ['validation', ids(manifest.validation?.ids)]];
     if (roles[0][1].length === 0) throw invalidParameter('--out', 'a model whose manifest lists training.train_ids', modelDir);
@@ -165,6 +167,44 @@ export async function runTrainDescriptor(o: TrainOptions, log: (line: string) =>
   }
 }
 
+/** The search defaults the user gave on the command line: the evaluation does not sweep them. */
+export function fixedSearchDefaults(o: TrainOptions): Partial<SearchDefaults> {
+  return Object.fromEntries(
+    (['scaleTolerance', 'structureWeight', 'refine'] as const).filter((k) => o[k] !== undefined).map((k) => [k, o[k]]),
+  ) as Partial<SearchDefaults>;
+}
+
+/** One line per configuration: its defaults, Acc@1 per direction and query kind, the mean, and the seconds. */
+export function formatEvaluation(e: SearchEvaluation): string[] {
+  const pct = (v: number) => `${(100 * v).toFixed(1)}`.padStart(5);
+  const cells = e.configs[0]?.cells.map((c) => `${c.direction} ${c.query}`) ?? [];
+  const lines = [
+    `search evaluation on ${e.repositorySize} held-out pairs (chance Acc@1 ${(100 * e.chance).toFixed(1)} %), Acc@1 % per direction and query:`,
+    ['scale_tol', 'structure', 'refine', ...cells, 'mean', 'seconds'].join('  '),
+  ];
+  for (const c of e.configs) {
+    const mark = c.scaleTolerance === e.chosen.scaleTolerance && c.structureWeight === e.chosen.structureWeight && c.refine === e.chosen.refine ? ' <- chosen' : '';
+    lines.push([String(c.scaleTolerance).padStart(9), String(c.structureWeight).padStart(9), String(c.refine).padStart(6),
+      ...c.cells.map((x, i) => pct(x.acc1).padStart(cells[i].length)), pct(c.meanAcc1).padStart(4), String(c.seconds).padStart(7)].join('  ') + mark);
+  }
+  for (const c of e.skipped) lines.push(`skipped (budget ${e.budgetSeconds} s spent): scale_tolerance ${c.scaleTolerance} structure_weight ${c.structureWeight} refine ${c.refine}`);
+  lines.push(`written to the manifest's search block: scale_tolerance ${e.chosen.scaleTolerance}, structure_weight ${e.chosen.structureWeight}, refine ${e.chosen.refine} (${e.seconds.total} s)`);
+  return lines;
+}
+
+/**
+ * Runs the search evaluation on the model in `out` (docs/adr/0025) and writes its choice and figures into the
+ * manifest; the figures go to stdout, a near-chance warning to stderr.
+ */
+export async function runEvaluation(o: TrainOptions, log: (line: string) => void = console.log, warn: (line: string) => void = console.error): Promise<SearchEvaluation> {
+  const modelDir = modelOut(o);
+  const e = await evaluateSearch({ modelDir, data: o.data!, fixed: fixedSearchDefaults(o), budgetSeconds: o.evaluateBudget, log });
+  await writeSearchEvaluation(modelDir, e);
+  for (const line of formatEvaluation(e)) log(line);
+  if (e.warning) warn(`warning: ${e.warning}`);
+  return e;
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -211,6 +251,9 @@ export function registerTrain(program: Command): void {
     .option('--no-window-descriptor', "skip the first stage's window descriptor (docs/adr/0015)")
     .option('--descriptor-only', 'train only the window descriptor of the model already in --out (default models/<pair>)')
     .option('--descriptor-steps <n>', 'window descriptor training steps (default 3000; --smoke 20)', parsePositiveInt('--descriptor-steps'))
+    .option('--no-evaluate', "skip the search evaluation on the held-out pairs that picks the manifest's search defaults (docs/adr/0025)")
+    .option('--evaluate-only', 'only evaluate the model already in --out (default models/<pair>) on its held-out pairs and write its search defaults; no training')
+    .option('--evaluate-budget <s>', 'seconds the evaluation may spend on its sweep before it starts no further configuration (default 600)', parsePositiveInt('--evaluate-budget'))
     .option('--python <path>', `Python interpreter with ${TRAINING_MODULES.map((m) => m.module).join(', ')} (default $CMIR_PYTHON or ${DEFAULT_PYTHON}); checked before training starts`)
     .option('--smoke', 'a few steps on tiny generated pairs (no data needed)')
     .action(async (opts: TrainOptions) => {
@@ -222,6 +265,12 @@ export function registerTrain(program: Command): void {
       if (!/^[A-Za-z0-9._-]+$/.test(opts.pair)) throw invalidParameter('--pair', 'a name of letters, digits, . _ -', opts.pair);
       if (!opts.smoke && !opts.data) throw invalidParameter('--data', 'a data folder (or --smoke)', opts.data);
       if (opts.descriptorOnly && opts.windowDescriptor === false) throw invalidParameter('--descriptor-only', 'not with --no-window-descriptor', true);
+      if (opts.evaluateOnly) {
+        if (opts.smoke) throw invalidParameter('--evaluate-only', 'not with --smoke (it needs the held-out pairs in --data)', true);
+        if (opts.descriptorOnly || opts.evaluate === false) throw invalidParameter('--evaluate-only', 'not with --descriptor-only or --no-evaluate', true);
+        await runEvaluation(opts); // no Python: the product's own search
+        return;
+      }
       // Python and its modules before anything starts, naming the packages to install (PREREQUISITES_MISSING)
       requireTrainingPython(trainingPython(opts.python));
       if (!opts.descriptorOnly) {
@@ -232,11 +281,27 @@ export function registerTrain(program: Command): void {
           return;
         }
       }
-      if (opts.windowDescriptor === false) return;
-      const code = await runTrainDescriptor(opts);
-      if (code !== 0) {
-        console.error(`error [TRAINING_FAILED]: train_window_descriptor.py exited with code ${code}`);
-        process.exitCode = code;
+      if (opts.windowDescriptor !== false) {
+        const code = await runTrainDescriptor(opts);
+        if (code !== 0) {
+          console.error(`error [TRAINING_FAILED]: train_window_descriptor.py exited with code ${code}`);
+          process.exitCode = code;
+          return;
+        }
+      }
+      // the search defaults chosen on the held-out pairs, by the product's own search (docs/adr/0025); generated
+      // --smoke pairs have no files to search
+      if (opts.evaluate === false) return;
+      if (opts.smoke) {
+        console.log('no search evaluation with --smoke (its generated pairs are not on disk)');
+        return;
+      }
+      try {
+        await runEvaluation(opts);
+      } catch (e) {
+        // the model is trained and written; a pair set too small to evaluate (one held-out pair) only loses the choice
+        if (!(e instanceof BadUserInputError)) throw e;
+        console.error(`warning: no search evaluation, so the manifest declares no search defaults: ${e.message}`);
       }
     });
 }
