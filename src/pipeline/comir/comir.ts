@@ -54,6 +54,8 @@ export interface ManifestModality {
      * to 3 channels (matchChannels). Normalization 'eosin' needs colour whatever this says.
      */
     colour?: 'required';
+    /** The pairs.csv column the network was trained from, when not the modality's name (shg-bf's colour BF: bf_rgb). */
+    column?: string;
     range?: [number, number];
     source?: string;
   };
@@ -181,6 +183,7 @@ export function validateManifest(json: unknown, dir = '.'): ComirManifest {
     // eosin turns an RGB image into one channel (decode/stain.ts)
     if (inp.normalization === 'eosin' && inp.channels !== 1) fail(dir, `modality ${m.name}: input.normalization eosin gives 1 channel, the input declares ${inp.channels as number}`);
     if (inp.colour !== undefined && inp.colour !== 'required') fail(dir, `modality ${m.name}: input.colour must be "required" or absent`);
+    if (inp.column !== undefined && (typeof inp.column !== 'string' || !inp.column)) fail(dir, `modality ${m.name}: input.column must be a non-empty string`);
     const o = m.output;
     if (!isObj(o) || typeof o.name !== 'string' || o.channels !== 1) fail(dir, `modality ${m.name}: output needs name and channels 1`);
   }
