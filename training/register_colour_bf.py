@@ -108,7 +108,7 @@ def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
 
 def register(colour_grey: np.ndarray, bf: np.ndarray, angle_step: float = 2.0,
              scales: tuple[float, ...] = tuple(np.exp(np.linspace(math.log(0.8), math.log(1.25), 9)).tolist()),
-             refine_iters: int = 60, top: int = 12) -> dict:
+             refine_iters: int = 60, top: int = 12, start: dict | None = None, affine: bool = True) -> dict:
     """Similarity transform that maps bf's pixel grid into the colour image: bf(p) ~ colour(s R F p + t).
     Returns dict(angle_deg, scale, flip, t (normalised), ncc_coarse, ncc)."""
     H, W = bf.shape
@@ -121,9 +121,12 @@ def register(colour_grey: np.ndarray, bf: np.ndarray, angle_step: float = 2.0,
     src = F.avg_pool2d(src_full, f)
     ref = F.avg_pool2d(ref_full, f)[0, 0].numpy()
     ones = torch.ones_like(src)
+    if start is not None:  # a previous run's similarity (--start): skip the coarse search
+        best = (float("nan"), math.radians(start["angle_deg"]), math.log(start["scale"]),
+                torch.tensor(start["t"], dtype=torch.float32), bool(start["flip"]))
     cands = []  # (phase-correlation peak, angle, log scale, t, flip)
     angles = torch.arange(-180.0, 180.0, angle_step) * math.pi / 180
-    for flip in (False, True):
+    for flip in ((False, True) if start is None else ()):
         for s in scales:
             ls = torch.full_like(angles, math.log(s))
             theta = similarity_theta(angles, ls, torch.zeros(len(angles), 2), flip)
@@ -134,7 +137,7 @@ def register(colour_grey: np.ndarray, bf: np.ndarray, angle_step: float = 2.0,
                 d = torch.tensor([dx, dy], dtype=torch.float32) * 2 / n
                 cands.append((peak, float(angles[i]), math.log(s), -(theta[i, :, :2] @ d), flip))
     # the strongest phase-correlation peaks are scored by NCC on the region the colour image covers
-    best = None
+    best = None if start is None else best
     for peak, ang_c, ls_c, t_c, flip_c in sorted(cands, key=lambda c: -c[0])[:top]:
         th = similarity_theta(torch.tensor([ang_c]), torch.tensor([ls_c]), t_c[None], flip_c)
         wv = warp(torch.cat([src, ones], 1), th, (n, n))
@@ -158,18 +161,37 @@ def register(colour_grey: np.ndarray, bf: np.ndarray, angle_step: float = 2.0,
             loss.backward()
             opt.step()
     with torch.no_grad():
-        wv = warp(src_ones, similarity_theta(ang[None], ls[None], t[None], flip), (H, W))
-        final = float(ncc(wv[:, :1], ref_full, (wv[:, 1:] > 0.99).float()))
-    return dict(angle_deg=math.degrees(float(ang)), scale=math.exp(float(ls)), flip=flip,
-                t=[float(t[0]), float(t[1])], ncc_coarse=score0, ncc=final)
+        theta = similarity_theta(ang[None], ls[None], t[None], flip)
+        wv = warp(src_ones, theta, (H, W))
+        sim = float(ncc(wv[:, :1], ref_full, (wv[:, 1:] > 0.99).float()))
+    out = dict(angle_deg=math.degrees(float(ang)), scale=math.exp(float(ls)), flip=flip,
+               t=[float(t[0]), float(t[1])], ncc_coarse=score0, ncc_similarity=sim)
+    if affine:
+        # the grey BF of some pancreas cores is not a similarity of the colour scan (a few px of shear/anisotropic
+        # scale at the edges: registration.json, pairs flagged poor by the similarity alone): a full affine, from the
+        # similarity, by the same NCC ascent
+        th = theta.detach().clone().requires_grad_(True)
+        for sigma, lr in ((1.5, 3e-4), (0.0, 1e-4)):
+            s_src = torch.cat([blur(src_full, sigma), torch.ones_like(src_full)], 1)
+            s_ref = blur(ref_full, sigma)
+            opt = torch.optim.Adam([th], lr=lr)
+            for _ in range(2 * refine_iters):
+                wv = warp(s_src, th, (H, W))
+                loss = -ncc(wv[:, :1], s_ref, (wv[:, 1:] > 0.99).float())
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        out["theta"] = th.detach()[0].tolist()
+    return out
 
 
 def apply(rgb: np.ndarray, reg: dict, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """The colour image resampled onto bf's grid (bilinear; outside the colour image: its nearest border pixel) and
     the mask of pixels the colour image covers."""
     x = torch.from_numpy(rgb.astype(np.float32)).permute(2, 0, 1)[None]
-    th = similarity_theta(torch.tensor([math.radians(reg["angle_deg"])]), torch.tensor([math.log(reg["scale"])]),
-                          torch.tensor([reg["t"]]), reg["flip"])
+    th = torch.tensor([reg["theta"]]) if "theta" in reg else similarity_theta(
+        torch.tensor([math.radians(reg["angle_deg"])]), torch.tensor([math.log(reg["scale"])]),
+        torch.tensor([reg["t"]]), reg["flip"])
     grid = F.affine_grid(th, [1, 3, *size], align_corners=False)
     y = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
     cover = F.grid_sample(torch.ones(1, 1, *rgb.shape[:2]), grid, mode="bilinear", padding_mode="zeros",
@@ -187,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--min-ncc", type=float, default=0.8, help="flag a pair whose NCC is below this")
     ap.add_argument("--max-shift", type=float, default=1.0, help="flag a pair whose residual shift exceeds this (px)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--similarity-only", action="store_true", help="no affine refinement after the similarity")
+    ap.add_argument("--start", help="registration.json of an earlier run: start from its similarity transforms "
+                                    "(skips the coarse search)")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     root = a.data if os.path.isfile(os.path.join(a.data, "pairs.csv")) else os.path.join(a.data, "shg-bf")
@@ -195,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     if not rows or "bf_rgb_unaligned" not in rows[0]:
         raise SystemExit(f"{root}/pairs.csv has no bf_rgb_unaligned column (expected the shg-bf data set)")
     want = set(a.ids.split(",")) if a.ids else None
+    starts = {}
+    if a.start:
+        with open(a.start) as fh:
+            starts = {r["id"]: r for r in json.load(fh)["pairs"]}
     os.makedirs(os.path.join(a.out, "bf-rgb"), exist_ok=True)
     rel = os.path.relpath(root, a.out)
     report, out_rows = [], []
@@ -207,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         rgb = read_image(os.path.join(root, row["bf_rgb_unaligned"]), 3)
         bf = read_image(os.path.join(root, row["bf"]), 1)[:, :, 0].astype(np.float32) / 255.0
         ts = time.time()
-        reg = register(grey(rgb), bf, angle_step=a.angle_step)
+        reg = register(grey(rgb), bf, angle_step=a.angle_step, start=starts.get(row["id"]),
+                       affine=not a.similarity_only)
         aligned, cover = apply(rgb, reg, bf.shape)
         g = grey(aligned)
         w = torch.from_numpy(cover.astype(np.float32))[None, None]
@@ -227,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         out["bf_rgb"] = name
         out_rows.append(out)
         print(f"{row['id']:>12}: angle {reg['angle_deg']:8.2f} deg scale {reg['scale']:.4f} flip {int(reg['flip'])} "
+              f"NCC similarity {reg['ncc_similarity']:.3f} "
               f"NCC {reg['ncc']:.3f} residual shift {reg['residual_shift_norm_px']:.2f} px "
               f"{'POOR' if reg['poor'] else 'ok'} ({reg['seconds']} s)", file=sys.stderr, flush=True)
     if not out_rows:
