@@ -10,9 +10,11 @@ by correlation suffices: grey(colour) = rgb2gray, then
      with and without a mirror flip; for each, the translation is the peak of the phase correlation (numpy FFT);
      of the 12 strongest peaks, the candidate with the highest normalised cross-correlation (NCC) wins;
   2. refinement at full resolution: angle, log-scale and translation maximise the NCC by gradient ascent (torch
-     grid_sample is differentiable), coarse-to-fine (blurred, then sharp);
+     grid_sample is differentiable), coarse-to-fine (blurred, then sharp); then a full affine from there (the grey BF
+     of some pancreas cores is not a similarity of the scan; --similarity-only skips it);
   3. residual: NCC of grey(aligned colour) vs bf on the region both cover, and the shift a second phase correlation of
      the aligned pair still finds (sub-pixel, parabolic peak fit), which should be ~0.
+Measured on the 31 pairs: training/README.md "Colour brightfield".
 Writes DIR/bf-rgb/<id>.png (8-bit RGB, the bf image's size), DIR/pairs.csv (the data's columns with paths relative to
 DIR, plus `bf_rgb`), DIR/registration.json (per pair: transform, NCC, residual shift, flag) and prints a summary.
 A pair is flagged `poor` when its NCC < --min-ncc or its residual shift > --max-shift px.
@@ -276,7 +278,9 @@ def main(argv: list[str] | None = None) -> int:
                    method="similarity transform (angle, scale, mirror, translation): coarse search at 1/4 resolution "
                           f"(angles every {a.angle_step} deg, 9 scales 0.8..1.25, phase correlation for the shift), "
                           "NCC of the 12 strongest peaks; then gradient ascent on NCC at full resolution (blur sigma 4, 1.5, "
-                          "0 px, 60 Adam steps each); "
+                          "0 px, 60 Adam steps each)"
+                          + ("" if a.similarity_only else ", then of a full affine (blur 1.5, 0 px, 120 steps each)")
+                          + "; "
                           "residual = NCC of rgb2gray(aligned colour) vs bf where the colour covers, and the shift a "
                           "second phase correlation still finds")
     with open(os.path.join(a.out, "registration.json"), "w") as fh:
