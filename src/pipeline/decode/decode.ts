@@ -227,7 +227,8 @@ export async function resizePlanar(image: PlanarImage, width: number, height: nu
  * count differs from its modality's is accepted at ingest and search, converted the way the network's training data
  * was (training/comir/data.py read_image: shg-bf's BF network learnt from grey H&E, vis-nir's NIR one from the first
  * channel of 3-channel JPEGs), so colour H&E scans and grey-as-RGB files need no conversion by the user
- * (test/medium/ingest-channels.test.ts).
+ * (test/medium/ingest-channels.test.ts). Not for a network trained on colour H&E (manifest input.colour 'required' or
+ * normalization 'eosin'): a grey image is refused there (comir.ts representation, stain.ts).
  */
 export function matchChannels(image: PlanarImage, channels: number): PlanarImage {
   if (image.channels === channels) return image;
