@@ -24,8 +24,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from comir.data import (PAIRS, PairSpec, Sampler, default_n_val, generic_pair, load_pairs, make_smoke_data,  # noqa: E402
-                        resolve_dir, split_val)
+from comir.data import (BF_INPUTS, PAIRS, PairSpec, Sampler, default_n_val, generic_pair, load_pairs,  # noqa: E402
+                        make_smoke_data, resolve_dir, split_val, with_bf_input)
 from comir.evaluate import tissue_logit_mean, validate  # noqa: E402
 from comir.export import OPSET, export_onnx, sha256, write_manifest  # noqa: E402
 from comir.loss import activation_decay, forward_p4, nt_xent_mse  # noqa: E402
@@ -68,7 +68,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="strength of per-modality intensity jitter (0 = off, RP2; 1 = gamma/contrast/brightness/"
                          "noise ranges in comir/data.py Sampler.jitter)")
     ap.add_argument("--normalization", action="append", default=[], metavar="MODALITY=RULE",
-                    help="override a modality's input normalization (linear, log1p, percentile), e.g. bf=percentile")
+                    help="override a modality's input normalization (linear, log1p, percentile, eosin), "
+                         "e.g. bf=percentile; eosin reads an RGB H&E and feeds its eosin channel (comir/stain.py)")
+    ap.add_argument("--bf-input", default="grey", choices=sorted(BF_INPUTS),
+                    help="shg-bf: what the BF network reads: grey (the registered grey H&E, column bf), rgb or eosin "
+                         "(the colour H&E registered to it, column bf_rgb: --data is the folder written by "
+                         "training/register_colour_bf.py)")
     ap.add_argument("--epoch-steps", type=int, default=None, help="steps per epoch (validation each epoch)")
     ap.add_argument("--val-patch", type=int, default=None, help="validation patch size (default 64)")
     ap.add_argument("--n-val", type=int, default=None, help="held-out train pairs for validation")
@@ -94,6 +99,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ap.error("--data is required (unless --smoke)")
     if not a.smoke and (a.pair in PAIRS) == bool(a.modalities):
         ap.error(f"--modalities A,B is needed for a new pair and not allowed for a preset ({', '.join(sorted(PAIRS))})")
+    if a.bf_input != "grey" and not a.smoke and a.pair != "shg-bf":
+        ap.error("--bf-input is for --pair shg-bf")
     if a.channels and not a.modalities:
         ap.error("--channels is only for a new pair (with --modalities)")
     if not 0 <= a.photometric <= 2:
@@ -163,8 +170,10 @@ def with_normalization(spec: PairSpec, overrides: list[str]) -> PairSpec:
     """The pair with --normalization MODALITY=RULE applied."""
     for o in overrides:
         name, _, rule = o.partition("=")
-        if rule not in ("linear", "log1p", "percentile") or name not in (spec.a.name, spec.b.name):
-            raise SystemExit(f"--normalization {o!r}: expected {spec.a.name}|{spec.b.name}=linear|log1p|percentile")
+        if rule not in ("linear", "log1p", "percentile", "eosin") or name not in (spec.a.name, spec.b.name):
+            raise SystemExit(f"--normalization {o!r}: expected {spec.a.name}|{spec.b.name}=linear|log1p|percentile|eosin")
+        if rule == "eosin" and getattr(spec, "a" if name == spec.a.name else "b").channels != 1:
+            raise SystemExit(f"--normalization {o!r}: eosin is one channel from an RGB image; drop --channels {name}=3")
         side = "a" if name == spec.a.name else "b"
         spec = dataclasses.replace(spec, **{side: dataclasses.replace(getattr(spec, side), pre=rule)})
     return spec
@@ -182,12 +191,13 @@ def main(argv: list[str] | None = None) -> int:
     if a.smoke:
         if a.pair != "shg-bf":
             print("--smoke generates SHG/BF-like pairs; using spec shg-bf layout", file=sys.stderr)
-        spec = with_normalization(PAIRS["shg-bf"], a.normalization)
+        spec = with_normalization(with_bf_input(PAIRS["shg-bf"], a.bf_input), a.normalization)
         tmpdir = tempfile.TemporaryDirectory(prefix="cmir-smoke-")
         make_smoke_data(tmpdir.name, n=6, size=96, seed=a.seed)
         data_dir = tmpdir.name
     else:
-        spec = with_normalization(pair_spec(a), a.normalization)
+        spec = pair_spec(a)
+        spec = with_normalization(with_bf_input(spec, a.bf_input) if a.bf_input != "grey" else spec, a.normalization)
         data_dir = resolve_dir(spec, a.data)
     pairs = load_pairs(spec, data_dir, "train")
     n_val = a.n_val if a.n_val is not None else (2 if a.smoke else default_n_val(spec, len(pairs)))
@@ -299,7 +309,10 @@ def main(argv: list[str] | None = None) -> int:
                        # 'percentile' = (x - p1) / (p99 - p1) of the image's own percentiles, clamped to [0, 1]
                        normalization=ms.pre, normalization_in_graph=False, normalised_after_log=False,
                        **(dict(percentiles=[q * 100 for q in PERCENTILES]) if ms.pre == "percentile" else {}),
-                       range=[0, round(math.log(2), 6)] if ms.pre == "log1p" else [0, 1]),
+                       range=[0, round(math.log(2), 6)] if ms.pre == "log1p" else [0, 1],
+                       # trained on colour images of a modality that also comes as grey: comir.ts refuses grey input
+                       **(dict(colour="required") if ms.colour else {}),
+                       **(dict(column=ms.column) if ms.column != ms.name else {})),
             output=dict(name="comir", channels=1)))
     manifest = dict(
         format=MANIFEST_FORMAT,
@@ -321,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
             parameters=count_parameters(net_a) + count_parameters(net_b)),
         training=dict(
             data=("generated smoke pairs" if a.smoke else os.path.abspath(data_dir)), rows=spec.row_filter,
-            train_ids=[p.id for p in train], steps=a.steps, batch=a.batch, negatives_per_anchor=2 * a.batch - 2,
+            train_ids=[p.id for p in train], **({"bf_input": a.bf_input} if spec.name == "shg-bf" else {}),
+            steps=a.steps, batch=a.batch, negatives_per_anchor=2 * a.batch - 2,
             crop=a.crop, loss="NT-Xent, MSE critic", tau=a.tau, p4_rotation_trick=True,
             augmentation="random crop, rotation uniform [-180,180) bilinear reflect, horizontal flip p=0.5"
                          + (f", photometric jitter strength {a.photometric} per modality (Sampler.jitter)"

@@ -66,6 +66,15 @@ describe('manifest validation', () => {
     expect(() => validateManifest({ ...visNir, search: { confidence: { midpoint: 0.03, scale: 0.01, threshold: 2 } } })).toThrow(ModelInvalidError);
   });
 
+  it('accepts a colour BF input (eosin of RGB, 1 channel; input.colour, input.column) and rejects inconsistent ones', async () => {
+    const shgBf = JSON.parse(await readFile(path.join(import.meta.dirname, '..', '..', 'models', 'shg-bf', 'manifest.json'), 'utf8'));
+    const withBf = (input: Record<string, unknown>) => ({ ...shgBf, modalities: [shgBf.modalities[0], { ...shgBf.modalities[1], input: { ...shgBf.modalities[1].input, ...input } }] });
+    expect(validateManifest(withBf({ normalization: 'eosin', colour: 'required', column: 'bf_rgb' })).modalities[1].input).toMatchObject({ normalization: 'eosin', channels: 1, column: 'bf_rgb' });
+    expect(() => validateManifest(withBf({ normalization: 'eosin', channels: 3 }))).toThrow(/eosin gives 1 channel/);
+    expect(() => validateManifest(withBf({ colour: 'yes' }))).toThrow(/input.colour must be "required"/);
+    expect(() => validateManifest(withBf({ column: '' }))).toThrow(/input.column/);
+  });
+
   it('accepts the shipped window descriptor block and rejects a malformed one (docs/adr/0015)', async () => {
     const visNir = JSON.parse(await readFile(path.join(import.meta.dirname, '..', '..', 'models', 'vis-nir', 'manifest.json'), 'utf8'));
     const wd = visNir.window_descriptor;

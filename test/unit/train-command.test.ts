@@ -26,6 +26,13 @@ describe('cmir train', () => {
       '--normalization', 'mri=percentile', '--normalization', 'other=log1p', '--scale-tolerance', '0.1', '--structure-weight', '0.5', '--refine', '20']);
   });
 
+  it('passes shg-bf\'s --bf-input through and rejects an unknown one with BAD_USER_INPUT', async () => {
+    expect(trainArgs({ pair: 'shg-bf', data: '/d', bfInput: 'eosin' }).slice(1)).toEqual(['--pair', 'shg-bf', '--data', '/d', '--bf-input', 'eosin']);
+    const p = new Command('cmir').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    registerTrain(p);
+    await expect(p.parseAsync(['node', 'cmir', 'train', '--pair', 'shg-bf', '--smoke', '--bf-input', 'blue'])).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringContaining('grey, rgb or eosin') });
+  });
+
   it('rejects a new pair without --modalities, a preset with them, missing --data and a bad --steps with BAD_USER_INPUT', async () => {
     const mk = () => {
       const p = new Command('cmir').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });

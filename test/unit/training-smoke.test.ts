@@ -70,6 +70,33 @@ describe.skipIf(missing !== undefined)(`CoMIR training smoke test (Python)${miss
     await model.release();
   });
 
+  it('trains the BF network on colour H&E (eosin channel or RGB); the exported model refuses a grey BF with UNSUPPORTED_IMAGE', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'cmir-colour-'));
+    try {
+      const g = texturedImage(72, 64, 5);
+      const grey = { width: 72, height: 64, channels: 1, data: g.data };
+      const rgb = { width: 72, height: 64, channels: 3, data: Float32Array.from({ length: 72 * 64 * 3 }, (_, i) => 0.35 + 0.6 * g.data[Math.floor(i / 3)] * (i % 3 === 1 ? 0.6 : 1)) };
+      for (const [kind, channels, normalization] of [['eosin', 1, 'eosin'], ['rgb', 3, 'linear']] as const) {
+        const out = path.join(dir, kind);
+        expect(await runTrain({ pair: 'shg-bf', smoke: true, bfInput: kind, out, steps: 1, python })).toBe(0);
+        const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')) as ComirManifest;
+        expect(manifest.modalities[1].input).toMatchObject({ channels, normalization, colour: 'required', column: 'bf_rgb' });
+        expect(manifest.training?.bf_input).toBe(kind);
+        const model = await loadComirModel(out);
+        const y = await model.representation('bf', rgb);
+        expect([y.width, y.height]).toEqual([72, 64]);
+        await expect(model.representation('bf', grey)).rejects.toMatchObject({ code: 'UNSUPPORTED_IMAGE', message: expect.stringMatching(/colour \(RGB\)/) });
+        await model.release();
+      }
+      // the trainer refuses a grey file for the eosin rule (the smoke data's `bf` column is grey) instead of guessing
+      const r = spawnSync(python, ['training/train_comir.py', '--pair', 'shg-bf', '--smoke', '--steps', '1', '--normalization', 'bf=eosin', '--out', path.join(dir, 'x')], { encoding: 'utf8', cwd: path.resolve(import.meta.dirname, '../..') });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/a colour \(RGB\) image is needed/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('builds the reference Tiramisu (RP2 channel flow) and jitters intensities per modality within [0, 1]', () => {
     const script = `
 import json, sys

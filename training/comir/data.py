@@ -3,6 +3,7 @@ and the augmentation of RP2 (random 128 px crops, flips, arbitrary rotations, ap
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 import os
 from dataclasses import dataclass, field
@@ -19,8 +20,14 @@ class ModalitySpec:
     name: str  # modality name, also the ONNX file stem
     column: str  # pairs.csv column with the image path
     channels: int  # network input channels
-    pre: str  # decode.ts Normalization: 'log1p' (SHG, RP2), 'linear' or 'percentile' (model.preprocess)
+    pre: str  # decode.ts Normalization: 'log1p' (SHG, RP2), 'linear', 'percentile' or 'eosin' (model.preprocess)
     source: str  # human-readable description of how the file is read
+    colour: bool = False  # trained on colour images of a modality that also comes as grey: grey input is refused
+
+    @property
+    def read_channels(self) -> int:
+        """Channels read from the file: 'eosin' turns 3 (RGB) into the network's 1."""
+        return 3 if self.pre == "eosin" else self.channels
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,7 @@ class PairSpec:
     row_filter: str  # description, recorded in the manifest
     tissue_mask: bool  # True: background exists and is estimated from the images (shg-bf)
     n_val: int  # pairs held out of the training rows for validation
+    mask_column: str = ""  # the tissue mask is computed from this (grey) column instead of b (shg-bf: the grey BF)
 
 
 PAIRS: dict[str, PairSpec] = {
@@ -40,7 +48,7 @@ PAIRS: dict[str, PairSpec] = {
         a=ModalitySpec("shg", "shg", 1, "log1p", "8-bit grey TIFF / 255"),
         b=ModalitySpec("bf", "bf", 1, "linear", "registered grey H&E, 8-bit TIFF / 255"),
         row_filter="split == train and aligned != no (pancreas-10, pancreas-15 are misaligned: data README)",
-        tissue_mask=True, n_val=3),
+        tissue_mask=True, n_val=3, mask_column="bf"),
     "vis-nir": PairSpec(
         name="vis-nir", subdir="vis-nir",
         a=ModalitySpec("rgb", "rgb", 3, "linear", "8-bit RGB JPEG / 255"),
@@ -64,6 +72,27 @@ def generic_pair(name: str, a: str, b: str, channels: dict[str, int]) -> PairSpe
         b=ModalitySpec(b, b, channels.get(b, 1), "linear", f"pairs.csv column {b}, 8-bit / 255"),
         row_filter="split == train (when the csv has a split column) and aligned != no",
         tissue_mask=False, n_val=-1)
+
+
+# shg-bf's BF network input (train_comir.py --bf-input): the registered grey H&E (shipped), or the colour H&E registered
+# to it by training/register_colour_bf.py (pairs.csv column bf_rgb), as RGB or as its eosin channel (comir/stain.py)
+BF_INPUTS: dict[str, ModalitySpec] = {
+    "grey": PAIRS["shg-bf"].b,
+    "rgb": ModalitySpec("bf", "bf_rgb", 3, "linear", "colour H&E registered to the grey BF "
+                        "(training/register_colour_bf.py), 8-bit RGB / 255", colour=True),
+    "eosin": ModalitySpec("bf", "bf_rgb", 1, "eosin", "colour H&E registered to the grey BF "
+                          "(training/register_colour_bf.py), eosin optical density by colour deconvolution "
+                          "(Ruifrok & Johnston 2001; comir/stain.py) / 0.5, clamped to [0, 1]", colour=True),
+}
+
+
+def with_bf_input(spec: PairSpec, kind: str) -> PairSpec:
+    """shg-bf with its BF network reading BF_INPUTS[kind]."""
+    if spec.name != "shg-bf":
+        raise ValueError("--bf-input is for the shg-bf preset")
+    if kind not in BF_INPUTS:
+        raise ValueError(f"--bf-input {kind!r}: expected one of {', '.join(BF_INPUTS)}")
+    return dataclasses.replace(spec, b=BF_INPUTS[kind])
 
 
 def default_n_val(spec: PairSpec, n_pairs: int) -> int:
@@ -91,8 +120,8 @@ def resolve_dir(spec: PairSpec, data: str) -> str:
     raise FileNotFoundError(f"no pairs.csv in {data} or {sub}")
 
 
-def read_image(path: str, channels: int) -> np.ndarray:
-    """HWC uint8 with the requested number of channels."""
+def read_image(path: str, channels: int, colour: bool = False) -> np.ndarray:
+    """HWC uint8 with the requested number of channels; colour=True refuses a grey file (no RGB to read)."""
     if path.lower().endswith((".tif", ".tiff")):
         import tifffile
         arr = tifffile.imread(path)
@@ -103,6 +132,8 @@ def read_image(path: str, channels: int) -> np.ndarray:
         raise ValueError(f"{path}: expected 8-bit, got {arr.dtype}")
     if arr.ndim == 2:
         arr = arr[:, :, None]
+    if colour and arr.shape[2] < 3:
+        raise ValueError(f"{path}: a colour (RGB) image is needed (eosin or colour input), this one is grey")
     if channels == 1:
         arr = arr[:, :, :1]  # grey, or the first channel of a grey image stored as RGB (NIR)
     elif arr.shape[2] == 1:
@@ -150,12 +181,20 @@ def load_pairs(spec: PairSpec, data: str, split: str = "train") -> list[Pair]:
         for row in csv.DictReader(f):
             if not _keep_row(spec, row, split):
                 continue
-            a = read_image(os.path.join(root, row[spec.a.column]), spec.a.channels)
-            b = read_image(os.path.join(root, row[spec.b.column]), spec.b.channels)
+            for ms in (spec.a, spec.b):
+                if ms.column not in row:
+                    hint = " (made by training/register_colour_bf.py --out DIR; train with --data DIR)" \
+                        if ms.column == "bf_rgb" else ""
+                    raise ValueError(f"{root}/pairs.csv has no column {ms.column!r}{hint}")
+            a = read_image(os.path.join(root, row[spec.a.column]), spec.a.read_channels, spec.a.pre == "eosin")
+            b = read_image(os.path.join(root, row[spec.b.column]), spec.b.read_channels, spec.b.pre == "eosin")
             if a.shape[:2] != b.shape[:2]:
                 h, w = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
                 a, b = a[:h, :w], b[:h, :w]
-            t = tissue_mask(a, b) if spec.tissue_mask else np.ones(a.shape[:2], bool)
+            # the mask from the grey column when there is one, so grey, RGB and eosin trainings see the same crops
+            mb = read_image(os.path.join(root, row[spec.mask_column]), 1)[:a.shape[0], :a.shape[1]] \
+                if spec.mask_column and spec.mask_column != spec.b.column else b
+            t = tissue_mask(a, mb) if spec.tissue_mask else np.ones(a.shape[:2], bool)
             out.append(Pair(row["id"], a, b, t))
     if not out:
         raise ValueError(f"no {split} pairs for {spec.name} in {root}")
@@ -214,7 +253,7 @@ class Sampler:
         self.probs = w / w.sum()
 
     def batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        ca, cb = self.spec.a.channels, self.spec.b.channels
+        ca, cb = self.spec.a.read_channels, self.spec.b.read_channels
         wins, chosen = [], []
         for _ in range(n):
             i = self.rng.choice(len(self.imgs), p=self.probs)
@@ -271,11 +310,17 @@ class Sampler:
 
 def make_smoke_data(root: str, n: int = 6, size: int = 96, seed: int = 0) -> None:
     """Tiny generated SHG/BF-like pairs in the pairs.csv layout (for --smoke and tests): a disc of 'tissue' with
-    smooth random structure; SHG = bright fibres where the field is high, BF = darker where it is high."""
+    smooth random structure; SHG = bright fibres where the field is high, BF = darker where it is high; `bf_rgb` = a
+    colour H&E-like version of BF (eosin where the field is high, haematoxylin elsewhere; Beer-Lambert with the stain
+    vectors of comir/stain.py), for --bf-input rgb|eosin."""
     import tifffile
+    from PIL import Image
+
+    from .stain import stain_matrix
     rng = np.random.default_rng(seed)
-    os.makedirs(os.path.join(root, "shg"), exist_ok=True)
-    os.makedirs(os.path.join(root, "bf"), exist_ok=True)
+    for d in ("shg", "bf", "bf-rgb"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    m = stain_matrix()
     yy, xx = np.mgrid[0:size, 0:size]
     rows = []
     for i in range(n):
@@ -288,8 +333,12 @@ def make_smoke_data(root: str, n: int = 6, size: int = 96, seed: int = 0) -> Non
         sid = f"gen-{i}"
         tifffile.imwrite(os.path.join(root, "shg", sid + ".tif"), (np.clip(shg, 0, 1) * 255).astype(np.uint8))
         tifffile.imwrite(os.path.join(root, "bf", sid + ".tif"), (np.clip(bf, 0, 1) * 255).astype(np.uint8))
+        amount_e = np.where(disc, 0.4 * f, 0.0)[..., None]
+        amount_h = np.where(disc, 0.3 * (1 - f), 0.0)[..., None]
+        rgb = 10 ** -(amount_e * m[1] + amount_h * m[0]) * 0.95
+        Image.fromarray((np.clip(rgb, 0, 1) * 255).round().astype(np.uint8)).save(os.path.join(root, "bf-rgb", sid + ".png"))
         rows.append(dict(id=sid, group="gen", split="train", aligned="yes", shg=f"shg/{sid}.tif", bf=f"bf/{sid}.tif",
-                         bf_rgb_unaligned=""))
+                         bf_rgb_unaligned="", bf_rgb=f"bf-rgb/{sid}.png"))
     with open(os.path.join(root, "pairs.csv"), "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0].keys()))
         w.writeheader()

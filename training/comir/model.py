@@ -17,6 +17,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .stain import eosin
+
 
 def _norm(kind: str, ch: int) -> nn.Module:
     if kind == "none":
@@ -227,13 +229,16 @@ def preprocess(x: torch.Tensor, kind: str) -> torch.Tensor:
     [0, ln 2] as in the reference and as src/pipeline/decode.ts normalize(image, 'log1p') produces. 'linear': unchanged
     (BF, RGB, NIR: img_as_float only, RP2). 'percentile': percentile_stretch of each image (not in RP2: the grey BF
     of the test TMA cores spans ~40..145 of 255, the train cores' ~80..255; training/README.md). The names are
-    decode.ts's Normalization values."""
+    decode.ts's Normalization values. 'eosin': the eosin channel of an RGB H&E image by colour deconvolution
+    (comir/stain.py, Ruifrok & Johnston 2001), 3 channels in, 1 out."""
     if kind == "log1p":
         return torch.log1p(x)
     if kind == "linear":
         return x
     if kind == "percentile":
         return percentile_stretch(x)
+    if kind == "eosin":
+        return eosin(x)
     raise ValueError(f"unknown preprocessing {kind!r}")
 
 

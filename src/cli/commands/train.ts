@@ -39,8 +39,10 @@ export interface TrainOptions {
   modalities?: string;
   /** MODALITY=1|3 input channels of a new pair's modalities (default 1). */
   channels?: string[];
-  /** MODALITY=linear|log1p|percentile overrides of the input normalization. */
+  /** MODALITY=linear|log1p|percentile|eosin overrides of the input normalization. */
   normalization?: string[];
+  /** shg-bf: what the BF network reads (grey, or the registered colour H&E as rgb or eosin; training/README.md). */
+  bfInput?: string;
   /** Written to the manifest's `search.scale_tolerance`: the pair's default scale sweep for correlation searches. */
   scaleTolerance?: number;
   /** Written to the manifest's `search.structure_weight`: the weight of structure in correlation searches. */
@@ -77,6 +79,7 @@ export function trainArgs(o: TrainOptions): string[] {
   if (o.modalities) args.push('--modalities', o.modalities);
   for (const c of o.channels ?? []) args.push('--channels', c);
   for (const n of o.normalization ?? []) args.push('--normalization', n);
+  if (o.bfInput) args.push('--bf-input', o.bfInput);
   if (o.scaleTolerance !== undefined) args.push('--scale-tolerance', String(o.scaleTolerance));
   if (o.structureWeight !== undefined) args.push('--structure-weight', String(o.structureWeight));
   if (o.refine !== undefined) args.push('--refine', String(o.refine));
@@ -129,7 +132,8 @@ export async function writeTrainingComirs(modelDir: string, data: string, out: s
         const files: string[] = [];
         let size = { width: 0, height: 0 };
         for (const name of model.modalities) {
-          const { image } = await decodeImage(await readFile(path.join(pairDir, row[name])), { maxPixels: 1e9 });
+          const column = model.modality(name).input.column ?? name; // shg-bf --bf-input rgb|eosin: bf_rgb
+          const { image } = await decodeImage(await readFile(path.join(pairDir, row[column])), { maxPixels: 1e9 });
           const comir = await model.representation(name, image);
           const f32 = comir.data;
           const file = `${id}-${name}.f32`;
@@ -239,7 +243,8 @@ export function registerTrain(program: Command): void {
     .option('--data <dir>', 'data folder in the pairs.csv layout (the pair folder or the shared data root)')
     .option('--modalities <a,b>', "a new pair: the two pairs.csv columns with its aligned images (the networks' names)")
     .option('--channels <m=n>', 'a new pair: input channels of a modality, 1 (default) or 3; repeatable', collect, [])
-    .option('--normalization <m=rule>', 'input normalization of a modality: linear, log1p or percentile; repeatable', collect, [])
+    .option('--normalization <m=rule>', 'input normalization of a modality: linear, log1p, percentile or eosin; repeatable', collect, [])
+    .option('--bf-input <kind>', 'shg-bf: the BF network reads grey (default), or rgb or eosin of the colour H&E registered by training/register_colour_bf.py (--data its output)')
     .option('--scale-tolerance <fraction>', "the pair's default scale sweep for searches, into the manifest (docs/adr/0005)", parseInRange('--scale-tolerance', POSE_BOUNDS.scaleTolerance, 'fraction'))
     .option('--structure-weight <w>', "weight (0-1) of the images' own edges beside the CoMIR in searches, into the manifest (docs/adr/0008)", parseInRange('--structure-weight', 1, 'weight'))
     .option('--refine <n>', 'how many of the best candidates searches correlate again at twice the resolution, into the manifest (docs/adr/0009)', parseInRange('--refine', MAX_REFINE, 'integer'))
@@ -264,6 +269,7 @@ export function registerTrain(program: Command): void {
       if (preset && opts.modalities) throw invalidParameter('--modalities', `nothing for the preset ${opts.pair}`, opts.modalities);
       if (!/^[A-Za-z0-9._-]+$/.test(opts.pair)) throw invalidParameter('--pair', 'a name of letters, digits, . _ -', opts.pair);
       if (!opts.smoke && !opts.data) throw invalidParameter('--data', 'a data folder (or --smoke)', opts.data);
+      if (opts.bfInput !== undefined && !['grey', 'rgb', 'eosin'].includes(opts.bfInput)) throw invalidParameter('--bf-input', 'grey, rgb or eosin', opts.bfInput);
       if (opts.descriptorOnly && opts.windowDescriptor === false) throw invalidParameter('--descriptor-only', 'not with --no-window-descriptor', true);
       if (opts.evaluateOnly) {
         if (opts.smoke) throw invalidParameter('--evaluate-only', 'not with --smoke (it needs the held-out pairs in --data)', true);

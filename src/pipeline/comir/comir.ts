@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { AppError } from '../../errors.ts';
+import { AppError, UnsupportedImageError } from '../../errors.ts';
 import { MAX_REFINE, POSE_BOUNDS } from '../rerank/correlate.ts';
 import { matchChannels, normalize, NORMALIZATIONS, type Normalization } from '../decode/decode.ts';
 import type { ConfidenceModel } from '../rerank/confidence.ts';
@@ -48,6 +48,14 @@ export interface ManifestModality {
     channels: number;
     /** The decode.ts rule the caller applies before the graph. */
     normalization: Normalization;
+    /**
+     * 'required': the network was trained on colour (RGB) images of a modality that also comes as grey (shg-bf's BF
+     * from colour H&E, training/README.md), so a grey image is refused (UNSUPPORTED_IMAGE) instead of being replicated
+     * to 3 channels (matchChannels). Normalization 'eosin' needs colour whatever this says.
+     */
+    colour?: 'required';
+    /** The pairs.csv column the network was trained from, when not the modality's name (shg-bf's colour BF: bf_rgb). */
+    column?: string;
     range?: [number, number];
     source?: string;
   };
@@ -177,6 +185,10 @@ export function validateManifest(json: unknown, dir = '.'): ComirManifest {
     if (!NORMALIZATIONS.includes(inp.normalization as Normalization)) {
       fail(dir, `modality ${m.name}: input.normalization must be one of ${NORMALIZATIONS.join(', ')}`);
     }
+    // eosin turns an RGB image into one channel (decode/stain.ts)
+    if (inp.normalization === 'eosin' && inp.channels !== 1) fail(dir, `modality ${m.name}: input.normalization eosin gives 1 channel, the input declares ${inp.channels as number}`);
+    if (inp.colour !== undefined && inp.colour !== 'required') fail(dir, `modality ${m.name}: input.colour must be "required" or absent`);
+    if (inp.column !== undefined && (typeof inp.column !== 'string' || !inp.column)) fail(dir, `modality ${m.name}: input.column must be a non-empty string`);
     const o = m.output;
     if (!isObj(o) || typeof o.name !== 'string' || o.channels !== 1) fail(dir, `modality ${m.name}: output needs name and channels 1`);
     if (m.serves !== undefined && (!Array.isArray(m.serves) || m.serves.length === 0 || m.serves.some((x) => typeof x !== 'string' || !x))) {
@@ -356,6 +368,13 @@ export class ComirModel {
    */
   async representation(modality: string, pixels: PlanarImage): Promise<GreyImage> {
     const m = this.modality(modality);
+    if (m.input.colour === 'required' && pixels.channels !== 3) {
+      throw new UnsupportedImageError(`the model's ${modality} network was trained on colour (RGB) images, and this image has ${pixels.channels} channel(s): ingest or search with the colour scan, not a grey one`, {
+        modality,
+        channels: pixels.channels,
+        expected: 3,
+      });
+    }
     const comir = await this.run(modality, matchChannels(normalize(pixels, m.input.normalization as Normalization), m.input.channels));
     const data = new Float32Array(comir.data.length);
     for (let i = 0; i < data.length; i++) data[i] = Math.round(Math.min(1, Math.max(0, comir.data[i])) * 65535) / 65535;

@@ -5,6 +5,7 @@
 import sharp, { type Metadata } from 'sharp';
 import { PayloadTooLargeError, UnsupportedImageError } from '../../errors.ts';
 import type { GreyImage, PlanarImage } from '../types.ts';
+import { eosinChannel } from './stain.ts';
 
 // Our own concurrency comes from Node's event loop; no sharp cache of files (immich media.repository.ts).
 sharp.cache({ files: 0 });
@@ -37,10 +38,11 @@ export interface DecodeOptions {
 /**
  * How a modality's pixel values become [0,1] floats before CoMIR: 'linear' (as decoded), 'log1p' (log(1+x), the
  * reference's SHG rule) or 'percentile' (the image's own 1st..99th percentiles stretched to 0..1, for modalities
- * whose exposure and staining vary between acquisitions: training/README.md).
+ * whose exposure and staining vary between acquisitions: training/README.md) or 'eosin' (the eosin channel of an RGB H&E
+ * image by colour deconvolution, 1 channel: stain.ts; a grey image is UNSUPPORTED_IMAGE).
  */
-export type Normalization = 'linear' | 'log1p' | 'percentile';
-export const NORMALIZATIONS: readonly Normalization[] = ['linear', 'log1p', 'percentile'];
+export type Normalization = 'linear' | 'log1p' | 'percentile' | 'eosin';
+export const NORMALIZATIONS: readonly Normalization[] = ['linear', 'log1p', 'percentile', 'eosin'];
 
 /** The percentiles 'percentile' stretches to 0 and 1 (training/comir/model.py PERCENTILES). */
 export const STRETCH_PERCENTILES = [0.01, 0.99] as const;
@@ -132,10 +134,12 @@ export async function decodeImage(data: Buffer, opts: DecodeOptions): Promise<{ 
 
 /**
  * Applies a modality's rule, returning a new image. log1p maps [0,1] to [0, ln 2] (reference-pipeline.md section 2);
- * percentile maps the image's STRETCH_PERCENTILES to 0 and 1, clamped (training/comir/model.py percentile_stretch).
+ * percentile maps the image's STRETCH_PERCENTILES to 0 and 1, clamped (training/comir/model.py percentile_stretch);
+ * eosin takes an RGB image to its 1-channel eosin optical density (stain.ts eosinChannel).
  */
 export function normalize(image: PlanarImage, rule: Normalization): PlanarImage {
   if (rule === 'linear') return image;
+  if (rule === 'eosin') return eosinChannel(image);
   const out = new Float32Array(image.data.length);
   if (rule === 'log1p') {
     for (let i = 0; i < out.length; i++) out[i] = Math.log1p(image.data[i]);
@@ -223,7 +227,8 @@ export async function resizePlanar(image: PlanarImage, width: number, height: nu
  * count differs from its modality's is accepted at ingest and search, converted the way the network's training data
  * was (training/comir/data.py read_image: shg-bf's BF network learnt from grey H&E, vis-nir's NIR one from the first
  * channel of 3-channel JPEGs), so colour H&E scans and grey-as-RGB files need no conversion by the user
- * (test/medium/ingest-channels.test.ts).
+ * (test/medium/ingest-channels.test.ts). Not for a network trained on colour H&E (manifest input.colour 'required' or
+ * normalization 'eosin'): a grey image is refused there (comir.ts representation, stain.ts).
  */
 export function matchChannels(image: PlanarImage, channels: number): PlanarImage {
   if (image.channels === channels) return image;

@@ -515,6 +515,8 @@ export type Node = {
 
 /** How a modality's pixels become [0,1] before CoMIR. */
 export type Normalization =
+  /** The eosin channel of a colour H&E image (colour deconvolution, Ruifrok & Johnston 2001); grey images are refused. */
+  | 'EOSIN'
   | 'LINEAR'
   /** log(1+x), as the reference applies to SHG. */
   | 'LOG1P'
