@@ -66,17 +66,7 @@ interface IngestPlan {
  * What an ingestion job (`image.ingest`) carries: the validated plan without the bytes, which wait in the file store
  * under their checksum (docs/adr/0027).
  */
-interface IngestJobParams {
-  sha256: string;
-  byteSize: number;
-  name: string;
-  modality: string;
-  slide: string | null;
-  page: number;
-  noDataValue: number | null;
-  micronsPerPixel: number | null;
-  createModality: boolean;
-}
+type IngestJobParams = Omit<IngestPlan, 'data'> & { sha256: string; byteSize: number };
 
 /** How an ingestion job ended well: its image. */
 interface IngestJobResult {
