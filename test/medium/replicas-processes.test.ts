@@ -6,8 +6,10 @@
  * must end indexed exactly once (40 images, 40 jobs SUCCEEDED, each image's vectors written once) and a search through
  * replica B must find each one it is asked for.
  *
- * Small images (128 px, raw modality without CoMIR) keep it under two minutes on 2 cores; workers beat every 300 ms
- * (CMIR_JOB_HEARTBEAT_MS), so the killed one counts as stopped after 1.2 s. Postgres only (CMIR_TEST_DATABASE_URL):
+ * Small images (128 px, raw modality without CoMIR) keep it under two minutes on 2 cores; workers beat every 1 s
+ * (CMIR_JOB_HEARTBEAT_MS), so the killed one counts as stopped after 4 s. The waits are long because CI runs this beside
+ * the rest of the suite on 2 cores (one CI run timed out after 60 s waiting for the first 6 ingestions); on a quiet
+ * machine it takes about 20 s. Postgres only (CMIR_TEST_DATABASE_URL):
  * the embedded database belongs to one process, and graphile-worker needs a server.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -33,12 +35,14 @@ interface Proc {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-async function until<T>(what: string, ms: number, check: () => Promise<T | undefined>, procs: Proc[] = []): Promise<T> {
+async function until<T>(what: string, ms: number, check: () => Promise<T | undefined>, procs: Proc[] = [], state: () => Promise<string> = async () => ''): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await check();
     if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; stderr:\n${procs.map((p) => `${p.name}: ${p.err}`).join('\n---\n')}`);
+    if (Date.now() > end) {
+      throw new Error(`timed out waiting for ${what} (${ms} ms)${await state().catch((e: Error) => e.message)}; stderr:\n${procs.map((p) => `${p.name}: ${p.err}`).join('\n---\n')}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -76,7 +80,7 @@ describe.skipIf(TEST_BACKEND !== 'postgres')('2 API replicas + 2 workers on one 
       CMIR_HOME: home,
       CMIR_MODELS_DIR: noModels,
       CMIR_INGEST_ROOTS: folder,
-      CMIR_JOB_HEARTBEAT_MS: '300',
+      CMIR_JOB_HEARTBEAT_MS: '1000',
       CMIR_FROM_SOURCES: '1',
       CMIR_PIPELINE_THREADS: '1',
     };
@@ -95,7 +99,13 @@ describe.skipIf(TEST_BACKEND !== 'postgres')('2 API replicas + 2 workers on one 
     for (const c of cleanup.reverse()) await c().catch(() => undefined);
   });
 
-  test('ingest 40 through replica A, kill -9 a worker midway: each image indexed exactly once, found through replica B', { timeout: 240_000 }, async () => {
+  /** The ingestion jobs by state, for a timeout's message. */
+  const jobStates = async () => {
+    const rows = await app.db.prisma.job.groupBy({ by: ['state'], where: { kind: 'image.ingest' }, _count: { _all: true } });
+    return `; ingestion jobs: ${rows.map((r) => `${r.state} ${r._count._all}`).join(', ') || 'none'}`;
+  };
+
+  test('ingest 40 through replica A, kill -9 a worker midway: each image indexed exactly once, found through replica B', { timeout: 600_000 }, async () => {
     const [portA, portB] = [await freePort(), await freePort()];
     const replicaA = start('replica A', ['serve', '--no-worker', '--port', String(portA)]);
     const replicaB = start('replica B', ['serve', '--no-worker', '--port', String(portB)]);
@@ -130,11 +140,11 @@ describe.skipIf(TEST_BACKEND !== 'postgres')('2 API replicas + 2 workers on one 
     }
 
     // kill -9 the worker running an ingestion, once a few have finished
-    const running = await until('a worker to run an ingestion after a few succeeded', 60_000, async () => {
+    const running = await until('a worker to run an ingestion after a few succeeded', 180_000, async () => {
       const done = await app.db.prisma.job.count({ where: { kind: 'image.ingest', state: 'SUCCEEDED' } });
       if (done < SYNC + 4) return undefined;
       return (await app.db.prisma.job.findFirst({ where: { kind: 'image.ingest', state: 'RUNNING', owner: { not: null } } })) ?? undefined;
-    }, workers);
+    }, workers, jobStates);
     const victim = workers.find((w) => w.child.pid === Number(running.owner!.split(':')[1]));
     expect(victim, `the job's owner ${running.owner} is one of the workers`).toBeDefined();
     victim!.child.kill('SIGKILL');
@@ -144,8 +154,8 @@ describe.skipIf(TEST_BACKEND !== 'postgres')('2 API replicas + 2 workers on one 
     expect(succeededAtKill, 'every ingestion finished before the kill: nothing to retry').toBeLessThan(IMAGES);
 
     // the survivor hands the killed attempt back and ingests the rest
-    await until('every ingestion job to end', 150_000, async () =>
-      (await app.db.prisma.job.count({ where: { kind: 'image.ingest', state: { in: ['QUEUED', 'RUNNING'] } } })) === 0 ? true : undefined, [survivor]);
+    await until('every ingestion job to end', 240_000, async () =>
+      (await app.db.prisma.job.count({ where: { kind: 'image.ingest', state: { in: ['QUEUED', 'RUNNING'] } } })) === 0 ? true : undefined, [survivor], jobStates);
     const jobs = await app.db.prisma.job.findMany({ where: { kind: 'image.ingest' }, orderBy: { id: 'asc' } });
     expect(jobs.map((j) => j.state)).toEqual(Array(IMAGES).fill('SUCCEEDED'));
     const retried = jobs.find((j) => j.id === running.id)!;
