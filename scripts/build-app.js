@@ -35,6 +35,19 @@ const result = await build({
   absWorkingDir: root,
   outdir: out,
 });
+// app/first.js: the grid's first query, sent before app.js runs (web/app/src/first-page.ts); a classic async script of
+// its own, with no chunk to wait for
+await build({
+  entryPoints: { first: path.join(src, 'src', 'first.ts') },
+  bundle: true,
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+  format: 'iife',
+  target: 'es2022',
+  absWorkingDir: root,
+  outdir: out,
+});
 // The chunks app.js imports statically (code it shares with the viewer's chunk) are named in the page as
 // modulepreload links, so the browser fetches them beside app.js instead of after parsing it (bench/results/ui.md).
 const entry = Object.entries(result.metafile.outputs).find(([, o]) => o.entryPoint === 'web/app/src/main.tsx');

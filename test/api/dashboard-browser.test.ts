@@ -117,6 +117,32 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
     expect(problems).toEqual([]);
   });
 
+  test("the grid's first query leaves before the bundle has arrived (app/first.js), and is the only one the grid sends", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const p = await context.newPage();
+      const errors: string[] = [];
+      p.on('pageerror', (e) => errors.push(e.message));
+      const events: string[] = [];
+      p.on('request', (r) => {
+        if (r.url().endsWith('/graphql') && r.postData()?.includes('query Images')) events.push('images query sent');
+      });
+      // the bundle held back 1.5 s: a query sent from the bundle could only leave after it
+      await p.route('**/app/app.js', async (route) => {
+        await new Promise((r) => setTimeout(r, 1500));
+        events.push('bundle answered');
+        await route.continue();
+      });
+      await p.goto(`${origin}/#/images`);
+      await expect.poll(() => p.getByTestId('image-count').innerText(), { timeout: 15_000 }).toBe(`${SLIDES + 1} images`);
+      await expect.poll(() => p.locator('.grid .card img').count()).toBe(SLIDES + 1);
+      expect(events).toEqual(['images query sent', 'bundle answered']);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
   test('slides and images: slide metadata filters (key = value); slides listed, searchable, each opening in the viewer on its tiles', async () => {
     const names = () => page.locator('.grid .card strong').allInnerTexts();
     // a fresh page: the previous test left its filters in this one

@@ -4,7 +4,7 @@
  * is sent again with it; every failure becomes an ApiError with a code and a message a person can act on.
  */
 
-const KEY_ITEM = 'cmir.apiKey';
+import { KEY_ITEM } from './first-page.ts';
 
 export class ApiError extends Error {
   constructor(

@@ -4,11 +4,11 @@
  * its first image (the modality filter picks which), opening that image in the viewer on its deep-zoom tiles.
  */
 import { useEffect, useState } from 'react';
-import { gql } from '../api.ts';
+import { apiKey, gql } from '../api.ts';
 import { AuthImg, ErrorBox } from '../components.tsx';
+import { IMAGES_QUERY, PAGE_SIZE, takeFirstPage } from '../first-page.ts';
 import type { ImageSummary } from '../types.ts';
 
-const PAGE_SIZE = 24;
 /** Cards on the first screen at 1280 x 800 (six columns; the fourth row shows its top): their thumbnails load first. */
 const FIRST_SCREEN = 24;
 
@@ -31,26 +31,16 @@ interface SlideCard {
 
 export const IMAGE_FIELDS = 'id name width height thumbnailUrl(size: 256) modality { name } slide { id name }';
 
-/**
- * The grid's thumbnails come inline (Image.thumbnailDataUrl): 24 thumbnail requests through Chromium's 6 connections
- * per host were the largest part of the first paint (bench/results/ui.md, "where a warm first paint's time went").
- */
-const IMAGES_QUERY = `query Images($first: Int, $after: String, $filter: ImageFilter) { images(first: $first, after: $after, filter: $filter) {
-  totalCount pageInfo { hasNextPage endCursor } edges { node { id name width height thumbnailDataUrl(size: 256) modality { name } slide { id name } } } } }`;
-
 /** A slide's images, enough to pick the one that shows it: its whole-slide image where it has one, else the first. */
 const SLIDES_QUERY = `query Slides($first: Int, $after: String, $filter: SlideFilter, $modality: String) { slides(first: $first, after: $after, filter: $filter) {
   totalCount pageInfo { hasNextPage endCursor } edges { node { id name metadata
     images(first: 10, modality: $modality) { totalCount edges { node { ${IMAGE_FIELDS} wholeSlide { compression } } } } } } } }`;
 
 /**
- * The unfiltered first page, asked for as the bundle starts when the tab opens on the grid, so the request is on its
- * way while React mounts (it used to leave ~250 ms after the bundle arrived: bench/results/ui.md). Used once; a
- * failure (a key needed before the dialog exists) falls back to the page's own request.
+ * The unfiltered first page, asked for by app/first.js before this bundle ran (first-page.ts), when the tab opened on
+ * the grid. Used once; anything but data falls back to the page's own request.
  */
-let firstPage: Promise<ImagesData> | null = /^#?\/?(images)?(\?.*)?$/.test(window.location.hash)
-  ? gql<ImagesData>(IMAGES_QUERY, { first: PAGE_SIZE, after: null, filter: {} })
-  : null;
+let firstPage: Promise<ImagesData> | null = takeFirstPage<ImagesData>(apiKey.get());
 firstPage?.catch(() => {});
 
 export interface MetadataPair {
