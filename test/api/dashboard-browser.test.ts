@@ -246,7 +246,8 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
     await expect.poll(() => position.innerText()).toMatch(/^2 of 2/);
     await expect.poll(() => page.getByTestId('review-item').innerText()).toMatch(/shg-field/);
     await expect.poll(() => page.getByTestId('review-item').locator('polygon.footprint').count()).toBe(1);
-    await expect.poll(() => page.getByTestId('review-item').locator('img').evaluateAll((imgs) => imgs.every((i) => (i as HTMLImageElement).naturalWidth > 0))).toBe(true);
+    // both pictures loaded: the acquisition's thumbnail and the matched image (not a grey box)
+    await expect.poll(() => page.getByTestId('review-item').locator('img').evaluateAll((imgs) => imgs.filter((i) => (i as HTMLImageElement).naturalWidth > 0).length), { timeout: 10_000 }).toBe(2);
     await shot('review');
     await page.keyboard.press('c');
     await expect.poll(() => page.getByTestId('decided').innerText()).toMatch(/^Confirmed by dr\. review, /);
@@ -273,6 +274,8 @@ describe.skipIf(skip !== undefined)(`dashboard in Chromium${skip ? ` [skipped: $
     await expect.poll(() => page.getByTestId('linked-viewer').count()).toBe(1);
     await expect.poll(() => canvasInk(page, 'linked-viewer'), { timeout: 15_000 }).toBeGreaterThan(0.1);
     await expect.poll(() => page.locator('.osd-label').allInnerTexts()).toEqual(['bf-2', 'shg-field (linked)']);
+    // the selected link's thumbnail of the acquisition is shown (loaded, not a grey box)
+    await expect.poll(() => page.locator('.thumb-box img').evaluate((i) => (i as HTMLImageElement).naturalWidth), { timeout: 10_000 }).toBeGreaterThan(0);
     await shot('viewer-side-by-side');
     // blended: the acquisition warped by the link's transform, inside the slide's overlay
     await page.getByLabel('Blend over this image').check();
